@@ -1,0 +1,84 @@
+"""The Falcon app factory; gunicorn serves `service.api.app:get_app()`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import falcon
+import orjson
+from falcon import media
+
+from service.api.queue import OrderQueue
+from service.api.resources import (
+    HealthResource,
+    MarketsResource,
+    MetricsResource,
+    OrdersResource,
+    QuoteResource,
+)
+from service.config import Settings
+from service.errors import ApiError
+from service.markets import load_markets
+from service.store.orders import OrderStore
+
+log = logging.getLogger(__name__)
+
+
+def _render_api_error(req: falcon.Request, resp: falcon.Response, ex: ApiError,
+                      params: dict[str, Any]) -> None:
+    resp.status = ex.status
+    resp.media = ex.body()
+    for name, value in ex.headers.items():
+        resp.set_header(name, value)
+
+
+def _render_http_error(req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError) -> None:
+    """Falcon's own errors (unknown route, wrong method, bad uuid) in the contract's shape."""
+    code = {404: "not_found", 405: "method_not_allowed"}.get(ex.status_code, "bad_request")
+    resp.data = orjson.dumps({"error": {"code": code, "message": ex.title or code}})
+    resp.content_type = falcon.MEDIA_JSON
+
+
+def _render_unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception,
+                       params: dict[str, Any]) -> None:
+    if isinstance(ex, falcon.HTTPError):
+        raise ex
+    log.exception("unhandled error on %s %s", req.method, req.path)
+    resp.status = falcon.HTTP_500
+    resp.media = {"error": {"code": "internal_error", "message": "internal error"}}
+
+
+def create_app(
+    settings: Settings, *, store: OrderStore | None = None, queue: OrderQueue | None = None
+) -> falcon.App:
+    markets = load_markets(settings.markets_file)
+    store = store or OrderStore(settings.database_url, settings.db_pool_size)
+    store.open()
+    queue = queue or OrderQueue(settings)
+    app = falcon.App()
+    json = media.JSONHandler(dumps=orjson.dumps, loads=orjson.loads)
+    app.req_options.media_handlers[falcon.MEDIA_JSON] = json
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = json
+    app.req_options.strip_url_path_trailing_slash = True
+
+    orders = OrdersResource(settings, markets, store, queue)
+    markets_res = MarketsResource(markets, store)
+    app.add_route("/orders", orders)
+    app.add_route("/api/orders/execute", orders)
+    app.add_route("/orders/{order_id:uuid}", orders, suffix="item")
+    app.add_route("/orders/{order_id:uuid}/events", orders, suffix="events")
+    app.add_route("/markets", markets_res)
+    app.add_route("/quote", QuoteResource(markets_res))
+    app.add_route("/health", HealthResource(store, queue))
+    app.add_route("/metrics", MetricsResource(store))
+
+    app.add_error_handler(Exception, _render_unexpected)
+    app.add_error_handler(ApiError, _render_api_error)
+    app.set_error_serializer(_render_http_error)
+    return app
+
+
+def get_app() -> falcon.App:
+    """Entry for gunicorn: settings from the environment, connections opened after fork."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,24 @@
+"""gunicorn settings for the API; PORT, API_WORKERS and API_THREADS come from the environment.
+
+preload_app stays off: connections and pools are created after the fork (psycopg docs).
+"""
+
+import os
+
+from service.metrics.exposition import mark_dead
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '3000')}"
+workers = int(os.environ.get("API_WORKERS") or os.cpu_count() or 1)
+worker_class = "gthread"
+threads = int(os.environ.get("API_THREADS") or 8)
+preload_app = False
+keepalive = 30
+graceful_timeout = 20
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+proc_name = "order-engine-api"
+
+
+def child_exit(server, worker):  # noqa: ANN001 - gunicorn hook signature
+    mark_dead(worker.pid)

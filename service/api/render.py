@@ -1,0 +1,65 @@
+"""Stored rows -> the contract's JSON objects (decimal strings for every amount)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.events import iso
+from service.markets import Market
+from service.units import from_base_units, price_string
+
+
+def fill_json(row: dict[str, Any], market: Market) -> dict[str, Any]:
+    base, quote = market.base.decimals, market.quote.decimals
+    return {
+        "venue": row["venue"],
+        "amount": from_base_units(row["amount"], base),
+        "price": price_string(row["quote_amount"], row["amount"], base, quote),
+        "quoteAmount": from_base_units(row["quote_amount"], quote),
+        "fee": from_base_units(row["fee"], quote),
+        "txHash": row["tx_hash"],
+        "ts": iso(row["ts"]),
+    }
+
+
+def order_json(
+    row: dict[str, Any], market: Market, fills: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    base, quote = market.base.decimals, market.quote.decimals
+    return {
+        "id": str(row["id"]),
+        "clientId": row["client_id"],
+        "clientOrderId": row["client_order_id"],
+        "symbol": row["symbol"],
+        "side": row["side"],
+        "type": row["type"],
+        "timeInForce": row["time_in_force"],
+        "amount": from_base_units(row["amount"], base),
+        "limitPrice": from_base_units(row["limit_price"], quote),
+        "expiresAt": iso(row["expires_at"]) if row["expires_at"] else None,
+        "slippageBps": row["slippage_bps"],
+        "status": row["status"],
+        "filled": from_base_units(row["filled"], base),
+        "remaining": from_base_units(row["amount"] - row["filled"], base),
+        "avgPrice": price_string(row["quote_amount"], row["filled"], base, quote),
+        "quoteAmount": from_base_units(row["quote_amount"], quote),
+        "fees": from_base_units(row["fees"], quote),
+        "route": row["route"],
+        "fills": [fill_json(f, market) for f in fills or []],
+        "txHash": row["tx_hash"],
+        "attempts": row["attempts"],
+        "failureReason": row["failure_reason"],
+        "createdAt": iso(row["created_at"]),
+        "updatedAt": iso(row["updated_at"]),
+        "seq": row["seq"],
+    }
+
+
+def event_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "seq": row["seq"],
+        "eventId": row["event_id"],
+        "status": row["status"],
+        "ts": iso(row["ts"]),
+        **row["payload"],
+    }

@@ -1,0 +1,213 @@
+"""Every setting comes from the environment, is checked once at start, and is frozen.
+
+A bad value raises ConfigError naming the variable; the CLI prints it and exits 2.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+DEFAULT_MARKETS_FILE = Path(__file__).with_name("markets.toml")
+
+
+class ConfigError(ValueError):
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+
+
+def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name, "").strip()
+    if raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"expected an integer, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise ConfigError(name, f"must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, lo: float, hi: float) -> float:
+    raw = env.get(name, "").strip()
+    if raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(name, f"expected a number, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise ConfigError(name, f"must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(name, f"expected 1/0/true/false, got {raw!r}")
+
+
+def _range_ms(env: Mapping[str, str], name: str, default: tuple[int, int]) -> tuple[int, int]:
+    """'200' or '2000-3000' milliseconds."""
+    raw = env.get(name, "").strip()
+    if raw == "":
+        return default
+    m = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?", raw)
+    if not m:
+        raise ConfigError(name, f"expected milliseconds as N or N-M, got {raw!r}")
+    lo = int(m.group(1))
+    hi = int(m.group(2)) if m.group(2) else lo
+    if hi < lo or hi > 600_000:
+        raise ConfigError(name, f"expected N-M with N <= M <= 600000, got {raw!r}")
+    return lo, hi
+
+
+def _database_url(env: Mapping[str, str]) -> str:
+    url = env.get("DATABASE_URL", "").strip()
+    if url:
+        if not url.startswith(("postgres://", "postgresql://")) and "=" not in url:
+            raise ConfigError("DATABASE_URL", "expected postgresql://… or a key=value conninfo")
+        return url
+    host = env.get("POSTGRES_HOST", "127.0.0.1")
+    port = _int(env, "POSTGRES_PORT", 5432, 1, 65535)
+    user = env.get("POSTGRES_USER", "postgres")
+    password = env.get("POSTGRES_PASSWORD", "")
+    db = env.get("POSTGRES_DB", "postgres")
+    auth = quote(user, safe="") + (":" + quote(password, safe="") if password else "")
+    return f"postgresql://{auth}@{host}:{port}/{quote(db, safe='')}"
+
+
+def _redis_url(env: Mapping[str, str]) -> str:
+    url = env.get("REDIS_URL", "").strip()
+    if url:
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError("REDIS_URL", "expected redis://host:port/db")
+        return url
+    host = env.get("REDIS_HOST", "127.0.0.1")
+    port = _int(env, "REDIS_PORT", 6379, 1, 65535)
+    return f"redis://{host}:{port}/0"
+
+
+def _api_keys(env: Mapping[str, str]) -> dict[str, str]:
+    """API_KEYS="key1=clientA,key2=clientB" or API_KEYS_FILE with one key=client a line."""
+    text = env.get("API_KEYS", "")
+    path = env.get("API_KEYS_FILE", "").strip()
+    if path:
+        try:
+            text += "\n" + Path(path).read_text()
+        except OSError as e:
+            raise ConfigError("API_KEYS_FILE", str(e)) from None
+    keys: dict[str, str] = {}
+    for part in re.split(r"[,\n]", text):
+        part = part.strip()
+        if not part or part.startswith("#"):
+            continue
+        key, sep, client = part.partition("=")
+        if not sep or not key.strip() or not client.strip():
+            raise ConfigError("API_KEYS", "expected key=clientId pairs separated by commas")
+        keys[key.strip()] = client.strip()
+    return keys
+
+
+@dataclass(frozen=True)
+class Settings:
+    port: int = 3000
+    ws_port: int = 3001
+    host: str = "0.0.0.0"
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "oe"
+    workers: int = 1
+    api_workers: int = 2
+    api_threads: int = 8
+    shards: int = 8
+    queue_concurrency: int = 5
+    queue_rate_limit_max: int = 100
+    queue_rate_limit_duration_ms: int = 1000
+    max_attempts: int = 3
+    retry_base_ms: int = 200
+    mock_quote_latency_ms: tuple[int, int] = (200, 200)
+    mock_swap_latency_ms: tuple[int, int] = (2000, 3000)
+    mock_failure_rate: float = 0.0
+    sim_seed: int = 42
+    sim_enabled: bool = True
+    api_keys: dict[str, str] = field(default_factory=dict)
+    rate_limit_per_min: int = 600
+    markets_file: Path = DEFAULT_MARKETS_FILE
+    sweep_after_ms: int = 15_000
+    claim_idle_ms: int = 30_000
+    db_pool_size: int = 8
+    max_body_bytes: int = 16_384
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        markets_file = Path(env.get("MARKETS_FILE", "") or DEFAULT_MARKETS_FILE)
+        if not markets_file.is_file():
+            raise ConfigError("MARKETS_FILE", f"no such file: {markets_file}")
+        prefix = env.get("REDIS_PREFIX", "oe").strip()
+        if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", prefix):
+            raise ConfigError("REDIS_PREFIX", "1..64 of [A-Za-z0-9_.:-]")
+        level = env.get("LOG_LEVEL", "INFO").strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ConfigError("LOG_LEVEL", "one of DEBUG, INFO, WARNING, ERROR")
+        return cls(
+            port=_int(env, "PORT", 3000, 0, 65535),
+            ws_port=_int(env, "WS_PORT", 3001, 0, 65535),
+            host=env.get("HOST", "0.0.0.0").strip() or "0.0.0.0",
+            database_url=_database_url(env),
+            redis_url=_redis_url(env),
+            redis_prefix=prefix,
+            workers=_int(env, "WORKERS", cores, 1, 256),
+            api_workers=_int(env, "API_WORKERS", cores, 1, 256),
+            api_threads=_int(env, "API_THREADS", 8, 1, 256),
+            shards=_int(env, "SHARDS", 8, 1, 1024),
+            queue_concurrency=_int(env, "QUEUE_CONCURRENCY", 5, 1, 1_000_000),
+            queue_rate_limit_max=_int(env, "QUEUE_RATE_LIMIT_MAX", 100, 1, 1_000_000_000),
+            queue_rate_limit_duration_ms=_int(
+                env, "QUEUE_RATE_LIMIT_DURATION_MS", 1000, 1, 86_400_000
+            ),
+            max_attempts=_int(env, "MAX_ATTEMPTS", 3, 1, 20),
+            retry_base_ms=_int(env, "RETRY_BASE_MS", 200, 0, 60_000),
+            mock_quote_latency_ms=_range_ms(env, "MOCK_QUOTE_LATENCY_MS", (200, 200)),
+            mock_swap_latency_ms=_range_ms(env, "MOCK_SWAP_LATENCY_MS", (2000, 3000)),
+            mock_failure_rate=_float(env, "MOCK_FAILURE_RATE", 0.0, 0.0, 1.0),
+            sim_seed=_int(env, "SIM_SEED", 42, 0, 2**63 - 1),
+            sim_enabled=_bool(env, "SIM_ENABLED", True),
+            api_keys=_api_keys(env),
+            rate_limit_per_min=_int(env, "RATE_LIMIT_PER_MIN", 600, 1, 100_000_000),
+            markets_file=markets_file,
+            sweep_after_ms=_int(env, "SWEEP_AFTER_MS", 15_000, 100, 86_400_000),
+            claim_idle_ms=_int(env, "CLAIM_IDLE_MS", 30_000, 100, 86_400_000),
+            db_pool_size=_int(env, "DB_POOL_SIZE", 8, 1, 1000),
+            max_body_bytes=_int(env, "MAX_BODY_BYTES", 16_384, 256, 10_000_000),
+            log_level=level,
+        )
+
+    # -- Redis key names (hash-tagged so a Redis Cluster keeps one shard on one slot) --
+    def stream_key(self, shard: int) -> str:
+        return f"{self.redis_prefix}:orders:{{{shard}}}"
+
+    @property
+    def events_channel(self) -> str:
+        return f"{self.redis_prefix}:events"
+
+    @property
+    def group(self) -> str:
+        return "workers"
+
+    def key(self, *parts: str) -> str:
+        return ":".join((self.redis_prefix, *parts))

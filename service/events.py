@@ -1,0 +1,38 @@
+"""The order:update message, built the same way for live events and for replays.
+
+On pub/sub a message is `client_id \\n order_id \\n <ws json>`: the relay routes on the two
+header lines and forwards the JSON bytes untouched.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+# Keys of the stored event payload that the WebSocket message carries.
+WS_FIELDS = ("filled", "remaining", "avgPrice", "txHash", "failureReason", "attempts")
+
+
+def iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def ws_message(
+    order_id: str, status: str, seq: int, event_id: int, ts: datetime, payload: dict[str, Any]
+) -> bytes:
+    body: dict[str, Any] = {"id": order_id, "status": status, "seq": seq, "eventId": event_id}
+    for key in WS_FIELDS:
+        body[key] = payload.get(key)
+    body["ts"] = iso(ts)
+    return orjson.dumps({"event": "order:update", "payload": body})
+
+
+def pubsub_frame(client_id: str, order_id: str, message: bytes) -> bytes:
+    return client_id.encode() + b"\n" + order_id.encode() + b"\n" + message
+
+
+def parse_frame(frame: bytes) -> tuple[str, str, bytes]:
+    client_id, order_id, message = frame.split(b"\n", 2)
+    return client_id.decode(), order_id.decode(), message

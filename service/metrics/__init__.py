@@ -1,0 +1,63 @@
+"""Every metric object of every process, with the seed's names.
+
+Processes write to PROMETHEUS_MULTIPROC_DIR (set by `order-engine up`, or by the container);
+`/metrics` on the API aggregates them all with a fresh registry per scrape.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+)
+
+orders_total = Counter(
+    "orders_total", "Orders by type, side and status reached", ["type", "side", "status"]
+)
+order_execution_duration_seconds = Histogram(
+    "order_execution_duration_seconds",
+    "From acceptance to a final state",
+    ["type", "side"],
+    buckets=LATENCY_BUCKETS,
+)
+order_fill_ratio = Histogram(
+    "order_fill_ratio",
+    "Filled amount over ordered amount, at the final state",
+    ["type", "side"],
+    buckets=(0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 1.0),
+)
+order_queue_size = Gauge(
+    "order_queue_size", "Orders read from the streams and not yet final", multiprocess_mode="livesum"
+)
+order_queue_latency_seconds = Histogram(
+    "order_queue_latency_seconds",
+    "From acceptance to a worker taking the order",
+    buckets=LATENCY_BUCKETS,
+)
+websocket_connections_current = Gauge(
+    "websocket_connections_current", "Open WebSocket connections", multiprocess_mode="livesum"
+)
+db_pool_connections = Gauge(
+    "db_pool_connections",
+    "PostgreSQL pool connections by state",
+    ["state"],
+    multiprocess_mode="livesum",
+)
+engine_events_published_total = Counter(
+    "engine_events_published_total", "Order events committed and published"
+)
+engine_batch_size = Histogram(
+    "engine_batch_size",
+    "Events written per worker transaction",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+)
+engine_attempts_total = Counter(
+    "engine_attempts_total", "Execution attempts by outcome", ["outcome"]
+)
+engine_ws_messages_total = Counter(
+    "engine_ws_messages_total", "Messages sent to WebSocket clients", ["kind"]
+)
+engine_http_requests_total = Counter(
+    "engine_http_requests_total", "HTTP requests by route and status", ["route", "status"]
+)

@@ -1,0 +1,200 @@
+"""Who wants which event, and delivering it to one connection with no gap and no duplicate.
+
+The hub is fed every pub/sub frame and pushes it, without awaiting, into the bounded queue
+of each interested `Subscriber` (by order id or by client id). Each connection's `pump`
+task is the only writer to its socket: it replays stored events, then drains its queue,
+dropping any event whose per-order `seq` it already sent and filling a seq gap from
+PostgreSQL. A queue that overflows marks the subscriber kicked; its handler closes it
+with 1013, and no other connection waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from service.events import parse_frame
+from service.relay.replay import PAGE, Event, EventStore
+
+log = logging.getLogger(__name__)
+
+DEFAULT_QUEUE_SIZE = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What one connection asked for: one order (`order_id`) or all of a client's orders."""
+
+    order_id: str | None = None
+    client_id: str | None = None
+    from_seq: int = 0
+    after_event_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resync:
+    """Pub/sub was lost and is back: catch up from the store, live events follow this item."""
+
+    after_event_id: int
+
+
+Item = Event | Resync
+
+
+class Subscriber:
+    __slots__ = ("target", "queue", "last_seq", "kicked", "kick_reason")
+
+    def __init__(self, target: Target, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
+        self.target = target
+        self.queue: asyncio.Queue[Item] = asyncio.Queue(queue_size)
+        self.last_seq: dict[str, int] = {}  # per order: the highest seq sent to this client
+        self.kicked = asyncio.Event()
+        self.kick_reason = ""
+
+    def offer(self, item: Item) -> None:
+        if self.kicked.is_set():
+            return
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self.kick(f"too slow: more than {self.queue.maxsize} messages waiting")
+
+    def kick(self, reason: str) -> None:
+        self.kick_reason = reason
+        self.kicked.set()
+
+
+class Hub:
+    """Subscriptions by order id and by client id, and the dispatch of pub/sub frames."""
+
+    def __init__(self) -> None:
+        self._by_order: dict[str, set[Subscriber]] = {}
+        self._by_client: dict[str, set[Subscriber]] = {}
+        # Highest eventId dispatched: after a pub/sub outage, /ws connections catch up from it.
+        self.watermark = 0
+        self.received = 0  # frames taken from pub/sub (tests wait on it)
+
+    def __len__(self) -> int:
+        return sum(len(s) for s in self._by_order.values()) + sum(
+            len(s) for s in self._by_client.values()
+        )
+
+    def _index(self, sub: Subscriber) -> tuple[dict[str, set[Subscriber]], str]:
+        t = sub.target
+        if t.order_id is not None:
+            return self._by_order, t.order_id
+        assert t.client_id is not None
+        return self._by_client, t.client_id
+
+    def add(self, sub: Subscriber) -> None:
+        index, key = self._index(sub)
+        index.setdefault(key, set()).add(sub)
+
+    def remove(self, sub: Subscriber) -> None:
+        index, key = self._index(sub)
+        subs = index.get(key)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del index[key]
+
+    def dispatch(self, frame: bytes) -> int:
+        """Queue one pub/sub frame for every interested connection; returns how many."""
+        self.received += 1
+        try:
+            client_id, order_id, message = parse_frame(frame)
+            body = orjson.loads(message)["payload"]
+            event = Event(order_id, int(body["seq"]), int(body["eventId"]), message)
+        except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+            log.warning("dropping a malformed pub/sub frame: %r", frame[:200])
+            return 0
+        if event.event_id > self.watermark:
+            self.watermark = event.event_id
+        n = 0
+        for subs in (self._by_order.get(order_id), self._by_client.get(client_id)):
+            if subs:
+                for sub in subs:
+                    sub.offer(event)
+                n += len(subs)
+        return n
+
+    def resync(self) -> int:
+        """After pub/sub came back: every connection catches up from the store."""
+        item = Resync(self.watermark)
+        n = 0
+        for index in (self._by_order, self._by_client):
+            for subs in index.values():
+                for sub in subs:
+                    sub.offer(item)
+                    n += 1
+        return n
+
+
+async def pump(
+    sub: Subscriber,
+    send: Callable[[bytes], Awaitable[Any]],
+    store: EventStore,
+    on_sent: Callable[[str], None] = lambda kind: None,
+) -> None:
+    """Replay, then stream live events to one connection until cancelled or send fails.
+
+    The subscriber must already be in the hub, so that events published while the replay
+    query runs wait in its queue; those the replay covered are dropped by seq.
+    """
+    last_seq = sub.last_seq
+
+    async def deliver(event: Event, kind: str) -> None:
+        await send(event.message)
+        last_seq[event.order_id] = event.seq
+        on_sent(kind)
+
+    async def replay_order(order_id: str, before_seq: int | None = None) -> None:
+        while True:
+            after = last_seq.get(order_id, 0)
+            events = await store.order_events(order_id, after, before_seq)
+            for event in events:
+                await deliver(event, "replay")
+            if len(events) < PAGE:
+                return
+
+    async def replay_client(client_id: str, after_event_id: int) -> None:
+        while True:
+            events = await store.client_events(client_id, after_event_id)
+            for event in events:
+                if event.seq > last_seq.get(event.order_id, 0):
+                    await deliver(event, "replay")
+            if len(events) < PAGE:
+                return
+            after_event_id = events[-1].event_id
+
+    target = sub.target
+    if target.order_id is not None:
+        last_seq[target.order_id] = target.from_seq
+        await replay_order(target.order_id)
+    elif target.after_event_id is not None:
+        assert target.client_id is not None
+        await replay_client(target.client_id, target.after_event_id)
+
+    while True:
+        item = await sub.queue.get()
+        if isinstance(item, Resync):
+            if target.order_id is not None:
+                await replay_order(target.order_id)
+            else:
+                assert target.client_id is not None
+                floor = max(item.after_event_id, target.after_event_id or 0)
+                await replay_client(target.client_id, floor)
+            continue
+        last = last_seq.get(item.order_id)
+        if last is not None:
+            if item.seq <= last:
+                continue  # already sent (replayed, or a redelivered publish)
+            if item.seq > last + 1:
+                # A publish was lost (e.g. a worker died after its commit): the store has it.
+                await replay_order(item.order_id, before_seq=item.seq)
+        await deliver(item, "live")

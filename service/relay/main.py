@@ -1,0 +1,435 @@
+"""The relay process: one Redis pub/sub subscription in, WebSocket connections out.
+
+    GET /ws?clientId=C[&afterEventId=N]                 every event of C's orders
+    GET /api/orders/execute?orderId=ID[&fromSeq=N]      one order's events
+    GET /healthz                                        200 "ok" while pub/sub is up
+
+Query parameters, the API key and the order's owner are checked in `process_request`,
+before the upgrade, so a bad request gets an HTTP status with the contract's error body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import hmac
+import http
+import logging
+import re
+import signal
+import uuid
+import weakref
+from collections.abc import Awaitable, Callable, Mapping
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+from psycopg_pool import AsyncConnectionPool
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from service import metrics
+from service.config import Settings
+from service.errors import ApiError, bad_request
+from service.relay.hub import DEFAULT_QUEUE_SIZE, Hub, Subscriber, Target, pump
+from service.relay.replay import EventStore
+
+log = logging.getLogger(__name__)
+
+WS_PATH = "/ws"
+ORDER_PATH = "/api/orders/execute"
+HEALTH_PATH = "/healthz"
+
+_DIGITS = re.compile(r"[0-9]{1,19}")
+_MAX_SEQ = 2**31 - 1
+_MAX_EVENT_ID = 2**63 - 1
+_MAX_CLIENT_ID = 256
+_BACKOFF_MAX = 5.0
+
+
+class RelayServer:
+    """The relay as an async context manager: `async with RelayServer(settings) as relay:`.
+
+    Start order: PostgreSQL pool, the event-id watermark, the pub/sub subscription, and only
+    then the listening socket, so every accepted connection is behind the subscription.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        queue_size: int = DEFAULT_QUEUE_SIZE,
+        ping_timeout: float = 20.0,
+        close_timeout: float = 5.0,
+        start_timeout: float = 30.0,
+    ) -> None:
+        self.settings = settings
+        self.host = settings.host if host is None else host
+        self.requested_port = settings.ws_port if port is None else port
+        self.queue_size = queue_size
+        self.ping_timeout = ping_timeout
+        self.close_timeout = close_timeout
+        self.start_timeout = start_timeout
+        self.hub = Hub()
+        self.resubscribes = 0  # times pub/sub came back after a loss (tests wait on it)
+        self._keys = [(k.encode(), c) for k, c in settings.api_keys.items()]
+        self._targets: weakref.WeakKeyDictionary[ServerConnection, Target] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._pool: AsyncConnectionPool | None = None
+        self._redis: Redis | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._server: Server | None = None
+        self._subscribed = asyncio.Event()
+        self._pubsub_up = False
+        self._live = metrics.engine_ws_messages_total.labels(kind="live")
+        self._replay = metrics.engine_ws_messages_total.labels(kind="replay")
+        self.store: EventStore
+
+    # -- lifecycle --
+
+    async def __aenter__(self) -> RelayServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        try:
+            self._pool = AsyncConnectionPool(
+                self.settings.database_url,
+                open=False,
+                min_size=1,
+                max_size=4,
+                kwargs={"autocommit": True},
+                check=AsyncConnectionPool.check_connection,
+                name="relay",
+            )
+            await self._pool.open(wait=True, timeout=self.start_timeout)
+            self.store = EventStore(self._pool)
+            self.hub.watermark = await self.store.max_event_id()
+            self._redis = Redis.from_url(
+                self.settings.redis_url,
+                client_name=self.settings.key("relay"),
+                socket_keepalive=True,
+                health_check_interval=30,
+            )
+            self._listener = asyncio.create_task(self._listen(), name="relay-pubsub")
+            async with asyncio.timeout(self.start_timeout):
+                await self._subscribed.wait()
+            self._server = await serve(
+                self._handler,
+                self.host,
+                self.requested_port,
+                process_request=self._process_request,
+                compression=None,
+                ping_interval=20.0,
+                ping_timeout=self.ping_timeout,
+                close_timeout=self.close_timeout,
+                max_size=65_536,
+            )
+        except BaseException:
+            await self.close()
+            raise
+        mode = "with API keys" if self._keys else "OPEN (no API keys configured)"
+        log.info("relay listening on %s:%d, %s", self.host, self.port, mode)
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "not started"
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def close(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()  # closes every connection with 1001
+            try:
+                async with asyncio.timeout(self.close_timeout + 1):
+                    await server.wait_closed()
+            except TimeoutError:
+                for conn in server.connections:  # clients that stopped reading
+                    conn.transport.abort()
+                await server.wait_closed()
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+        redis, self._redis = self._redis, None
+        if redis is not None:
+            await redis.aclose()
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    # -- Redis pub/sub --
+
+    async def _listen(self) -> None:
+        """Read the events channel forever; on a loss, reconnect with backoff and resync."""
+        assert self._redis is not None
+        channel = self.settings.events_channel
+        delay = 0.1
+        while True:
+            pubsub = self._redis.pubsub()
+            try:
+                await pubsub.subscribe(channel)
+                while True:
+                    msg = await pubsub.get_message(timeout=1.0)
+                    if msg is None:
+                        continue
+                    kind = msg["type"]
+                    if kind == "message":
+                        self.hub.dispatch(msg["data"])
+                    elif kind == "subscribe":
+                        # Also seen when redis-py reconnected by itself: messages may be lost.
+                        self._on_subscribed(channel)
+                        delay = 0.1
+            except (RedisError, OSError) as e:
+                self._pubsub_up = False
+                log.warning(
+                    "redis pub/sub on %s lost (%s); reconnecting in %.1fs", channel, e, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _BACKOFF_MAX)
+            finally:
+                try:
+                    await pubsub.aclose()
+                except (RedisError, OSError):
+                    pass
+
+    def _on_subscribed(self, channel: str) -> None:
+        self._pubsub_up = True
+        if not self._subscribed.is_set():
+            self._subscribed.set()
+            log.info("subscribed to %s", channel)
+            return
+        self.resubscribes += 1
+        n = self.hub.resync()
+        log.warning(
+            "re-subscribed to %s; %d connections catch up from eventId %d",
+            channel,
+            n,
+            self.hub.watermark,
+        )
+
+    # -- HTTP: before the upgrade --
+
+    async def _process_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
+        url = urlsplit(request.path)
+        path = url.path.rstrip("/") or "/"
+        if path == HEALTH_PATH:
+            if self._pubsub_up:
+                return connection.respond(http.HTTPStatus.OK, "ok\n")
+            return _error(
+                ApiError(
+                    503,
+                    "dependency_unavailable",
+                    "redis pub/sub is down",
+                    headers={"Retry-After": "2"},
+                )
+            )
+        if path not in (WS_PATH, ORDER_PATH):
+            return _error(ApiError(404, "not_found", f"no WebSocket endpoint at {url.path}"))
+        query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        try:
+            key_client = self._authenticate(request.headers, query)
+            if path == WS_PATH:
+                target = _client_target(query, key_client)
+            else:
+                target = await self._order_target(query, key_client)
+        except ApiError as e:
+            return _error(e)
+        self._targets[connection] = target
+        return None
+
+    def _authenticate(self, headers: Headers, query: Mapping[str, str]) -> str | None:
+        """The key's clientId; None when the relay runs open (no keys configured)."""
+        if not self._keys:
+            return None
+        key = query.get("apiKey") or next(iter(headers.get_all("X-API-Key")), "")
+        if not key:
+            scheme, _, token = next(iter(headers.get_all("Authorization")), "").partition(" ")
+            if scheme.lower() == "bearer":
+                key = token.strip()
+        if not key:
+            raise ApiError(
+                401,
+                "unauthorized",
+                "an API key is required (apiKey query, X-API-Key or Authorization: Bearer)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        given = key.encode()
+        found = None
+        for k, client in self._keys:  # no early exit: same work whichever key matches
+            if hmac.compare_digest(given, k):
+                found = client
+        if found is None:
+            raise ApiError(
+                401, "unauthorized", "unknown API key", headers={"WWW-Authenticate": "Bearer"}
+            )
+        return found
+
+    async def _order_target(self, query: Mapping[str, str], key_client: str | None) -> Target:
+        raw = query.get("orderId")
+        if not raw:
+            raise bad_request("orderId", "orderId is required", code="missing_field")
+        try:
+            order_id = str(uuid.UUID(raw))
+        except ValueError:
+            raise bad_request("orderId", "orderId must be a UUID") from None
+        from_seq = _int_param(query, "fromSeq", _MAX_SEQ) or 0
+        try:
+            owner = await self.store.order_owner(order_id)
+        except Exception as e:  # psycopg or pool timeout: the client may retry
+            log.warning("order lookup failed: %s", e)
+            raise ApiError(
+                503,
+                "dependency_unavailable",
+                "postgres is unavailable",
+                headers={"Retry-After": "2"},
+            ) from None
+        if owner is None or (key_client is not None and owner != key_client):
+            raise ApiError(404, "not_found", "no such order", "orderId")
+        return Target(order_id=order_id, from_seq=from_seq)
+
+    # -- WebSocket: after the upgrade --
+
+    async def _handler(self, ws: ServerConnection) -> None:
+        target = self._targets.pop(ws, None)
+        if target is None:  # the upgrade went through without process_request: refuse
+            await ws.close(1011, "no subscription")
+            return
+        sub = Subscriber(target, self.queue_size)
+        self.hub.add(sub)  # first: events published from now on wait in sub.queue
+        metrics.websocket_connections_current.inc()
+        counters = {"live": self._live, "replay": self._replay}
+        tasks = (
+            asyncio.create_task(
+                pump(sub, _sender(ws), self.store, lambda kind: counters[kind].inc())
+            ),
+            asyncio.create_task(_discard_incoming(ws)),
+            asyncio.create_task(sub.kicked.wait()),
+        )
+        pumping, _, kicked = tasks
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if kicked in done:
+                self.hub.remove(sub)
+                log.info("closing a slow client (%s): %s", _describe(target), sub.kick_reason)
+                await self._close_ws(ws, 1013, sub.kick_reason)
+            elif pumping in done and not pumping.cancelled():
+                exc = pumping.exception()
+                if exc is not None and not isinstance(exc, ConnectionClosed):
+                    log.error("relay connection failed (%s)", _describe(target), exc_info=exc)
+                    await self._close_ws(ws, 1011, "internal error, reconnect with fromSeq")
+        finally:
+            self.hub.remove(sub)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            metrics.websocket_connections_current.dec()
+
+    async def _close_ws(self, ws: ServerConnection, code: int, reason: str) -> None:
+        """Close; a client that stopped reading can't take the close frame, so abort it."""
+        try:
+            async with asyncio.timeout(self.close_timeout):
+                await ws.close(code, reason[:120])
+        except TimeoutError:
+            ws.transport.abort()
+
+
+def _sender(ws: ServerConnection) -> Callable[[bytes], Awaitable[None]]:
+    async def send(message: bytes) -> None:
+        await ws.send(message, text=True)
+
+    return send
+
+
+async def _discard_incoming(ws: ServerConnection) -> None:
+    """Clients have nothing to say; reading keeps pings, pongs and the close frame flowing."""
+    try:
+        async for _ in ws:
+            pass
+    except ConnectionClosed:
+        pass
+
+
+def _client_target(query: Mapping[str, str], key_client: str | None) -> Target:
+    client_id = query.get("clientId") or key_client
+    if not client_id:
+        raise bad_request("clientId", "clientId is required", code="missing_field")
+    if len(client_id) > _MAX_CLIENT_ID or "\n" in client_id:
+        raise bad_request("clientId", f"clientId must be 1..{_MAX_CLIENT_ID} characters")
+    if key_client is not None and client_id != key_client:
+        raise ApiError(403, "forbidden", "clientId is not the API key's client", "clientId")
+    after = _int_param(query, "afterEventId", _MAX_EVENT_ID)
+    return Target(client_id=client_id, after_event_id=after)
+
+
+def _int_param(query: Mapping[str, str], name: str, maximum: int) -> int | None:
+    raw = query.get(name)
+    if raw is None:
+        return None
+    if not _DIGITS.fullmatch(raw) or int(raw) > maximum:
+        raise bad_request(name, f"{name} must be an integer from 0 to {maximum}")
+    return int(raw)
+
+
+def _error(err: ApiError) -> Response:
+    body = orjson.dumps(err.body())
+    status = http.HTTPStatus(err.status)
+    headers = Headers(
+        [
+            ("Date", email.utils.formatdate(usegmt=True)),
+            ("Connection", "close"),
+            ("Content-Length", str(len(body))),
+            ("Content-Type", "application/json"),
+            *err.headers.items(),
+        ]
+    )
+    return Response(status.value, status.phrase, headers, body)
+
+
+def _describe(target: Target) -> str:
+    if target.order_id is not None:
+        return f"orderId={target.order_id}"
+    return f"clientId={target.client_id}"
+
+
+async def serve_relay(
+    settings: Settings,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    ready: asyncio.Event | None = None,
+    stop: asyncio.Event | None = None,
+    handle_signals: bool = False,
+) -> None:
+    """Run the relay until `stop` is set (or SIGTERM/SIGINT with handle_signals)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGTERM, signal.SIGINT) if handle_signals else ()
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with RelayServer(settings, host=host, port=port):
+            if ready is not None:
+                ready.set()
+            await stop.wait()
+            log.info("relay stopping")
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+
+
+def run(settings: Settings) -> None:
+    """Entry point of `order-engine relay`: serve on settings.host:settings.ws_port until
+    SIGTERM/SIGINT, then close every connection (1001) and return (exit status 0)."""
+    asyncio.run(serve_relay(settings, handle_signals=True))

@@ -1,0 +1,64 @@
+"""A routing decision as the contract shows it (GET /quote, orders.route)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from engine_core.router import Route
+
+from service.events import iso
+from service.markets import Market
+from service.units import from_base_units, price_string
+
+QUOTE_TTL = timedelta(seconds=10)
+
+
+def sol_steps(market: Market, side: str) -> list[str]:
+    """Native SOL is wrapped to wSOL before a swap that spends it, unwrapped after one that
+    pays it out."""
+    spends_sol = (side == "sell" and market.native_sol_base) or (
+        side == "buy" and market.native_sol_quote
+    )
+    receives_sol = (side == "buy" and market.native_sol_base) or (
+        side == "sell" and market.native_sol_quote
+    )
+    steps = ["wrap_sol"] if spends_sol else []
+    steps.append("swap")
+    if receives_sol:
+        steps.append("unwrap_sol")
+    return steps
+
+
+def route_json(
+    route: Route, market: Market, *, bound: int | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    base, quote = market.base.decimals, market.quote.decimals
+    now = now or datetime.now(UTC)
+    legs = []
+    for leg in route.legs:
+        base_s = from_base_units(leg.amount, base)
+        quote_s = from_base_units(leg.quote, quote)
+        amount_in, amount_out = (base_s, quote_s) if route.side == "sell" else (quote_s, base_s)
+        legs.append({
+            "venue": leg.venue,
+            "amountIn": amount_in,
+            "amountOut": amount_out,
+            "fee": from_base_units(leg.fee, quote),
+            "priceImpactBps": leg.price_impact_bps,
+        })
+    out: dict[str, Any] = {
+        "symbol": market.symbol,
+        "side": route.side,
+        "amount": from_base_units(route.amount, base),
+        "expectedPrice": price_string(route.quote_amount, route.amount, base, quote),
+        "quoteAmount": from_base_units(route.quote_amount, quote),
+        "priceImpactBps": route.price_impact_bps,
+        "fees": from_base_units(route.fees, quote),
+        "legs": legs,
+        "steps": sol_steps(market, route.side),
+        "expiresAt": iso(now + QUOTE_TTL),
+    }
+    if bound is not None:
+        out["minOut" if route.side == "sell" else "maxIn"] = from_base_units(bound, quote)
+    return out

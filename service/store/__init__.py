@@ -1,0 +1,1 @@
+"""PostgreSQL: migrations, connection pools, and the queries of each table."""

@@ -1,0 +1,150 @@
+"""Orders, events and fills as the API reads and writes them (sync psycopg pool).
+
+Every statement binds its parameters; column lists are constants of this module.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+ORDER_COLUMNS = (
+    "id, client_id, client_order_id, idem_key, request_hash, symbol, side, type,"
+    " time_in_force, amount, limit_price, expires_at, slippage_bps, status, filled,"
+    " quote_amount, fees, route, tx_hash, attempts, failure_reason, seq, created_at, updated_at"
+)
+
+# One statement, one round trip, atomic: the order and its first event (seq 1, pending),
+# or nothing when (client_id, idem_key) exists already.
+INSERT_ORDER = f"""
+WITH ins AS (
+    INSERT INTO orders (id, client_id, client_order_id, idem_key, request_hash, symbol, side,
+        type, time_in_force, amount, limit_price, expires_at, slippage_bps, status, seq,
+        created_at, updated_at)
+    VALUES (%(id)s, %(client_id)s, %(client_order_id)s, %(idem_key)s, %(request_hash)s,
+        %(symbol)s, %(side)s, %(type)s, %(time_in_force)s, %(amount)s, %(limit_price)s,
+        %(expires_at)s, %(slippage_bps)s, 'pending', 1, %(ts)s, %(ts)s)
+    ON CONFLICT (client_id, idem_key) WHERE idem_key IS NOT NULL DO NOTHING
+    RETURNING {ORDER_COLUMNS}
+), ev AS (
+    INSERT INTO order_events (order_id, client_id, seq, status, ts, payload)
+    SELECT id, client_id, 1, 'pending', created_at, %(payload)s FROM ins
+    RETURNING event_id
+)
+SELECT ins.*, (SELECT event_id FROM ev) AS event_id FROM ins
+"""  # noqa: S608 - constant column list, values bound
+
+FILL_COLUMNS = "order_id, venue, amount, quote_amount, fee, tx_hash, ts"
+
+
+class OrderStore:
+    def __init__(self, conninfo: str, size: int = 8) -> None:
+        self.pool = ConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=size,
+            open=False,
+            check=ConnectionPool.check_connection,
+            kwargs={"autocommit": True, "row_factory": dict_row},
+            timeout=5.0,
+        )
+
+    def open(self) -> None:
+        self.pool.open(wait=False)
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def ping(self) -> None:
+        with self.pool.connection(timeout=2.0) as conn:
+            conn.execute("SELECT 1")
+
+    # -- COMMANDS --
+    def insert(self, values: dict[str, Any]) -> tuple[dict[str, Any], int] | None:
+        """Insert the order with its pending event; None if its idempotency key exists."""
+        values = {**values, "payload": Jsonb(values["payload"]), "ts": datetime.now(UTC)}
+        with self.pool.connection() as conn:
+            row = conn.execute(INSERT_ORDER, values).fetchone()
+        if row is None:
+            return None
+        event_id = row.pop("event_id")
+        return row, event_id
+
+    # -- QUERIES --
+    def by_idem_key(self, client_id: str, idem_key: str) -> dict[str, Any] | None:
+        with self.pool.connection() as conn:
+            return conn.execute(
+                f"SELECT {ORDER_COLUMNS} FROM orders WHERE client_id = %s AND idem_key = %s",  # noqa: S608
+                (client_id, idem_key),
+            ).fetchone()
+
+    def get(self, order_id: str) -> dict[str, Any] | None:
+        with self.pool.connection() as conn:
+            return conn.execute(
+                f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = %s",  # noqa: S608
+                (order_id,),
+            ).fetchone()
+
+    def fills(self, order_ids: list[Any]) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {str(i): [] for i in order_ids}
+        if not order_ids:
+            return out
+        with self.pool.connection() as conn:
+            for row in conn.execute(
+                f"SELECT {FILL_COLUMNS} FROM fills WHERE order_id = ANY(%s) ORDER BY id",  # noqa: S608
+                (order_ids,),
+            ):
+                out[str(row["order_id"])].append(row)
+        return out
+
+    def list(
+        self,
+        client_id: str | None,
+        status: str | None,
+        limit: int,
+        cursor: tuple[datetime, str] | None,
+    ) -> list[dict[str, Any]]:
+        """Newest first; keyset pagination on (created_at, id)."""
+        with self.pool.connection() as conn:
+            return conn.execute(
+                f"SELECT {ORDER_COLUMNS} FROM orders"  # noqa: S608
+                " WHERE (%(client)s::text IS NULL OR client_id = %(client)s)"
+                " AND (%(status)s::text IS NULL OR status = %(status)s)"
+                " AND (%(c_ts)s::timestamptz IS NULL OR (created_at, id) < (%(c_ts)s, %(c_id)s::uuid))"
+                " ORDER BY created_at DESC, id DESC LIMIT %(limit)s",
+                {
+                    "client": client_id,
+                    "status": status,
+                    "c_ts": cursor[0] if cursor else None,
+                    "c_id": cursor[1] if cursor else None,
+                    "limit": limit,
+                },
+            ).fetchall()
+
+    def events(self, order_id: str) -> list[dict[str, Any]]:
+        with self.pool.connection() as conn:
+            return conn.execute(
+                "SELECT event_id, seq, status, ts, payload FROM order_events"
+                " WHERE order_id = %s ORDER BY seq",
+                (order_id,),
+            ).fetchall()
+
+    def pools(self) -> list[dict[str, Any]]:
+        with self.pool.connection() as conn:
+            return conn.execute(
+                "SELECT symbol, venue, kind, state FROM pools ORDER BY symbol, venue"
+            ).fetchall()
+
+    def pool_stats(self) -> dict[str, int]:
+        stats = self.pool.get_stats()
+        size = stats.get("pool_size", 0)
+        idle = stats.get("pool_available", 0)
+        return {"active": size - idle, "idle": idle, "waiting": stats.get("requests_waiting", 0)}
+
+
+Unavailable = (psycopg.OperationalError, psycopg.errors.AdminShutdown)

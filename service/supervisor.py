@@ -1,0 +1,116 @@
+"""`order-engine up`: migrations, then the API (gunicorn), one worker per core and the relay
+as child processes; a crashed child is restarted, SIGTERM/SIGINT stop them all."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from service.config import Settings
+from service.metrics.exposition import mark_dead, reset_dir
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Child:
+    name: str
+    args: list[str]
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    started: float = field(default=0.0)
+
+    def start(self, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "service", *self.args], env=env)
+        self.started = time.monotonic()
+        log.info("started %s (pid %d)", self.name, self.proc.pid)
+
+
+class Supervisor:
+    def __init__(self, settings: Settings, *, workers_only: bool = False) -> None:
+        self.settings = settings
+        self.workers_only = workers_only
+        self.children = [] if workers_only else [Child("api", ["api"])]
+        self.children += [
+            Child(f"worker-{i}", ["worker", "--index", str(i), "--count", str(settings.workers)])
+            for i in range(settings.workers)
+        ]
+        if not workers_only:
+            self.children.append(Child("relay", ["relay"]))
+        self._stopping = False
+
+    def _env(self) -> dict[str, str]:
+        """`up` owns the metrics directory of its children and wipes it at start (as the
+        prometheus_client docs require); `worker` alone shares one set by its container."""
+        env = dict(os.environ)
+        metrics_dir = env.get("PROMETHEUS_MULTIPROC_DIR")
+        if not metrics_dir:
+            metrics_dir = str(Path(tempfile.gettempdir()) / f"order-engine-metrics-{os.getpid()}")
+            reset_dir(Path(metrics_dir))
+        elif not self.workers_only:
+            reset_dir(Path(metrics_dir))
+        env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        return env
+
+    def run(self) -> int:
+        env = self._env()
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = env["PROMETHEUS_MULTIPROC_DIR"]
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        for child in self.children:
+            child.start(env)
+        s = self.settings
+        if not self.workers_only:
+            log.info("order engine up: http://127.0.0.1:%d  ws://127.0.0.1:%d/ws  (%d workers)",
+                     s.port, s.ws_port, s.workers)
+        while not self._stopping:
+            for child in self.children:
+                assert child.proc is not None
+                code = child.proc.poll()
+                if code is None or self._stopping:
+                    continue
+                mark_dead(child.proc.pid)
+                child.restarts += 1
+                # A child that dies right after starting is restarted more and more slowly.
+                quick = time.monotonic() - child.started < 5
+                delay = min(2 ** min(child.restarts, 5), 30) if quick else 0.5
+                log.error("%s exited with %s; restarting in %.1fs", child.name, code, delay)
+                self._sleep(delay)
+                if not self._stopping:
+                    child.start(env)
+            self._sleep(0.2)
+        return self._shutdown()
+
+    def _sleep(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while not self._stopping and time.monotonic() < end:
+            time.sleep(0.05)
+
+    def _stop(self, signum: int, frame: object) -> None:
+        if not self._stopping:
+            log.info("stopping (signal %d)", signum)
+        self._stopping = True
+
+    def _shutdown(self) -> int:
+        live = [c for c in self.children if c.proc and c.proc.poll() is None]
+        for child in live:
+            assert child.proc is not None
+            child.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 70
+        for child in live:
+            assert child.proc is not None
+            try:
+                child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.error("%s did not stop in time; killing it", child.name)
+                child.proc.kill()
+                child.proc.wait()
+        log.info("all stopped")
+        return 0

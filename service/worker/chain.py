@@ -1,0 +1,63 @@
+"""The simulated chain: network latency, transaction signatures, and seeded failures."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+
+from service.config import Settings
+
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+# Errors an attempt can meet; the retryable ones are retried with backoff.
+RETRYABLE = ("blockhash_expired", "rpc_timeout", "rate_limited", "not_landed")
+REQUOTE = ("slippage_exceeded",)
+FINAL = ("insufficient_liquidity", "pool_not_open", "invalid_order")
+
+
+def base58(data: bytes) -> str:
+    n = int.from_bytes(data, "big")
+    out = []
+    while n:
+        n, r = divmod(n, 58)
+        out.append(_B58[r])
+    pad = len(data) - len(data.lstrip(b"\0"))
+    return "1" * pad + "".join(reversed(out))
+
+
+def tx_signature(order_id: str, attempt: int) -> str:
+    """A Solana-shaped signature (64 bytes, base58), fixed by order and attempt, so a
+    re-submission of the same attempt is recognisably the same transaction."""
+    return base58(hashlib.sha512(f"{order_id}:{attempt}".encode()).digest())
+
+
+class MockChain:
+    def __init__(self, settings: Settings, seed: int) -> None:
+        self._quote_ms = settings.mock_quote_latency_ms
+        self._swap_ms = settings.mock_swap_latency_ms
+        self._failure_rate = settings.mock_failure_rate
+        self._rng = random.Random(seed)
+
+    async def quote_delay(self) -> None:
+        await self._sleep(self._quote_ms)
+
+    async def swap_delay(self) -> None:
+        await self._sleep(self._swap_ms)
+
+    def landing_error(self) -> str | None:
+        """None when the transaction lands; else a retryable network error."""
+        if self._failure_rate and self._rng.random() < self._failure_rate:
+            return self._rng.choice(RETRYABLE)
+        return None
+
+    def backoff_s(self, attempt: int, base_ms: int) -> float:
+        """Exponential backoff with full jitter: up to base * 2^(attempt-1)."""
+        cap = base_ms * (2 ** (attempt - 1)) / 1000
+        return cap / 2 + self._rng.random() * cap / 2
+
+    async def _sleep(self, bounds: tuple[int, int]) -> None:
+        lo, hi = bounds
+        ms = lo if lo == hi else self._rng.uniform(lo, hi)
+        if ms > 0:
+            await asyncio.sleep(ms / 1000)

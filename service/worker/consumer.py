@@ -1,0 +1,270 @@
+"""One worker process: the single owner of its shards' streams and markets.
+
+It reads new entries with XREADGROUP, first re-reads its own unacknowledged ones after a
+restart, adopts a dead consumer's entries with XAUTOCLAIM, and re-appends `pending` orders
+that never reached a stream (the sweeper). Every entry ends acknowledged once its order's
+final state is durable; a duplicate entry of a final order is acknowledged at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import psycopg
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from engine_core import fsm
+from service.config import Settings
+from service.markets import Market, load_markets, shard_of
+from service.metrics import order_queue_latency_seconds, order_queue_size
+from service.store.pools import ensure_pools, load_pools
+from service.worker.chain import MockChain
+from service.worker.execution import Executor
+from service.worker.live_order import LiveOrder
+from service.worker.market_state import MarketState
+from service.worker.ratelimit import RateLimiter
+from service.worker.writer import Change, EventWriter
+
+log = logging.getLogger(__name__)
+
+READ_COUNT = 256
+SWEEP_EVERY_S = 2.0
+CLAIM_EVERY_S = 5.0
+
+
+def owned_shards(settings: Settings, index: int, count: int) -> list[int]:
+    return [s for s in range(settings.shards) if s % count == index]
+
+
+class Worker:
+    def __init__(self, settings: Settings, index: int, count: int) -> None:
+        self.settings = settings
+        self.index = index
+        self.consumer = f"worker-{index}"
+        self.markets: dict[str, Market] = load_markets(settings.markets_file)
+        self.shards = owned_shards(settings, index, count)
+        self.symbols = [s for s in self.markets if shard_of(s, settings.shards) in self.shards]
+        self.streams = [settings.stream_key(s) for s in self.shards]
+        self.inflight: dict[str, LiveOrder] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stop = asyncio.Event()
+        self._room = asyncio.Event()
+        self._sem = asyncio.Semaphore(settings.queue_concurrency)
+        self._redis: aioredis.Redis | None = None
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+
+    # -- lifecycle --
+    async def run(self) -> None:
+        s = self.settings
+        states = await asyncio.to_thread(self._load_pools)
+        self.state = MarketState(self.markets, states)
+        self._redis = aioredis.Redis.from_url(s.redis_url)
+        await self._ensure_groups()
+        self.writer = EventWriter(
+            s.database_url, self._redis, s.events_channel, s.group, self.state.states,
+            on_final=self._on_final,
+        )
+        limiter = RateLimiter(
+            self._redis, s.key("ratelimit", "queue"), s.queue_rate_limit_max,
+            s.queue_rate_limit_duration_ms, self.consumer,
+        )
+        chain = MockChain(s, s.sim_seed * 1000 + self.index)
+        self.executor = Executor(s, self.writer, chain, limiter, self.state)
+        log.info("worker %d owns shards %s: %s", self.index, self.shards, ", ".join(self.symbols))
+        writer_task = asyncio.create_task(self.writer.run())
+        loops = [
+            asyncio.create_task(self._read_loop()),
+            asyncio.create_task(self._periodic(self._sweep_once, SWEEP_EVERY_S)),
+            asyncio.create_task(self._periodic(self._claim_once, CLAIM_EVERY_S)),
+        ]
+        await self._stop.wait()
+        for t in loops:
+            t.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
+        if self._tasks:
+            log.info("worker %d finishing %d orders in flight", self.index, len(self._tasks))
+            await asyncio.wait(self._tasks, timeout=60)
+        self.writer.stop()
+        await writer_task
+        await self._redis.aclose()
+        if self._conn is not None:
+            await self._conn.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _load_pools(self) -> dict[str, dict[str, dict[str, Any]]]:
+        with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
+            ensure_pools(conn, self.markets)
+            return load_pools(conn, self.symbols)
+
+    async def _ensure_groups(self) -> None:
+        assert self._redis is not None
+        for stream in self.streams:
+            try:
+                await self._redis.xgroup_create(stream, self.settings.group, id="0", mkstream=True)
+            except ResponseError as e:
+                if "BUSYGROUP" not in str(e):
+                    raise
+
+    # -- reading --
+    async def _read_loop(self) -> None:
+        assert self._redis is not None
+        # First our own unacknowledged entries (from id 0, a restart's leftovers), then new ones.
+        backlog: dict[str, str] | None = {s: "0" for s in self.streams}
+        delay = 0.1
+        while not self._stop.is_set():
+            if len(self.inflight) >= 2 * self.settings.queue_concurrency + READ_COUNT:
+                self._room.clear()
+                await self._room.wait()
+                continue
+            try:
+                reply = await self._redis.xreadgroup(
+                    self.settings.group, self.consumer,
+                    backlog if backlog is not None else {s: ">" for s in self.streams},
+                    count=READ_COUNT, block=None if backlog is not None else 1000,
+                )
+                entries = [(st.decode(), eid.decode(), f) for st, items in reply or []
+                           for eid, f in items]
+                if backlog is not None:
+                    if not entries:
+                        backlog = None
+                        continue
+                    for stream, entry_id, _ in entries:
+                        backlog[stream] = entry_id
+                # an entry trimmed or deleted meanwhile comes back with no fields
+                entries = [e for e in entries if e[2]]
+                if entries:
+                    await self._admit(entries)
+                delay = 0.1
+            except ResponseError as e:
+                if "NOGROUP" not in str(e):
+                    raise
+                await self._ensure_groups()  # Redis restarted empty; the sweeper refills
+            except (OSError, psycopg.OperationalError, aioredis.ConnectionError) as e:
+                log.warning("worker %d read failed (%s); retrying", self.index, e)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    async def _admit(self, entries: list[tuple[str, str, dict[bytes, bytes]]]) -> None:
+        ids = list({f[b"id"].decode() for _, _, f in entries})
+        rows = await self._fetch(ids)
+        ack: list[tuple[str, str]] = []
+        now = time.time()
+        for stream, entry_id, fields in entries:
+            oid = fields[b"id"].decode()
+            live = self.inflight.get(oid)
+            if live is not None:
+                if (stream, entry_id) not in live.entry_ids:
+                    live.entry_ids.append((stream, entry_id))
+                continue
+            row = rows.get(oid)
+            if row is None or fsm.is_terminal(row[9]) or row[9] in ("open", "partially_filled"):
+                # unknown, final, or resting (the book owns those): nothing to execute
+                ack.append((stream, entry_id))
+                continue
+            order = LiveOrder.from_row(row, self.markets[row[2]])
+            order.entry_ids.append((stream, entry_id))
+            self.inflight[oid] = order
+            order_queue_latency_seconds.observe(max(0.0, now - order.created_at.timestamp()))
+            task = asyncio.create_task(self._execute(order))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        order_queue_size.set(len(self.inflight))
+        if ack:
+            assert self._redis is not None
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for stream, entry_id in ack:
+                    pipe.xack(stream, self.settings.group, entry_id)
+                await pipe.execute()
+
+    async def _fetch(self, ids: list[str]) -> dict[str, tuple[Any, ...]]:
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(
+                self.settings.database_url, autocommit=True
+            )
+        cur = await self._conn.execute(
+            f"SELECT {LiveOrder.COLUMNS} FROM orders WHERE id = ANY(%s::uuid[])",  # noqa: S608
+            (ids,),
+        )
+        return {str(r[0]): r for r in await cur.fetchall()}
+
+    async def _execute(self, order: LiveOrder) -> None:
+        async with self._sem:
+            try:
+                await self.executor.run(order)
+            except Exception:
+                # Left unacknowledged: XAUTOCLAIM or a restart runs it again.
+                log.exception("order %s: execution crashed", order.id)
+                self.inflight.pop(order.id, None)
+                self._room.set()
+
+    def _on_final(self, change: Change) -> None:
+        self.inflight.pop(change.order.id, None)
+        order_queue_size.set(len(self.inflight))
+        self._room.set()
+
+    # -- housekeeping --
+    async def _periodic(self, step: Any, every_s: float) -> None:
+        while not self._stop.is_set():
+            try:
+                await step()
+            except Exception as e:  # noqa: BLE001 - a dependency down: try again next round
+                log.warning("worker %d %s failed: %s", self.index, step.__name__, e)
+            await asyncio.sleep(every_s)
+
+    async def _sweep_once(self) -> int:
+        """Re-append `pending` orders that no stream entry carries (a crash between the
+        API's commit and its XADD, or Redis restarted empty). Shards with unread entries
+        are left alone: their orders are still on the way."""
+        assert self._redis is not None
+        quiet: list[str] = []
+        for shard, stream in zip(self.shards, self.streams, strict=True):
+            groups = await self._redis.xinfo_groups(stream)
+            lag = next((g.get("lag") for g in groups if g["name"] in (b"workers", "workers")), 0)
+            if not lag:
+                quiet.extend(s for s in self.symbols if shard_of(s, self.settings.shards) == shard)
+        if not quiet:
+            return 0
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(
+                self.settings.database_url, autocommit=True
+            )
+        cur = await self._conn.execute(
+            "SELECT id, symbol FROM orders WHERE status = 'pending' AND symbol = ANY(%s)"
+            " AND created_at < now() - make_interval(secs => %s)"
+            " ORDER BY created_at LIMIT 1000",
+            (quiet, self.settings.sweep_after_ms / 1000),
+        )
+        rows = [(str(i), sym) for i, sym in await cur.fetchall() if str(i) not in self.inflight]
+        if rows:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for oid, sym in rows:
+                    stream = self.settings.stream_key(shard_of(sym, self.settings.shards))
+                    pipe.xadd(stream, {"id": oid, "symbol": sym})
+                await pipe.execute()
+            log.warning("worker %d re-queued %d pending orders", self.index, len(rows))
+        return len(rows)
+
+    async def _claim_once(self) -> int:
+        """Adopt entries that another consumer (a dead worker) left idle too long."""
+        assert self._redis is not None
+        claimed = 0
+        for stream in self.streams:
+            cursor = "0-0"
+            while True:
+                cursor, items, *_ = await self._redis.xautoclaim(
+                    stream, self.settings.group, self.consumer,
+                    self.settings.claim_idle_ms, cursor, count=READ_COUNT,
+                )
+                entries = [(stream, eid.decode(), f) for eid, f in items if f]
+                if entries:
+                    claimed += len(entries)
+                    await self._admit(entries)
+                if cursor in (b"0-0", "0-0"):
+                    break
+        return claimed

@@ -1,0 +1,70 @@
+"""An order as its owning worker holds it while executing it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from service.events import WS_FIELDS
+from service.markets import Market
+from service.units import from_base_units, price_string
+
+
+@dataclass
+class LiveOrder:
+    id: str
+    client_id: str
+    symbol: str
+    side: str
+    type: str
+    time_in_force: str
+    amount: int
+    limit_price: int | None
+    slippage_bps: int
+    status: str
+    seq: int
+    filled: int
+    quote_amount: int
+    fees: int
+    attempts: int
+    tx_hash: str | None
+    failure_reason: str | None
+    created_at: datetime
+    market: Market
+    entry_ids: list[tuple[str, str]] = field(default_factory=list)  # (stream, entry id)
+
+    COLUMNS = (
+        "id, client_id, symbol, side, type, time_in_force, amount, limit_price, slippage_bps,"
+        " status, seq, filled, quote_amount, fees, attempts, tx_hash, failure_reason, created_at"
+    )
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...], market: Market) -> LiveOrder:
+        (oid, client_id, symbol, side, type_, tif, amount, limit_price, slippage_bps, status,
+         seq, filled, quote_amount, fees, attempts, tx_hash, failure_reason, created_at) = row
+        return cls(
+            id=str(oid), client_id=client_id, symbol=symbol, side=side, type=type_,
+            time_in_force=tif, amount=amount, limit_price=limit_price,
+            slippage_bps=slippage_bps, status=status, seq=seq, filled=filled,
+            quote_amount=quote_amount, fees=fees, attempts=attempts, tx_hash=tx_hash,
+            failure_reason=failure_reason, created_at=created_at, market=market,
+        )
+
+    @property
+    def remaining(self) -> int:
+        return self.amount - self.filled
+
+    def payload(self) -> dict[str, Any]:
+        """The WebSocket fields of this order as it stands, as decimal strings."""
+        base, quote = self.market.base.decimals, self.market.quote.decimals
+        values = {
+            "filled": from_base_units(self.filled, base) or "0",
+            "remaining": from_base_units(self.remaining, base) or "0",
+            "avgPrice": price_string(self.quote_amount, self.filled, base, quote),
+            "txHash": self.tx_hash,
+            "failureReason": self.failure_reason,
+            "attempts": self.attempts,
+        }
+        assert tuple(values) == WS_FIELDS
+        return values

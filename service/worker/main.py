@@ -1,0 +1,38 @@
+"""Entry of one engine worker process: pinned to a core, stops cleanly on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+
+from service.config import Settings
+from service.worker.consumer import Worker
+
+log = logging.getLogger(__name__)
+
+
+def pin_to_core(index: int) -> int | None:
+    """Pin this process to one of the cores it may use, round robin by worker index."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    cores = sorted(os.sched_getaffinity(0))
+    core = cores[index % len(cores)]
+    os.sched_setaffinity(0, {core})
+    return core
+
+
+async def _main(settings: Settings, index: int, count: int) -> None:
+    worker = Worker(settings, index, count)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, worker.stop)
+    await worker.run()
+
+
+def run(settings: Settings, index: int, count: int) -> None:
+    core = pin_to_core(index)
+    log.info("worker %d/%d starting on core %s (pid %d)", index, count, core, os.getpid())
+    asyncio.run(_main(settings, index, count))
+    log.info("worker %d stopped", index)
