@@ -189,10 +189,14 @@ class RelayServer:
                         # Also seen when redis-py reconnected by itself: messages may be lost.
                         self._on_subscribed(channel)
                         delay = 0.1
-            except (RedisError, OSError) as e:
+            except Exception as e:
                 self._pubsub_up = False
                 log.warning(
-                    "redis pub/sub on %s lost (%s); reconnecting in %.1fs", channel, e, delay
+                    "redis pub/sub on %s lost (%s); reconnecting in %.1fs",
+                    channel,
+                    e,
+                    delay,
+                    exc_info=not isinstance(e, RedisError | OSError),
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _BACKOFF_MAX)

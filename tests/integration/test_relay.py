@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
@@ -17,6 +22,7 @@ from typing import Any
 import orjson
 import psycopg
 import pytest
+from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -143,6 +149,15 @@ async def rejected(
     return response.status_code, orjson.loads(response.body)
 
 
+def sample(what: str) -> float:
+    """This process's value of a relay metric."""
+    if what == "connections":
+        value = REGISTRY.get_sample_value("websocket_connections_current")
+    else:
+        value = REGISTRY.get_sample_value("engine_ws_messages_total", {"kind": what})
+    return value or 0.0
+
+
 async def http_get(port: int, path: str) -> tuple[int, bytes]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
@@ -207,12 +222,17 @@ def test_relay_from_seq_skips_earlier_and_redelivered_events(settings: Settings)
         async with World(settings) as w, relay_for(settings) as relay:
             oid = await w.order("alice")
             stored = [await w.store(oid, "alice", seq) for seq in (1, 2, 3, 4)]
+            before = {k: sample(k) for k in ("replay", "live", "connections")}
             async with connect(ws_url(relay, f"/api/orders/execute?orderId={oid}&fromSeq=2")) as ws:
                 assert seqs(await recv_messages(ws, 2)) == [3, 4]
                 await w.publish("alice", oid, stored[3])  # a redelivered publish of seq 4
                 await w.emit(oid, "alice", 5)
                 assert seqs(await recv_messages(ws, 1)) == [5]
                 await assert_silent(ws)
+                assert sample("connections") == before["connections"] + 1
+            assert sample("replay") == before["replay"] + 2
+            assert sample("live") == before["live"] + 1
+            await wait_until(lambda: sample("connections") == before["connections"])
 
     run(main())
 
@@ -459,3 +479,38 @@ def test_relay_serve_relay_runs_until_stopped(settings: Settings) -> None:
         await server  # returns, no exception
 
     run(main())
+
+
+def test_relay_run_exits_zero_on_sigterm(settings: Settings, pg_schema: str) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(
+        os.environ,
+        DATABASE_URL=pg_schema,
+        REDIS_URL=settings.redis_url,
+        REDIS_PREFIX=settings.redis_prefix,
+        HOST="127.0.0.1",
+        WS_PORT=str(port),
+    )
+    code = (
+        "from service.config import Settings; from service.relay import run;"
+        " run(Settings.from_env())"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, "the relay exited early"
+            assert time.monotonic() < deadline, "the relay never answered /healthz"
+            try:
+                if asyncio.run(http_get(port, "/healthz")) == (200, b"ok\n"):
+                    break
+            except OSError:
+                time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

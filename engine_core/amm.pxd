@@ -1,0 +1,57 @@
+from cpython.long cimport PyLong_FromUnsignedLongLong
+from libc.stdint cimport uint64_t
+
+cdef extern from *:
+    ctypedef unsigned long long u128 "unsigned __int128"
+    ctypedef long long i128 "__int128"
+
+# Result codes of the nogil pool methods (no exception on the hot path).
+cdef enum:
+    OK = 0
+    ERR_LIQUIDITY = 1   # the pool cannot fill the amount
+    ERR_OVERFLOW = 2    # the result would not fit the pool's 64-bit reserves
+
+# -- HELPERS (128-bit arithmetic) --
+cdef inline u128 ceil_div(u128 a, u128 b) noexcept nogil:
+    return a // b + (1 if a % b else 0)
+
+cdef inline u128 mul_shift64(u128 a, u128 p, bint round_up, bint* overflow) noexcept nogil:
+    """(a * p) >> 64 for a < 2**64 and any p, without a 256-bit intermediate."""
+    cdef u128 lo = a * <uint64_t>p
+    cdef u128 hi = a * <uint64_t>(p >> 64)
+    cdef u128 r = hi + (lo >> 64)
+    if r < hi:
+        overflow[0] = True
+    if round_up and <uint64_t>lo != 0:
+        r += 1
+    return r
+
+cdef inline object py_u128(u128 v):
+    if (v >> 64) == 0:
+        return PyLong_FromUnsignedLongLong(<uint64_t>v)
+    return (PyLong_FromUnsignedLongLong(<uint64_t>(v >> 64)) << 64) | PyLong_FromUnsignedLongLong(
+        <uint64_t>v)
+
+cdef uint64_t amount_arg(object v) except? 0xFFFFFFFFFFFFFFFF
+cdef int raise_code(int code) except -1
+
+
+cdef class Pool:
+    # -- QUERIES (nogil, no mutation) --
+    cdef int quote_sell_c(self, u128 dx, u128* out, u128* fee) noexcept nogil
+    cdef int quote_buy_c(self, u128 dy, u128* cost, u128* fee) noexcept nogil
+    cdef int quote_buy_in_c(self, u128 q, u128* dy, u128* fee) noexcept nogil
+    cdef u128 spot_x64_c(self) noexcept nogil
+    cdef u128 sell_capacity_c(self, u128 limit) noexcept nogil
+    cdef u128 buy_capacity_c(self, u128 limit) noexcept nogil
+    # -- COMMANDS --
+    cdef int sell_c(self, u128 dx, u128* out, u128* fee) noexcept nogil
+    cdef int buy_c(self, u128 dy, u128* cost, u128* fee) noexcept nogil
+    cdef Pool copy_c(self)
+    cdef int assign_c(self, Pool other) except -1
+
+
+cdef class CpmmPool(Pool):
+    cdef u128 x   # base reserve
+    cdef u128 y   # quote reserve
+    cdef uint64_t fee
