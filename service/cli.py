@@ -37,8 +37,14 @@ def cmd_migrate(settings: Settings) -> int:
 def cmd_api(settings: Settings) -> int:
     os.environ.setdefault("PORT", str(settings.port))
     os.environ.setdefault("API_WORKERS", str(settings.api_workers))
-    argv = [sys.executable, "-m", "gunicorn", "-c", "python:service.api.gunicorn_conf",
-            "service.api.app:get_app()"]
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:service.api.gunicorn_conf",
+        "service.api.app:get_app()",
+    ]
     os.execv(sys.executable, argv)
     return 0  # pragma: no cover
 

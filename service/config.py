@@ -164,17 +164,18 @@ class Settings:
         level = env.get("LOG_LEVEL", "INFO").strip().upper()
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError("LOG_LEVEL", "one of DEBUG, INFO, WARNING, ERROR")
-        return cls(
+        shards = _int(env, "SHARDS", 8, 1, 1024)
+        settings = cls(
             port=_int(env, "PORT", 3000, 0, 65535),
             ws_port=_int(env, "WS_PORT", 3001, 0, 65535),
             host=env.get("HOST", "0.0.0.0").strip() or "0.0.0.0",
             database_url=_database_url(env),
             redis_url=_redis_url(env),
             redis_prefix=prefix,
-            workers=_int(env, "WORKERS", cores, 1, 256),
+            workers=_int(env, "WORKERS", min(cores, shards), 1, 256),
             api_workers=_int(env, "API_WORKERS", cores, 1, 256),
             api_threads=_int(env, "API_THREADS", 8, 1, 256),
-            shards=_int(env, "SHARDS", 8, 1, 1024),
+            shards=shards,
             queue_concurrency=_int(env, "QUEUE_CONCURRENCY", 5, 1, 1_000_000),
             queue_rate_limit_max=_int(env, "QUEUE_RATE_LIMIT_MAX", 100, 1, 1_000_000_000),
             queue_rate_limit_duration_ms=_int(
@@ -196,6 +197,9 @@ class Settings:
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 16_384, 256, 10_000_000),
             log_level=level,
         )
+        if settings.workers > settings.shards:
+            raise ConfigError("WORKERS", f"must not exceed SHARDS ({settings.shards})")
+        return settings
 
     # -- Redis key names (hash-tagged so a Redis Cluster keeps one shard on one slot) --
     def stream_key(self, shard: int) -> str:

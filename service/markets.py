@@ -77,9 +77,7 @@ def load_markets(path: Path) -> dict[str, Market]:
         doc = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as e:
         raise MarketsError(f"{path}: {e}") from None
-    tokens = {
-        sym: Token(sym, int(t["decimals"])) for sym, t in doc.get("tokens", {}).items()
-    }
+    tokens = {sym: Token(sym, int(t["decimals"])) for sym, t in doc.get("tokens", {}).items()}
     markets: dict[str, Market] = {}
     for i, m in enumerate(doc.get("markets", [])):
         where = f"markets[{i}]"

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from engine_core.router import Route
-
 from service.events import iso
 from service.markets import Market
 from service.units import from_base_units, price_string
@@ -40,13 +39,15 @@ def route_json(
         base_s = from_base_units(leg.amount, base)
         quote_s = from_base_units(leg.quote, quote)
         amount_in, amount_out = (base_s, quote_s) if route.side == "sell" else (quote_s, base_s)
-        legs.append({
-            "venue": leg.venue,
-            "amountIn": amount_in,
-            "amountOut": amount_out,
-            "fee": from_base_units(leg.fee, quote),
-            "priceImpactBps": leg.price_impact_bps,
-        })
+        legs.append(
+            {
+                "venue": leg.venue,
+                "amountIn": amount_in,
+                "amountOut": amount_out,
+                "fee": from_base_units(leg.fee, quote),
+                "priceImpactBps": leg.price_impact_bps,
+            }
+        )
     out: dict[str, Any] = {
         "symbol": market.symbol,
         "side": route.side,

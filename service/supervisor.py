@@ -68,8 +68,12 @@ class Supervisor:
             child.start(env)
         s = self.settings
         if not self.workers_only:
-            log.info("order engine up: http://127.0.0.1:%d  ws://127.0.0.1:%d/ws  (%d workers)",
-                     s.port, s.ws_port, s.workers)
+            log.info(
+                "order engine up: http://127.0.0.1:%d  ws://127.0.0.1:%d/ws  (%d workers)",
+                s.port,
+                s.ws_port,
+                s.workers,
+            )
         while not self._stopping:
             for child in self.children:
                 assert child.proc is not None

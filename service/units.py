@@ -48,8 +48,13 @@ def _plain(d: Decimal) -> str:
     return s
 
 
-def price_string(quote_units: int, base_units: int, base_decimals: int, quote_decimals: int,
-                 extra_digits: int = 4) -> str | None:
+def price_string(
+    quote_units: int,
+    base_units: int,
+    base_decimals: int,
+    quote_decimals: int,
+    extra_digits: int = 4,
+) -> str | None:
     """Average price in quote tokens per whole base token, quote decimals + a few digits."""
     if base_units <= 0:
         return None

@@ -25,8 +25,9 @@ from service.store.orders import OrderStore
 log = logging.getLogger(__name__)
 
 
-def _render_api_error(req: falcon.Request, resp: falcon.Response, ex: ApiError,
-                      params: dict[str, Any]) -> None:
+def _render_api_error(
+    req: falcon.Request, resp: falcon.Response, ex: ApiError, params: dict[str, Any]
+) -> None:
     resp.status = ex.status
     resp.media = ex.body()
     for name, value in ex.headers.items():
@@ -40,8 +41,9 @@ def _render_http_error(req: falcon.Request, resp: falcon.Response, ex: falcon.HT
     resp.content_type = falcon.MEDIA_JSON
 
 
-def _render_unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception,
-                       params: dict[str, Any]) -> None:
+def _render_unexpected(
+    req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict[str, Any]
+) -> None:
     if isinstance(ex, falcon.HTTPError):
         raise ex
     log.exception("unhandled error on %s %s", req.method, req.path)

@@ -18,7 +18,9 @@ class OrderQueue:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self.redis = redis.Redis.from_url(
-            settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0,
+            settings.redis_url,
+            socket_timeout=2.0,
+            socket_connect_timeout=2.0,
             health_check_interval=30,
         )
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import falcon
 import orjson
@@ -13,6 +14,7 @@ import orjson
 from engine_core.pools import InsufficientLiquidity, pool_from_state
 from engine_core.router import best_route
 from service import __version__
+from service.api.queue import OrderQueue
 from service.api.render import event_json, order_json
 from service.api.validation import (
     NewOrder,
@@ -21,7 +23,6 @@ from service.api.validation import (
     parse_order,
     parse_quote_query,
 )
-from service.api.queue import OrderQueue
 from service.config import Settings
 from service.errors import ApiError, unavailable
 from service.events import ws_message
@@ -43,8 +44,9 @@ def _pg(call: Any, *args: Any) -> Any:
 
 
 class OrdersResource:
-    def __init__(self, settings: Settings, markets: dict[str, Market], store: OrderStore,
-                 queue: OrderQueue) -> None:
+    def __init__(
+        self, settings: Settings, markets: dict[str, Market], store: OrderStore, queue: OrderQueue
+    ) -> None:
         self.settings = settings
         self.markets = markets
         self.store = store
@@ -53,23 +55,37 @@ class OrdersResource:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, self.settings.max_body_bytes)
         order = parse_order(
-            body, self.markets, now=datetime.now(UTC),
+            body,
+            self.markets,
+            now=datetime.now(UTC),
             idempotency_key=req.get_header("Idempotency-Key"),
         )
         created = _pg(self._insert, order)
         if created is None:
             row = self._existing(order)
             resp.status = falcon.HTTP_200
-            resp.media = order_json(row, self.markets[row["symbol"]],
-                                    self.store.fills([row["id"]])[str(row["id"])])
+            resp.media = order_json(
+                row, self.markets[row["symbol"]], self.store.fills([row["id"]])[str(row["id"])]
+            )
             return
         row, event_id = created
         market = self.markets[order.symbol]
         out = order_json(row, market)
-        message = ws_message(out["id"], "pending", 1, event_id, row["created_at"], {
-            "filled": out["filled"], "remaining": out["remaining"], "avgPrice": None,
-            "txHash": None, "failureReason": None, "attempts": 0,
-        })
+        message = ws_message(
+            out["id"],
+            "pending",
+            1,
+            event_id,
+            row["created_at"],
+            {
+                "filled": out["filled"],
+                "remaining": out["remaining"],
+                "avgPrice": None,
+                "txHash": None,
+                "failureReason": None,
+                "attempts": 0,
+            },
+        )
         self.queue.enqueue(out["id"], order.symbol, order.client_id, message)
         resp.status = falcon.HTTP_201
         resp.location = f"/orders/{out['id']}"
@@ -77,26 +93,31 @@ class OrdersResource:
 
     def _insert(self, order: NewOrder) -> tuple[dict[str, Any], int] | None:
         market = self.markets[order.symbol]
-        return self.store.insert({
-            "id": uuid.uuid4(),
-            "client_id": order.client_id,
-            "client_order_id": order.client_order_id,
-            "idem_key": order.idem_key,
-            "request_hash": order.request_hash(),
-            "symbol": order.symbol,
-            "side": order.side,
-            "type": order.type,
-            "time_in_force": order.time_in_force,
-            "amount": order.amount,
-            "limit_price": order.limit_price,
-            "expires_at": order.expires_at,
-            "slippage_bps": order.slippage_bps,
-            "payload": {
-                "filled": "0",
-                "remaining": from_base_units(order.amount, market.base.decimals),
-                "avgPrice": None, "txHash": None, "failureReason": None, "attempts": 0,
-            },
-        })
+        return self.store.insert(
+            {
+                "id": uuid.uuid4(),
+                "client_id": order.client_id,
+                "client_order_id": order.client_order_id,
+                "idem_key": order.idem_key,
+                "request_hash": order.request_hash(),
+                "symbol": order.symbol,
+                "side": order.side,
+                "type": order.type,
+                "time_in_force": order.time_in_force,
+                "amount": order.amount,
+                "limit_price": order.limit_price,
+                "expires_at": order.expires_at,
+                "slippage_bps": order.slippage_bps,
+                "payload": {
+                    "filled": "0",
+                    "remaining": from_base_units(order.amount, market.base.decimals),
+                    "avgPrice": None,
+                    "txHash": None,
+                    "failureReason": None,
+                    "attempts": 0,
+                },
+            }
+        )
 
     def _existing(self, order: NewOrder) -> dict[str, Any]:
         assert order.idem_key is not None
@@ -105,21 +126,25 @@ class OrdersResource:
             raise unavailable("postgres")
         if row["request_hash"] != order.request_hash():
             field = "clientOrderId" if order.client_order_id else "Idempotency-Key"
-            raise ApiError(409, "idempotency_conflict",
-                           "this idempotency key was used with a different order", field)
+            raise ApiError(
+                409,
+                "idempotency_conflict",
+                "this idempotency key was used with a different order",
+                field,
+            )
         return row
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        q = parse_list_query(dict(req.params))
-        rows = _pg(self.store.list, q.client_id, q.status, q.limit + 1, q.cursor)
+        q = parse_list_query(query_params(req))
+        rows = _pg(self.store.list_orders, q.client_id, q.status, q.limit + 1, q.cursor)
         more = len(rows) > q.limit
         rows = rows[: q.limit]
         fills = _pg(self.store.fills, [r["id"] for r in rows])
         resp.media = {
-            "orders": [order_json(r, self.markets[r["symbol"]], fills[str(r["id"])])
-                       for r in rows],
+            "orders": [order_json(r, self.markets[r["symbol"]], fills[str(r["id"])]) for r in rows],
             "nextCursor": encode_cursor(rows[-1]["created_at"], str(rows[-1]["id"]))
-            if more else None,
+            if more
+            else None,
         }
 
     def on_get_item(self, req: falcon.Request, resp: falcon.Response, order_id: uuid.UUID) -> None:
@@ -129,8 +154,9 @@ class OrdersResource:
         fills = _pg(self.store.fills, [row["id"]])[str(row["id"])]
         resp.media = order_json(row, self.markets[row["symbol"]], fills)
 
-    def on_get_events(self, req: falcon.Request, resp: falcon.Response,
-                      order_id: uuid.UUID) -> None:
+    def on_get_events(
+        self, req: falcon.Request, resp: falcon.Response, order_id: uuid.UUID
+    ) -> None:
         row = _pg(self.store.get, str(order_id))
         if row is None:
             raise NOT_FOUND
@@ -150,8 +176,9 @@ class MarketsResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         pools = self.pools()
-        resp.media = {"markets": [market_json(m, pools.get(m.symbol, {}))
-                                  for m in self.markets.values()]}
+        resp.media = {
+            "markets": [market_json(m, pools.get(m.symbol, {})) for m in self.markets.values()]
+        }
 
 
 def spot_price(pool: Any, market: Market) -> str:
@@ -163,8 +190,7 @@ def spot_price(pool: Any, market: Market) -> str:
 def market_json(market: Market, pools: dict[str, Any]) -> dict[str, Any]:
     venues = []
     for name, pool in sorted(pools.items()):
-        v: dict[str, Any] = {"venue": name, "kind": pool.kind,
-                             "price": spot_price(pool, market)}
+        v: dict[str, Any] = {"venue": name, "kind": pool.kind, "price": spot_price(pool, market)}
         if hasattr(pool, "base_reserve"):
             v["baseReserve"] = from_base_units(pool.base_reserve, market.base.decimals)
             v["quoteReserve"] = from_base_units(pool.quote_reserve, market.quote.decimals)
@@ -186,15 +212,16 @@ class QuoteResource:
         self.markets = markets_resource
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        symbol, side, amount = parse_quote_query(dict(req.params), self.markets.markets)
+        symbol, side, amount = parse_quote_query(query_params(req), self.markets.markets)
         pools = self.markets.pools().get(symbol, {})
         if not pools:
             raise ApiError(409, "pool_not_open", f"{symbol} has no open pool yet", "symbol")
         try:
             route = best_route(pools, side, amount)
         except InsufficientLiquidity:
-            raise ApiError(409, "insufficient_liquidity",
-                           "the pools cannot fill this amount", "amount") from None
+            raise ApiError(
+                409, "insufficient_liquidity", "the pools cannot fill this amount", "amount"
+            ) from None
         resp.media = route_json(route, self.markets.markets[symbol])
 
 
@@ -204,9 +231,13 @@ class HealthResource:
         self.queue = queue
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body: dict[str, Any] = {"status": "ok", "postgres": "connected", "redis": "connected",
-                                "version": __version__,
-                                "timestamp": datetime.now(UTC).isoformat()}
+        body: dict[str, Any] = {
+            "status": "ok",
+            "postgres": "connected",
+            "redis": "connected",
+            "version": __version__,
+            "timestamp": datetime.now(UTC).isoformat(),
+        }
         try:
             self.store.ping()
         except Exception:  # noqa: BLE001 - any failure means not usable
@@ -232,6 +263,11 @@ class MetricsResource:
         data, content_type = render()
         resp.data = data
         resp.content_type = content_type
+
+
+def query_params(req: falcon.Request) -> Mapping[str, str]:
+    # A repeated parameter arrives as a list; validation refuses it, naming the parameter.
+    return cast(Mapping[str, str], req.params)
 
 
 def read_json(req: falcon.Request, max_bytes: int) -> Any:

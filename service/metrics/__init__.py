@@ -6,10 +6,36 @@ Processes write to PROMETHEUS_MULTIPROC_DIR (set by `order-engine up`, or by the
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import os
+import socket
+
+from prometheus_client import Counter, Gauge, Histogram, values
+
+
+def process_id(pid: int | None = None) -> str:
+    """Host and pid: containers sharing one metrics volume each count pids from 1."""
+    return f"{socket.gethostname()}-{os.getpid() if pid is None else pid}"
+
+
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+    values.ValueClass = values.MultiProcessValue(process_id)
 
 LATENCY_BUCKETS = (
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
 )
 
 orders_total = Counter(
@@ -28,7 +54,9 @@ order_fill_ratio = Histogram(
     buckets=(0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 1.0),
 )
 order_queue_size = Gauge(
-    "order_queue_size", "Orders read from the streams and not yet final", multiprocess_mode="livesum"
+    "order_queue_size",
+    "Orders read from the streams and not yet final",
+    multiprocess_mode="livesum",
 )
 order_queue_latency_seconds = Histogram(
     "order_queue_latency_seconds",

@@ -6,13 +6,20 @@ import os
 import shutil
 from pathlib import Path
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    ProcessCollector,
+    generate_latest,
+    multiprocess,
+)
 
 
 def render() -> tuple[bytes, str]:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry(support_collectors_without_names=True)
         multiprocess.MultiProcessCollector(registry)
+        ProcessCollector(registry=registry)  # process_* of the process answering the scrape
         return generate_latest(registry), CONTENT_TYPE_LATEST
     from prometheus_client import REGISTRY
 
@@ -20,12 +27,18 @@ def render() -> tuple[bytes, str]:
 
 
 def reset_dir(path: Path) -> None:
-    """The directory must be wiped between runs (prometheus_client docs)."""
-    if path.exists():
-        shutil.rmtree(path)
-    path.mkdir(parents=True)
+    """The directory must be wiped between runs (prometheus_client docs). Only its contents
+    are removed: it may be a mounted volume."""
+    path.mkdir(parents=True, exist_ok=True)
+    for entry in path.iterdir():
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def mark_dead(pid: int) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        multiprocess.mark_process_dead(pid)
+        from service.metrics import process_id
+
+        multiprocess.mark_process_dead(process_id(pid))  # type: ignore[arg-type]

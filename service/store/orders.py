@@ -50,7 +50,7 @@ class OrderStore:
             max_size=size,
             open=False,
             check=ConnectionPool.check_connection,
-            kwargs={"autocommit": True, "row_factory": dict_row},
+            kwargs={"autocommit": True},
             timeout=5.0,
         )
 
@@ -60,6 +60,15 @@ class OrderStore:
     def close(self) -> None:
         self.pool.close()
 
+    def _rows(self, query: str, params: Any = None) -> list[dict[str, Any]]:
+        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(query, params)  # type: ignore[arg-type]  # queries are module constants
+            return cur.fetchall()
+
+    def _row(self, query: str, params: Any = None) -> dict[str, Any] | None:
+        rows = self._rows(query, params)
+        return rows[0] if rows else None
+
     def ping(self) -> None:
         with self.pool.connection(timeout=2.0) as conn:
             conn.execute("SELECT 1")
@@ -68,8 +77,7 @@ class OrderStore:
     def insert(self, values: dict[str, Any]) -> tuple[dict[str, Any], int] | None:
         """Insert the order with its pending event; None if its idempotency key exists."""
         values = {**values, "payload": Jsonb(values["payload"]), "ts": datetime.now(UTC)}
-        with self.pool.connection() as conn:
-            row = conn.execute(INSERT_ORDER, values).fetchone()
+        row = self._row(INSERT_ORDER, values)
         if row is None:
             return None
         event_id = row.pop("event_id")
@@ -77,32 +85,29 @@ class OrderStore:
 
     # -- QUERIES --
     def by_idem_key(self, client_id: str, idem_key: str) -> dict[str, Any] | None:
-        with self.pool.connection() as conn:
-            return conn.execute(
-                f"SELECT {ORDER_COLUMNS} FROM orders WHERE client_id = %s AND idem_key = %s",  # noqa: S608
-                (client_id, idem_key),
-            ).fetchone()
+        return self._row(
+            f"SELECT {ORDER_COLUMNS} FROM orders WHERE client_id = %s AND idem_key = %s",  # noqa: S608
+            (client_id, idem_key),
+        )
 
     def get(self, order_id: str) -> dict[str, Any] | None:
-        with self.pool.connection() as conn:
-            return conn.execute(
-                f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = %s",  # noqa: S608
-                (order_id,),
-            ).fetchone()
+        return self._row(
+            f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = %s",  # noqa: S608
+            (order_id,),
+        )
 
     def fills(self, order_ids: list[Any]) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {str(i): [] for i in order_ids}
         if not order_ids:
             return out
-        with self.pool.connection() as conn:
-            for row in conn.execute(
-                f"SELECT {FILL_COLUMNS} FROM fills WHERE order_id = ANY(%s) ORDER BY id",  # noqa: S608
-                (order_ids,),
-            ):
-                out[str(row["order_id"])].append(row)
+        for row in self._rows(
+            f"SELECT {FILL_COLUMNS} FROM fills WHERE order_id = ANY(%s) ORDER BY id",  # noqa: S608
+            (order_ids,),
+        ):
+            out[str(row["order_id"])].append(row)
         return out
 
-    def list(
+    def list_orders(
         self,
         client_id: str | None,
         status: str | None,
@@ -110,35 +115,31 @@ class OrderStore:
         cursor: tuple[datetime, str] | None,
     ) -> list[dict[str, Any]]:
         """Newest first; keyset pagination on (created_at, id)."""
-        with self.pool.connection() as conn:
-            return conn.execute(
-                f"SELECT {ORDER_COLUMNS} FROM orders"  # noqa: S608
-                " WHERE (%(client)s::text IS NULL OR client_id = %(client)s)"
-                " AND (%(status)s::text IS NULL OR status = %(status)s)"
-                " AND (%(c_ts)s::timestamptz IS NULL OR (created_at, id) < (%(c_ts)s, %(c_id)s::uuid))"
-                " ORDER BY created_at DESC, id DESC LIMIT %(limit)s",
-                {
-                    "client": client_id,
-                    "status": status,
-                    "c_ts": cursor[0] if cursor else None,
-                    "c_id": cursor[1] if cursor else None,
-                    "limit": limit,
-                },
-            ).fetchall()
+        return self._rows(
+            f"SELECT {ORDER_COLUMNS} FROM orders"  # noqa: S608
+            " WHERE (%(client)s::text IS NULL OR client_id = %(client)s)"
+            " AND (%(status)s::text IS NULL OR status = %(status)s)"
+            " AND (%(c_ts)s::timestamptz IS NULL"
+            "      OR (created_at, id) < (%(c_ts)s, %(c_id)s::uuid))"
+            " ORDER BY created_at DESC, id DESC LIMIT %(limit)s",
+            {
+                "client": client_id,
+                "status": status,
+                "c_ts": cursor[0] if cursor else None,
+                "c_id": cursor[1] if cursor else None,
+                "limit": limit,
+            },
+        )
 
     def events(self, order_id: str) -> list[dict[str, Any]]:
-        with self.pool.connection() as conn:
-            return conn.execute(
-                "SELECT event_id, seq, status, ts, payload FROM order_events"
-                " WHERE order_id = %s ORDER BY seq",
-                (order_id,),
-            ).fetchall()
+        return self._rows(
+            "SELECT event_id, seq, status, ts, payload FROM order_events"
+            " WHERE order_id = %s ORDER BY seq",
+            (order_id,),
+        )
 
     def pools(self) -> list[dict[str, Any]]:
-        with self.pool.connection() as conn:
-            return conn.execute(
-                "SELECT symbol, venue, kind, state FROM pools ORDER BY symbol, venue"
-            ).fetchall()
+        return self._rows("SELECT symbol, venue, kind, state FROM pools ORDER BY symbol, venue")
 
     def pool_stats(self) -> dict[str, int]:
         stats = self.pool.get_stats()

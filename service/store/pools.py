@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from engine_core.pools import make_pool
 from psycopg.types.json import Jsonb
 
+from engine_core.pools import make_pool
 from service.markets import Market
 
 

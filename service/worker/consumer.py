@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 import redis.asyncio as aioredis
@@ -65,12 +65,19 @@ class Worker:
         self._redis = aioredis.Redis.from_url(s.redis_url)
         await self._ensure_groups()
         self.writer = EventWriter(
-            s.database_url, self._redis, s.events_channel, s.group, self.state.states,
+            s.database_url,
+            self._redis,
+            s.events_channel,
+            s.group,
+            self.state.states,
             on_final=self._on_final,
         )
         limiter = RateLimiter(
-            self._redis, s.key("ratelimit", "queue"), s.queue_rate_limit_max,
-            s.queue_rate_limit_duration_ms, self.consumer,
+            self._redis,
+            s.key("ratelimit", "queue"),
+            s.queue_rate_limit_max,
+            s.queue_rate_limit_duration_ms,
+            self.consumer,
         )
         chain = MockChain(s, s.sim_seed * 1000 + self.index)
         self.executor = Executor(s, self.writer, chain, limiter, self.state)
@@ -81,7 +88,15 @@ class Worker:
             asyncio.create_task(self._periodic(self._sweep_once, SWEEP_EVERY_S)),
             asyncio.create_task(self._periodic(self._claim_once, CLAIM_EVERY_S)),
         ]
-        await self._stop.wait()
+        stop_task = asyncio.create_task(self._stop.wait())
+        await asyncio.wait([stop_task, writer_task, *loops], return_when=asyncio.FIRST_COMPLETED)
+        if not self._stop.is_set():
+            # A loop or the writer died: fail loudly, the supervisor restarts this worker and
+            # nothing unacknowledged is lost.
+            for t in (writer_task, *loops):
+                if t.done() and t.exception():
+                    raise RuntimeError(f"worker {self.index} failed") from t.exception()
+        stop_task.cancel()
         for t in loops:
             t.cancel()
         await asyncio.gather(*loops, return_exceptions=True)
@@ -123,13 +138,16 @@ class Worker:
                 await self._room.wait()
                 continue
             try:
-                reply = await self._redis.xreadgroup(
-                    self.settings.group, self.consumer,
-                    backlog if backlog is not None else {s: ">" for s in self.streams},
-                    count=READ_COUNT, block=None if backlog is not None else 1000,
+                reply: Any = await self._redis.xreadgroup(
+                    self.settings.group,
+                    self.consumer,
+                    cast(Any, backlog or {s: ">" for s in self.streams}),
+                    count=READ_COUNT,
+                    block=None if backlog is not None else 1000,
                 )
-                entries = [(st.decode(), eid.decode(), f) for st, items in reply or []
-                           for eid, f in items]
+                entries = [
+                    (st.decode(), eid.decode(), f) for st, items in reply or [] for eid, f in items
+                ]
                 if backlog is not None:
                     if not entries:
                         backlog = None
@@ -258,8 +276,12 @@ class Worker:
             cursor = "0-0"
             while True:
                 cursor, items, *_ = await self._redis.xautoclaim(
-                    stream, self.settings.group, self.consumer,
-                    self.settings.claim_idle_ms, cursor, count=READ_COUNT,
+                    stream,
+                    self.settings.group,
+                    self.consumer,
+                    self.settings.claim_idle_ms,
+                    cursor,
+                    count=READ_COUNT,
                 )
                 entries = [(stream, eid.decode(), f) for eid, f in items if f]
                 if entries:

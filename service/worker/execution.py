@@ -16,7 +16,6 @@ import time
 from engine_core.fills import slippage_bound, within_slippage
 from engine_core.pools import InsufficientLiquidity
 from engine_core.router import Route, best_route, execute_route
-
 from service.config import Settings
 from service.metrics import (
     engine_attempts_total,
@@ -105,13 +104,19 @@ class Executor:
         plan = route_json(route, order.market, bound=bound)
         log.info(
             "route order=%s %s %s %d via %s quote=%s",
-            order.id, order.symbol, order.side, order.remaining,
-            "+".join(leg["venue"] for leg in plan["legs"]), plan["quoteAmount"],
+            order.id,
+            order.symbol,
+            order.side,
+            order.remaining,
+            "+".join(leg["venue"] for leg in plan["legs"]),
+            plan["quoteAmount"],
         )
         await self._writer.transition(order, "building", route=plan, extra={"route": plan})
         tx = tx_signature(order.id, order.attempts)
         await self._writer.transition(
-            order, "submitted", attempt=(order.attempts, tx, "submitted", None),
+            order,
+            "submitted",
+            attempt=(order.attempts, tx, "submitted", None),
             extra={"pendingTx": tx},
         )
         await self._chain.swap_delay()
@@ -139,7 +144,10 @@ class Executor:
         order.fees += actual.fees
         order.tx_hash = tx
         self._writer.transition(
-            order, "confirmed", fills=fills, attempt=(order.attempts, tx, "landed", None),
+            order,
+            "confirmed",
+            fills=fills,
+            attempt=(order.attempts, tx, "landed", None),
             pools=(order.symbol,),
         )
 

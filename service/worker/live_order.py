@@ -41,14 +41,46 @@ class LiveOrder:
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...], market: Market) -> LiveOrder:
-        (oid, client_id, symbol, side, type_, tif, amount, limit_price, slippage_bps, status,
-         seq, filled, quote_amount, fees, attempts, tx_hash, failure_reason, created_at) = row
+        (
+            oid,
+            client_id,
+            symbol,
+            side,
+            type_,
+            tif,
+            amount,
+            limit_price,
+            slippage_bps,
+            status,
+            seq,
+            filled,
+            quote_amount,
+            fees,
+            attempts,
+            tx_hash,
+            failure_reason,
+            created_at,
+        ) = row
         return cls(
-            id=str(oid), client_id=client_id, symbol=symbol, side=side, type=type_,
-            time_in_force=tif, amount=amount, limit_price=limit_price,
-            slippage_bps=slippage_bps, status=status, seq=seq, filled=filled,
-            quote_amount=quote_amount, fees=fees, attempts=attempts, tx_hash=tx_hash,
-            failure_reason=failure_reason, created_at=created_at, market=market,
+            id=str(oid),
+            client_id=client_id,
+            symbol=symbol,
+            side=side,
+            type=type_,
+            time_in_force=tif,
+            amount=amount,
+            limit_price=limit_price,
+            slippage_bps=slippage_bps,
+            status=status,
+            seq=seq,
+            filled=filled,
+            quote_amount=quote_amount,
+            fees=fees,
+            attempts=attempts,
+            tx_hash=tx_hash,
+            failure_reason=failure_reason,
+            created_at=created_at,
+            market=market,
         )
 
     @property

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from engine_core.pools import pool_from_state
-
 from service.markets import Market
 
 

@@ -38,8 +38,9 @@ return {grant, wait}
 
 
 class RateLimiter:
-    def __init__(self, redis: aioredis.Redis, key: str, max_per_window: int, window_ms: int,
-                 member: str) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, key: str, max_per_window: int, window_ms: int, member: str
+    ) -> None:
         self._redis = redis
         self._key = key
         self._max = max_per_window

@@ -131,8 +131,11 @@ class EventWriter:
             batch = self._queue[:MAX_BATCH]
             del self._queue[:MAX_BATCH]
             symbols = {s for c in batch for s in c.pools}
-            pools = [(sym, venue, state) for sym in sorted(symbols)
-                     for venue, state in self._pool_states(sym)]
+            pools = [
+                (sym, venue, state)
+                for sym in sorted(symbols)
+                for venue, state in self._pool_states(sym)
+            ]
             event_ids = await self._commit_until_done(batch, pools)
             engine_batch_size.observe(len(batch))
             await self._publish(batch, event_ids)
@@ -144,9 +147,10 @@ class EventWriter:
     # -- internals --
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         if self._conn is None or self._conn.closed:
-            self._conn = await psycopg.AsyncConnection.connect(
-                self._conninfo, options="-c plan_cache_mode=force_custom_plan"
-            )
+            self._conn = await psycopg.AsyncConnection.connect(self._conninfo)
+            # Prepared statements must not keep a plan made while the tables were empty.
+            await self._conn.execute("SET plan_cache_mode = force_custom_plan")
+            await self._conn.commit()
         return self._conn
 
     async def _commit_until_done(
@@ -177,17 +181,28 @@ class EventWriter:
             await cur.executemany(
                 UPDATE_ORDER,
                 [
-                    (c.status, c.seq, c.order.filled, c.order.quote_amount, c.order.fees,
-                     c.order.attempts, c.order.tx_hash, c.order.failure_reason,
-                     Jsonb(c.route) if c.route is not None else None, c.ts,
-                     c.order.id)
+                    (
+                        c.status,
+                        c.seq,
+                        c.order.filled,
+                        c.order.quote_amount,
+                        c.order.fees,
+                        c.order.attempts,
+                        c.order.tx_hash,
+                        c.order.failure_reason,
+                        Jsonb(c.route) if c.route is not None else None,
+                        c.ts,
+                        c.order.id,
+                    )
                     for c in batch
                 ],
             )
             await cur.executemany(
                 INSERT_EVENT,
-                [(c.order.id, c.order.client_id, c.seq, c.status, c.ts, Jsonb(c.payload))
-                 for c in batch],
+                [
+                    (c.order.id, c.order.client_id, c.seq, c.status, c.ts, Jsonb(c.payload))
+                    for c in batch
+                ],
                 returning=True,
             )
             ids: list[int] = []
@@ -198,9 +213,18 @@ class EventWriter:
                 if not cur.nextset():
                     break
             fills = [
-                (c.order.id, c.order.attempts, f.venue, f.amount, f.quote_amount, f.fee,
-                 f.tx_hash, c.ts)
-                for c in batch for f in c.fills
+                (
+                    c.order.id,
+                    c.order.attempts,
+                    f.venue,
+                    f.amount,
+                    f.quote_amount,
+                    f.fee,
+                    f.tx_hash,
+                    c.ts,
+                )
+                for c in batch
+                for f in c.fills
             ]
             if fills:
                 await cur.executemany(INSERT_FILL, fills)
@@ -219,7 +243,11 @@ class EventWriter:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for change, event_id in zip(batch, event_ids, strict=True):
                     message = ws_message(
-                        change.order.id, change.status, change.seq, event_id, change.ts,
+                        change.order.id,
+                        change.status,
+                        change.seq,
+                        event_id,
+                        change.ts,
                         change.payload,
                     )
                     pipe.publish(
@@ -238,5 +266,4 @@ class EventWriter:
                 self._on_final(change)
             if change.done is not None and not change.done.done():
                 change.done.set_result(event_id)
-        log.debug("published %d events in %.1f ms", len(batch),
-                  (time.perf_counter() - t0) * 1000)
+        log.debug("published %d events in %.1f ms", len(batch), (time.perf_counter() - t0) * 1000)

@@ -36,8 +36,9 @@ class Engine:
     proc: subprocess.Popen[bytes]
     log: Path
 
-    def request(self, method: str, path: str, body: Any = None,
-                headers: dict[str, str] | None = None) -> tuple[int, Any, dict[str, str]]:
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any, dict[str, str]]:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.http + path, data=data, method=method)
         if data is not None:
@@ -48,8 +49,11 @@ class Engine:
             with urllib.request.urlopen(req, timeout=30) as r:
                 raw = r.read()
                 ctype = r.headers.get("Content-Type", "")
-                return r.status, json.loads(raw) if "json" in ctype else raw.decode(), dict(
-                    r.headers)
+                return (
+                    r.status,
+                    json.loads(raw) if "json" in ctype else raw.decode(),
+                    dict(r.headers),
+                )
         except urllib.error.HTTPError as e:
             raw = e.read()
             return e.code, json.loads(raw) if raw else None, dict(e.headers)

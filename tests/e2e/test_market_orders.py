@@ -82,8 +82,8 @@ def test_market_orders_each_reach_filled_with_six_statuses_in_order(engine: Engi
     status, text, _ = engine.request("GET", "/metrics")
     assert status == 200
     filled = sum(
-        float(v) for v in re.findall(r'^orders_total\{[^}]*status="filled"[^}]*\} (\S+)$', text,
-                                     re.M)
+        float(v)
+        for v in re.findall(r'^orders_total\{[^}]*status="filled"[^}]*\} (\S+)$', text, re.M)
     )
     assert filled == 200
     assert "order_execution_duration_seconds_bucket" in text

@@ -44,7 +44,7 @@ def test_post_order_valid_body_commits_order_event_and_stream_entry(
     assert order["type"] == "market" and order["slippageBps"] == 50 and order["fills"] == []
     assert counts(settings, redis_client) == (1, 1, 1)
     with psycopg.connect(settings.database_url) as conn:
-        amount, = conn.execute("SELECT amount FROM orders").fetchone()
+        (amount,) = conn.execute("SELECT amount FROM orders").fetchone()
     assert amount == 1_500_000_000  # base units of SOL (9 decimals)
 
     got = client.simulate_get(f"/orders/{order['id']}")
@@ -74,8 +74,11 @@ def test_post_execute_path_same_as_orders(client: testing.TestClient) -> None:
     ],
 )
 def test_post_order_bad_field_400_names_field_and_stores_nothing(
-    client: testing.TestClient, settings: Settings, redis_client: redis.Redis,
-    body: dict[str, Any], field: str,
+    client: testing.TestClient,
+    settings: Settings,
+    redis_client: redis.Redis,
+    body: dict[str, Any],
+    field: str,
 ) -> None:
     resp = client.simulate_post("/orders", json=body)
     assert resp.status_code == 400, resp.text
@@ -143,8 +146,10 @@ def test_get_unknown_order_404_in_contract_shape(client: testing.TestClient) -> 
 
 
 def test_list_orders_newest_first_with_cursor_pages(client: testing.TestClient) -> None:
-    ids = [client.simulate_post("/orders", json={**GOOD, "clientId": "bob"}).json["id"]
-           for _ in range(5)]
+    ids = [
+        client.simulate_post("/orders", json={**GOOD, "clientId": "bob"}).json["id"]
+        for _ in range(5)
+    ]
     client.simulate_post("/orders", json={**GOOD, "clientId": "carol"})
     page1 = client.simulate_get("/orders", params={"clientId": "bob", "limit": "3"}).json
     assert [o["id"] for o in page1["orders"]] == ids[::-1][:3]
@@ -157,9 +162,10 @@ def test_list_orders_newest_first_with_cursor_pages(client: testing.TestClient) 
     assert bad.status_code == 400 and bad.json["error"]["field"] == "limit"
 
 
-def test_markets_and_quote_from_pool_state(client: testing.TestClient) -> None:
+def test_markets_and_quote_from_pool_state(client: testing.TestClient, settings: Settings) -> None:
     from service.cli import cmd_migrate
 
+    cmd_migrate(settings)  # seeds the pools, as `order-engine migrate` and `up` do
     markets = client.simulate_get("/markets").json["markets"]
     assert {m["symbol"] for m in markets} >= {"SOL/USDC", "ETH/USDT", "BONK/SOL", "PUMP/SOL"}
     sol = next(m for m in markets if m["symbol"] == "SOL/USDC")
@@ -167,11 +173,11 @@ def test_markets_and_quote_from_pool_state(client: testing.TestClient) -> None:
     assert 100 < float(sol["venues"][0]["price"]) < 200
     pump = next(m for m in markets if m["symbol"] == "PUMP/SOL")
     assert pump["launched"] is False and pump["venues"] == []
-    q = client.simulate_get("/quote", params={"symbol": "BONK/SOL", "side": "buy",
-                                              "amount": "1000000"})
+    q = client.simulate_get(
+        "/quote", params={"symbol": "BONK/SOL", "side": "buy", "amount": "1000000"}
+    )
     assert q.status_code == 200, q.text
     assert q.json["steps"][0] == "wrap_sol" and q.json["legs"]
-    assert cmd_migrate  # the pools were seeded by the worker-independent migrate path
 
 
 def test_post_order_postgres_down_503_retry_after_nothing_queued(

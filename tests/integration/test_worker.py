@@ -26,8 +26,13 @@ def post_orders(settings: Settings, n: int, **over: Any) -> list[str]:
     client = testing.TestClient(create_app(settings))
     ids = []
     for i in range(n):
-        body = {"clientId": f"c{i % 3}", "symbol": "SOL/USDC",
-                "side": "buy" if i % 2 else "sell", "amount": "0.25", **over}
+        body = {
+            "clientId": f"c{i % 3}",
+            "symbol": "SOL/USDC",
+            "side": "buy" if i % 2 else "sell",
+            "amount": "0.25",
+            **over,
+        }
         r = client.simulate_post("/orders", json=body)
         assert r.status_code == 201, r.text
         ids.append(r.json["id"])
@@ -39,12 +44,15 @@ def run_worker_until_final(settings: Settings, ids: list[str], timeout: float = 
         worker = Worker(settings, 0, 1)
         task = asyncio.create_task(worker.run())
         deadline = time.monotonic() + timeout
-        async with await psycopg.AsyncConnection.connect(settings.database_url,
-                                                         autocommit=True) as conn:
+        async with await psycopg.AsyncConnection.connect(
+            settings.database_url, autocommit=True
+        ) as conn:
             while time.monotonic() < deadline:
                 cur = await conn.execute(
                     "SELECT count(*) FROM orders WHERE id = ANY(%s::uuid[]) AND status IN"
-                    " ('filled', 'failed', 'canceled', 'expired', 'rejected')", (ids,))
+                    " ('filled', 'failed', 'canceled', 'expired', 'rejected')",
+                    (ids,),
+                )
                 if (await cur.fetchone())[0] == len(ids):
                     break
                 if task.done():
@@ -77,21 +85,28 @@ def test_worker_market_orders_fill_with_six_events_fills_and_pool_moves(
             assert [e[3] for e in evs] == sorted(e[3] for e in evs)
             status, filled, amount, quote, tx, seq = conn.execute(
                 "SELECT status, filled, amount, quote_amount, tx_hash, seq FROM orders"
-                " WHERE id = %s", (oid,)).fetchone()
+                " WHERE id = %s",
+                (oid,),
+            ).fetchone()
             assert (status, filled, seq) == ("filled", amount, 6) and tx and quote > 0
             fsum, qsum, ftx = conn.execute(
                 "SELECT sum(amount), sum(quote_amount), min(tx_hash) FROM fills"
-                " WHERE order_id = %s", (oid,)).fetchone()
+                " WHERE order_id = %s",
+                (oid,),
+            ).fetchone()
             assert (fsum, qsum, ftx) == (filled, quote, tx)
             landed = conn.execute(
-                "SELECT count(*) FROM attempts WHERE order_id = %s AND status = 'landed'",
-                (oid,)).fetchone()[0]
+                "SELECT count(*) FROM attempts WHERE order_id = %s AND status = 'landed'", (oid,)
+            ).fetchone()[0]
             assert landed == 1
         versions = conn.execute(
-            "SELECT sum(version) FROM pools WHERE symbol = 'SOL/USDC'").fetchone()[0]
+            "SELECT sum(version) FROM pools WHERE symbol = 'SOL/USDC'"
+        ).fetchone()[0]
         assert versions >= 1  # the fills moved the pools, and the state was stored with them
-    pending = sum(redis_client.xpending(settings.stream_key(s), settings.group)["pending"]
-                  for s in range(settings.shards))
+    pending = sum(
+        redis_client.xpending(settings.stream_key(s), settings.group)["pending"]
+        for s in range(settings.shards)
+    )
     assert pending == 0  # every entry acknowledged once final
 
 
@@ -104,12 +119,17 @@ def test_worker_failing_chain_retries_then_fails_with_reason(make_settings: Any)
         ["pending"] + ["routing", "building", "submitted"] * 3 + ["failed"]
     )
     assert [e[2]["attempts"] for e in evs if e[1] == "routing"] == [1, 2, 3]
-    assert evs[-1][2]["failureReason"] in ("blockhash_expired", "rpc_timeout", "rate_limited",
-                                           "not_landed")
+    assert evs[-1][2]["failureReason"] in (
+        "blockhash_expired",
+        "rpc_timeout",
+        "rate_limited",
+        "not_landed",
+    )
     with psycopg.connect(settings.database_url) as conn:
         rows = conn.execute(
             "SELECT attempt, status, error FROM attempts WHERE order_id = %s ORDER BY attempt",
-            (oid,)).fetchall()
+            (oid,),
+        ).fetchall()
         fills = conn.execute("SELECT count(*) FROM fills WHERE order_id = %s", (oid,)).fetchone()
     assert [(a, s) for a, s, _ in rows] == [(1, "failed"), (2, "failed"), (3, "failed")]
     assert all(err for _, _, err in rows) and fills == (0,)
@@ -124,8 +144,9 @@ def test_worker_sweeper_requeues_pending_order_missing_from_stream(
     for s in range(settings.shards):
         redis_client.delete(settings.stream_key(s))
     with psycopg.connect(settings.database_url) as conn:
-        conn.execute("UPDATE orders SET created_at = %s",
-                     (datetime.now(UTC) - timedelta(seconds=5),))
+        conn.execute(
+            "UPDATE orders SET created_at = %s", (datetime.now(UTC) - timedelta(seconds=5),)
+        )
     run_worker_until_final(settings, ids)
     assert all([e[1] for e in events_of(settings, oid)] == SIX for oid in ids)
 

@@ -1,0 +1,78 @@
+"""Settings from the environment: defaults, every bad value named."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.config import ConfigError, Settings
+
+
+def test_settings_empty_env_seed_defaults() -> None:
+    s = Settings.from_env({})
+    assert (s.port, s.ws_port) == (3000, 3001)
+    assert (s.queue_concurrency, s.queue_rate_limit_max, s.queue_rate_limit_duration_ms) == (
+        5,
+        100,
+        1000,
+    )
+    assert s.max_attempts == 3
+    assert s.mock_quote_latency_ms == (200, 200) and s.mock_swap_latency_ms == (2000, 3000)
+    assert s.api_keys == {} and s.rate_limit_per_min == 600
+
+
+def test_settings_postgres_parts_build_database_url() -> None:
+    s = Settings.from_env(
+        {
+            "POSTGRES_HOST": "db",
+            "POSTGRES_PORT": "5433",
+            "POSTGRES_USER": "u",
+            "POSTGRES_PASSWORD": "p@ss",
+            "POSTGRES_DB": "orders",
+            "REDIS_HOST": "r",
+            "REDIS_PORT": "6380",
+        }
+    )
+    assert s.database_url == "postgresql://u:p%40ss@db:5433/orders"
+    assert s.redis_url == "redis://r:6380/0"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PORT", "http"),
+        ("PORT", "70000"),
+        ("WS_PORT", "-1"),
+        ("QUEUE_CONCURRENCY", "0"),
+        ("QUEUE_RATE_LIMIT_MAX", "many"),
+        ("QUEUE_RATE_LIMIT_DURATION_MS", "0"),
+        ("MAX_ATTEMPTS", "0"),
+        ("MOCK_SWAP_LATENCY_MS", "3000-2000"),
+        ("MOCK_QUOTE_LATENCY_MS", "fast"),
+        ("MOCK_FAILURE_RATE", "1.5"),
+        ("SIM_ENABLED", "maybe"),
+        ("API_KEYS", "nokey"),
+        ("MARKETS_FILE", "/no/such/file.toml"),
+        ("REDIS_URL", "http://x"),
+        ("DATABASE_URL", "mysql"),
+        ("REDIS_PREFIX", "has space"),
+        ("LOG_LEVEL", "loud"),
+        ("WORKERS", "9"),
+    ],
+)
+def test_settings_bad_value_raises_config_error_naming_it(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        Settings.from_env({name: value})
+    assert e.value.name == name
+    assert name in str(e.value)
+
+
+def test_settings_api_keys_pairs_and_latency_range() -> None:
+    s = Settings.from_env({"API_KEYS": "k1=alice, k2=bob", "MOCK_SWAP_LATENCY_MS": "0-5"})
+    assert s.api_keys == {"k1": "alice", "k2": "bob"}
+    assert s.mock_swap_latency_ms == (0, 5)
+
+
+def test_settings_redis_keys_hash_tagged_by_prefix() -> None:
+    s = Settings.from_env({"REDIS_PREFIX": "p1"})
+    assert s.stream_key(3) == "p1:orders:{3}"
+    assert s.events_channel == "p1:events"
