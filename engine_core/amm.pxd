@@ -12,8 +12,15 @@ cdef enum:
     ERR_OVERFLOW = 2    # the result would not fit the pool's 64-bit reserves
 
 # -- HELPERS (128-bit arithmetic) --
+cdef inline u128 div_c(u128 a, u128 b) noexcept nogil:
+    """a // b, with the hardware 64-bit divide when both fit."""
+    if ((a | b) >> 64) == 0:
+        return <uint64_t>a // <uint64_t>b
+    return a // b
+
 cdef inline u128 ceil_div(u128 a, u128 b) noexcept nogil:
-    return a // b + (1 if a % b else 0)
+    cdef u128 q = div_c(a, b)
+    return q + (1 if q * b != a else 0)
 
 cdef inline u128 mul_shift64(u128 a, u128 p, bint round_up, bint* overflow) noexcept nogil:
     """(a * p) >> 64 for a < 2**64 and any p, without a 256-bit intermediate."""

@@ -186,7 +186,7 @@ cdef class CpmmPool(Pool):
             return OK
         if dx > U64_MAX - self.x:
             return ERR_OVERFLOW
-        gross = self.y * dx // (self.x + dx)
+        gross = div_c(self.y * dx, self.x + dx)
         f = ceil_div(gross * self.fee, BPS)
         out[0] = gross - f
         fee[0] = f
@@ -216,7 +216,7 @@ cdef class CpmmPool(Pool):
             return ERR_OVERFLOW
         f = ceil_div(q * self.fee, BPS)
         net = q - f
-        dy[0] = self.x * net // (self.y + net)
+        dy[0] = div_c(self.x * net, self.y + net)
         fee[0] = f
         return OK
 

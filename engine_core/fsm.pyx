@@ -13,7 +13,10 @@ TERMINAL = frozenset({"filled", "canceled", "expired", "rejected", "failed"})
 TRANSITIONS = frozenset({
     ("pending", "routing"), ("pending", "open"), ("pending", "rejected"),
     ("pending", "canceled"),
+    ("pending", "expired"),             # IOC/FOK with nothing executable at arrival
     ("open", "routing"), ("open", "canceled"), ("open", "expired"),
+    ("open", "partially_filled"), ("open", "filled"),   # a resting maker filled internally
+    ("partially_filled", "partially_filled"), ("partially_filled", "filled"),
     ("routing", "building"), ("routing", "open"), ("routing", "partially_filled"),
     ("routing", "expired"), ("routing", "failed"),
     ("routing", "routing"),             # attempt failed while routing, retried

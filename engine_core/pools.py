@@ -5,11 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine_core.amm import CpmmPool, InsufficientLiquidity, Pool
-
-try:
-    from engine_core.dlmm import DlmmPool
-except ImportError:  # pragma: no cover - only while dlmm is not built yet
-    DlmmPool = None  # type: ignore[assignment,misc]
+from engine_core.dlmm import DlmmPool
 
 __all__ = ["InsufficientLiquidity", "Pool", "CpmmPool", "DlmmPool", "make_pool", "pool_from_state"]
 
@@ -17,7 +13,14 @@ KINDS = ("cpmm", "dlmm")
 
 
 def make_pool(kind: str, params: dict[str, int]) -> Pool:
-    """A pool at its starting liquidity; params are integer base units (markets.toml keys)."""
+    """A pool at its starting liquidity; params are integers (markets.toml keys, with the
+    base_ / quote_ amounts already in base units).
+
+    cpmm: base_reserve, quote_reserve, fee_bps (default 25).
+    dlmm: bin_step, active_id, bins_each_side, base_per_bin, quote_per_bin, and optionally
+    fee_bps, variable_fee_control, max_volatility_accumulator, filter_period, decay_period,
+    reduction_factor (see engine_core/dlmm.pyx).
+    """
     if kind == "cpmm":
         unknown = set(params) - {"base_reserve", "quote_reserve", "fee_bps"}
         if unknown:
@@ -28,7 +31,7 @@ def make_pool(kind: str, params: dict[str, int]) -> Pool:
             )
         except KeyError as e:
             raise ValueError(f"cpmm needs {e.args[0]}") from None
-    if kind == "dlmm" and DlmmPool is not None:
+    if kind == "dlmm":
         return DlmmPool.from_params(params)
     raise ValueError(f"unknown pool kind {kind!r}")
 
@@ -38,6 +41,6 @@ def pool_from_state(state: dict[str, Any]) -> Pool:
     kind = state.get("kind")
     if kind == "cpmm":
         return CpmmPool.from_state(state)
-    if kind == "dlmm" and DlmmPool is not None:
+    if kind == "dlmm":
         return DlmmPool.from_state(state)
     raise ValueError(f"unknown pool kind {kind!r}")

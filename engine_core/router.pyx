@@ -114,7 +114,7 @@ cdef u128 split_pair_c(Pool a, Pool b, bint sell, u128 total, u128 cap_a, u128 c
     Caller guarantees cap_a + cap_b >= total."""
     cdef u128 lo = total - cap_b if total > cap_b else 0
     cdef u128 hi = cap_a if cap_a < total else total
-    cdef u128 h = total >> 20
+    cdef u128 h = total >> 16
     cdef u128 m, step
     cdef i128 gain, loss, v_lo, v_hi
     if h == 0:

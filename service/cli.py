@@ -7,15 +7,15 @@ import logging
 import os
 import sys
 
+from service import client
 from service.config import ConfigError, Settings
 
 
 def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
-        stream=sys.stderr,
-    )
+    """JSON lines (LOG_FORMAT=json, the default) or text on stderr: service/logging_setup.py."""
+    from service.logging_setup import log_format, setup_logging
+
+    setup_logging(level, log_format())
 
 
 def cmd_migrate(settings: Settings) -> int:
@@ -43,6 +43,8 @@ def cmd_api(settings: Settings) -> int:
         "gunicorn",
         "-c",
         "python:service.api.gunicorn_conf",
+        "--logger-class",
+        "service.logging_setup.GunicornLogger",
         "service.api.app:get_app()",
     ]
     os.execv(sys.executable, argv)
@@ -68,10 +70,33 @@ def cmd_relay(settings: Settings) -> int:
 
 
 def cmd_up(settings: Settings) -> int:
+    """With no URL for PostgreSQL / Redis, start embedded ones (service/embedded.py) and give
+    every child their URLs; they are stopped after the children."""
+    import signal
+
+    from service import embedded
     from service.supervisor import Supervisor
 
-    cmd_migrate(settings)
-    return Supervisor(settings).run()
+    def stop_while_starting(signum: int, frame: object) -> None:
+        raise SystemExit(0)  # the finally below still stops the embedded servers
+
+    signal.signal(signal.SIGTERM, stop_while_starting)  # Supervisor.run sets its own
+    signal.signal(signal.SIGINT, stop_while_starting)
+    try:
+        servers = embedded.start_if_needed(os.environ)
+    except embedded.EmbeddedError as e:
+        print(f"order-engine: {e}", file=sys.stderr)
+        return 2
+    try:
+        if servers.urls:
+            os.environ.update(servers.urls)
+            settings = Settings.from_env()
+        cmd_migrate(settings)
+        return Supervisor(settings).run()
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        servers.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,14 +111,21 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--count", type=int, help="how many workers share the shards")
     sub.add_parser("relay", help="run the WebSocket relay")
     sub.add_parser("migrate", help="apply database migrations and seed the pools")
+    client.add_parsers(sub)  # submit, watch, cancel, orders, quote, markets: service/client.py
     args = parser.parse_args(argv)
+    if getattr(args, "client_command", None):
+        return client.run(args)
 
     try:
         settings = Settings.from_env()
     except ConfigError as e:
         print(f"order-engine: bad configuration: {e}", file=sys.stderr)
         return 2
-    _setup_logging(settings.log_level)
+    try:
+        _setup_logging(settings.log_level)
+    except ValueError as e:  # LOG_FORMAT
+        print(f"order-engine: bad configuration: {e}", file=sys.stderr)
+        return 2
     if args.command == "worker":
         if args.index is not None and not 0 <= args.index < (args.count or settings.workers):
             parser.error("--index must be below --count")

@@ -73,6 +73,17 @@ def _range_ms(env: Mapping[str, str], name: str, default: tuple[int, int]) -> tu
     return lo, hi
 
 
+def _bps_range(env: Mapping[str, str], name: str, default: tuple[int, int]) -> tuple[int, int]:
+    """'200-500' basis points."""
+    raw = env.get(name, "").strip()
+    if raw == "":
+        return default
+    m = re.fullmatch(r"(\d+)\s*-\s*(\d+)", raw)
+    if not m or not int(m.group(1)) <= int(m.group(2)) < 10_000:
+        raise ConfigError(name, f"expected basis points as N-M with N <= M < 10000, got {raw!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
 def _database_url(env: Mapping[str, str]) -> str:
     url = env.get("DATABASE_URL", "").strip()
     if url:
@@ -142,6 +153,8 @@ class Settings:
     mock_failure_rate: float = 0.0
     sim_seed: int = 42
     sim_enabled: bool = True
+    sim_tick_ms: int = 1000
+    sim_band_bps: tuple[int, int] = (200, 500)
     api_keys: dict[str, str] = field(default_factory=dict)
     rate_limit_per_min: int = 600
     markets_file: Path = DEFAULT_MARKETS_FILE
@@ -188,6 +201,8 @@ class Settings:
             mock_failure_rate=_float(env, "MOCK_FAILURE_RATE", 0.0, 0.0, 1.0),
             sim_seed=_int(env, "SIM_SEED", 42, 0, 2**63 - 1),
             sim_enabled=_bool(env, "SIM_ENABLED", True),
+            sim_tick_ms=_int(env, "SIM_TICK_MS", 1000, 0, 3_600_000),
+            sim_band_bps=_bps_range(env, "SIM_BAND_BPS", (200, 500)),
             api_keys=_api_keys(env),
             rate_limit_per_min=_int(env, "RATE_LIMIT_PER_MIN", 600, 1, 100_000_000),
             markets_file=markets_file,

@@ -9,7 +9,12 @@ import falcon
 import orjson
 from falcon import media
 
+from service.api.auth import AuthMiddleware
+from service.api.commands import SimResource
+from service.api.openapi import OpenApiResource, build_openapi
+from service.api.pages import add_pages
 from service.api.queue import OrderQueue
+from service.api.ratelimit import RateLimiter, RateLimitMiddleware
 from service.api.resources import (
     HealthResource,
     MarketsResource,
@@ -59,6 +64,8 @@ def create_app(
     store.open()
     queue = queue or OrderQueue(settings)
     app = falcon.App()
+    app.add_middleware(AuthMiddleware(settings.api_keys, store))  # then the limit, by client
+    app.add_middleware(RateLimitMiddleware(RateLimiter(settings)))
     json = media.JSONHandler(dumps=orjson.dumps, loads=orjson.loads)
     app.req_options.media_handlers[falcon.MEDIA_JSON] = json
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = json
@@ -74,6 +81,12 @@ def create_app(
     app.add_route("/quote", QuoteResource(markets_res))
     app.add_route("/health", HealthResource(store, queue))
     app.add_route("/metrics", MetricsResource(store))
+    app.add_route("/openapi.json", OpenApiResource(build_openapi(settings, markets)))
+    add_pages(app, settings)  # /, /blotter, /docs, /config.json, /static/…
+    if settings.sim_enabled:
+        sim = SimResource(markets, queue, markets_res, settings.max_body_bytes)
+        app.add_route("/sim/launch", sim, suffix="launch")
+        app.add_route("/sim/price", sim, suffix="price")
 
     app.add_error_handler(Exception, _render_unexpected)
     app.add_error_handler(ApiError, _render_api_error)

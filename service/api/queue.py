@@ -4,7 +4,10 @@ publish its `pending` event, in one round trip."""
 from __future__ import annotations
 
 import logging
+import uuid
+from typing import Any
 
+import orjson
 import redis
 
 from service.config import Settings
@@ -23,6 +26,10 @@ class OrderQueue:
             socket_connect_timeout=2.0,
             health_check_interval=30,
         )
+        # BLPOP waits longer than the socket timeout of the main client allows.
+        self.blocking = redis.Redis.from_url(
+            settings.redis_url, socket_timeout=60, socket_connect_timeout=2.0
+        )
 
     def enqueue(self, order_id: str, symbol: str, client_id: str, message: bytes) -> bool:
         """False when Redis is unreachable: the order is committed already, and the
@@ -38,6 +45,27 @@ class OrderQueue:
         except redis.RedisError as e:
             log.warning("order %s committed but not queued (%s); the sweeper will", order_id, e)
             return False
+
+    def command(
+        self, symbol: str, cmd: str, args: dict[str, Any], timeout: float
+    ) -> dict[str, Any] | None:
+        """Append a command to the market's stream and wait for its owner's answer; None
+        when no worker answered in time (or Redis is down)."""
+        s = self._settings
+        reply = s.key("reply", uuid.uuid4().hex)
+        stream = s.stream_key(shard_of(symbol, s.shards))
+        try:
+            self.redis.xadd(
+                stream, {"cmd": cmd, "symbol": symbol, "reply": reply, "args": orjson.dumps(args)}
+            )
+            got = self.blocking.blpop([reply], timeout=timeout)
+        except redis.RedisError as e:
+            log.warning("command %s on %s failed: %s", cmd, symbol, e)
+            return None
+        if got is None:
+            return None
+        result: dict[str, Any] = orjson.loads(got[1])
+        return result
 
     def ping(self) -> None:
         self.redis.ping()

@@ -14,6 +14,8 @@ import orjson
 from engine_core.pools import InsufficientLiquidity, pool_from_state
 from engine_core.router import best_route
 from service import __version__
+from service.api.auth import admit_client, scope_client
+from service.api.commands import CancelMixin
 from service.api.queue import OrderQueue
 from service.api.render import event_json, order_json
 from service.api.validation import (
@@ -43,7 +45,7 @@ def _pg(call: Any, *args: Any) -> Any:
         raise unavailable("postgres") from None
 
 
-class OrdersResource:
+class OrdersResource(CancelMixin):
     def __init__(
         self, settings: Settings, markets: dict[str, Market], store: OrderStore, queue: OrderQueue
     ) -> None:
@@ -60,6 +62,7 @@ class OrdersResource:
             now=datetime.now(UTC),
             idempotency_key=req.get_header("Idempotency-Key"),
         )
+        admit_client(req, order.client_id)  # 403 for another key's client; rate limit when open
         created = _pg(self._insert, order)
         if created is None:
             row = self._existing(order)
@@ -136,7 +139,8 @@ class OrdersResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         q = parse_list_query(query_params(req))
-        rows = _pg(self.store.list_orders, q.client_id, q.status, q.limit + 1, q.cursor)
+        client_id = scope_client(req, q.client_id)  # with API keys: the key's client only
+        rows = _pg(self.store.list_orders, client_id, q.status, q.limit + 1, q.cursor)
         more = len(rows) > q.limit
         rows = rows[: q.limit]
         fills = _pg(self.store.fills, [r["id"] for r in rows])
@@ -174,10 +178,20 @@ class MarketsResource:
             out.setdefault(row["symbol"], {})[row["venue"]] = pool_from_state(row["state"])
         return out
 
+    def reference(self, symbol: str) -> Decimal:
+        return self.references().get(symbol, self.markets[symbol].reference_price)
+
+    def references(self) -> dict[str, Decimal]:
+        return {r["symbol"]: r["reference_price"] for r in _pg(self.store.markets_state)}
+
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         pools = self.pools()
+        refs = self.references()
         resp.media = {
-            "markets": [market_json(m, pools.get(m.symbol, {})) for m in self.markets.values()]
+            "markets": [
+                market_json(m, pools.get(m.symbol, {}), refs.get(m.symbol, m.reference_price))
+                for m in self.markets.values()
+            ]
         }
 
 
@@ -187,7 +201,7 @@ def spot_price(pool: Any, market: Market) -> str:
     return format(price.quantize(Decimal(1).scaleb(-(market.quote.decimals + 4))).normalize(), "f")
 
 
-def market_json(market: Market, pools: dict[str, Any]) -> dict[str, Any]:
+def market_json(market: Market, pools: dict[str, Any], reference: Decimal) -> dict[str, Any]:
     venues = []
     for name, pool in sorted(pools.items()):
         v: dict[str, Any] = {"venue": name, "kind": pool.kind, "price": spot_price(pool, market)}
@@ -202,7 +216,9 @@ def market_json(market: Market, pools: dict[str, Any]) -> dict[str, Any]:
         "base": {"symbol": market.base.symbol, "decimals": market.base.decimals},
         "quote": {"symbol": market.quote.symbol, "decimals": market.quote.decimals},
         "launched": bool(pools),
-        "referencePrice": format(market.reference_price.normalize(), "f"),
+        "referencePrice": format(
+            reference.quantize(Decimal(1).scaleb(-(market.quote.decimals + 4))).normalize(), "f"
+        ),
         "venues": venues,
     }
 

@@ -141,6 +141,9 @@ class OrderStore:
     def pools(self) -> list[dict[str, Any]]:
         return self._rows("SELECT symbol, venue, kind, state FROM pools ORDER BY symbol, venue")
 
+    def markets_state(self) -> list[dict[str, Any]]:
+        return self._rows("SELECT symbol, reference_price, launched FROM markets")
+
     def pool_stats(self) -> dict[str, int]:
         stats = self.pool.get_stats()
         size = stats.get("pool_size", 0)

@@ -3,6 +3,7 @@ each fill, the API reads it for /markets."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -13,8 +14,13 @@ from service.markets import Market
 
 
 def ensure_pools(conn: psycopg.Connection[Any], markets: dict[str, Market]) -> None:
-    """Insert each configured pool at its starting liquidity, unless it exists already."""
+    """Insert each configured market and pool at its starting state, unless it exists."""
     with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO markets (symbol, reference_price, launched) VALUES (%s, %s, %s)"
+            " ON CONFLICT (symbol) DO NOTHING",
+            [(m.symbol, m.reference_price, m.launched) for m in markets.values()],
+        )
         cur.executemany(
             "INSERT INTO pools (symbol, venue, kind, state) VALUES (%s, %s, %s, %s)"
             " ON CONFLICT (symbol, venue) DO NOTHING",
@@ -25,6 +31,19 @@ def ensure_pools(conn: psycopg.Connection[Any], markets: dict[str, Market]) -> N
                 for v in m.venues
             ],
         )
+
+
+def load_markets_state(
+    conn: psycopg.Connection[Any], symbols: list[str]
+) -> dict[str, tuple[Decimal, bool]]:
+    """{symbol: (reference price, launched)}."""
+    return {
+        symbol: (ref, launched)
+        for symbol, ref, launched in conn.execute(
+            "SELECT symbol, reference_price, launched FROM markets WHERE symbol = ANY(%s)",
+            (symbols,),
+        )
+    }
 
 
 def load_pools(

@@ -2,8 +2,10 @@
 
 It reads new entries with XREADGROUP, first re-reads its own unacknowledged ones after a
 restart, adopts a dead consumer's entries with XAUTOCLAIM, and re-appends `pending` orders
-that never reached a stream (the sweeper). Every entry ends acknowledged once its order's
-final state is durable; a duplicate entry of a final order is acknowledged at once.
+that never reached a stream (the sweeper). An order's entry is acknowledged once the order
+is durably resting or final; a duplicate entry of such an order is acknowledged at once.
+Commands for a market (cancel, /sim/price, /sim/launch) come through the same stream, so
+everything that changes a market happens here, in order, with no lock.
 """
 
 from __future__ import annotations
@@ -11,29 +13,37 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from decimal import Decimal
 from typing import Any, cast
 
+import orjson
 import psycopg
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from engine_core import fsm
+from engine_core.pools import make_pool
 from service.config import Settings
 from service.markets import Market, load_markets, shard_of
 from service.metrics import order_queue_latency_seconds, order_queue_size
-from service.store.pools import ensure_pools, load_pools
+from service.store.pools import ensure_pools, load_markets_state, load_pools
+from service.units import to_base_units
 from service.worker.chain import MockChain
 from service.worker.execution import Executor
 from service.worker.live_order import LiveOrder
 from service.worker.market_state import MarketState
 from service.worker.ratelimit import RateLimiter
-from service.worker.writer import Change, EventWriter
+from service.worker.simulator import Simulator
+from service.worker.writer import EventWriter
 
 log = logging.getLogger(__name__)
 
 READ_COUNT = 256
 SWEEP_EVERY_S = 2.0
 CLAIM_EVERY_S = 5.0
+EXPIRE_EVERY_S = 0.25
+REPLY_TTL_S = 60
+LIVE = ("open", "partially_filled", "routing", "building", "submitted", "confirmed")
 
 
 def owned_shards(settings: Settings, index: int, count: int) -> list[int]:
@@ -49,7 +59,7 @@ class Worker:
         self.shards = owned_shards(settings, index, count)
         self.symbols = [s for s in self.markets if shard_of(s, settings.shards) in self.shards]
         self.streams = [settings.stream_key(s) for s in self.shards]
-        self.inflight: dict[str, LiveOrder] = {}
+        self.inflight: dict[str, LiveOrder] = {}  # executing (or waiting for a slot)
         self._tasks: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
         self._room = asyncio.Event()
@@ -60,8 +70,8 @@ class Worker:
     # -- lifecycle --
     async def run(self) -> None:
         s = self.settings
-        states = await asyncio.to_thread(self._load_pools)
-        self.state = MarketState(self.markets, states)
+        pools, refs, live = await asyncio.to_thread(self._load)
+        self.state = MarketState(self.markets, pools, refs)
         self._redis = aioredis.Redis.from_url(s.redis_url)
         await self._ensure_groups()
         self.writer = EventWriter(
@@ -70,7 +80,7 @@ class Worker:
             s.events_channel,
             s.group,
             self.state.states,
-            on_final=self._on_final,
+            lambda sym: (self.state.reference[sym], self.state.launched(sym)),
         )
         limiter = RateLimiter(
             self._redis,
@@ -80,14 +90,19 @@ class Worker:
             self.consumer,
         )
         chain = MockChain(s, s.sim_seed * 1000 + self.index)
-        self.executor = Executor(s, self.writer, chain, limiter, self.state)
+        self.executor = Executor(s, self.writer, chain, limiter, self.state, self._spawn)
+        self.sim = Simulator(s, self.state)
         log.info("worker %d owns shards %s: %s", self.index, self.shards, ", ".join(self.symbols))
         writer_task = asyncio.create_task(self.writer.run())
+        self._recover(live)
         loops = [
             asyncio.create_task(self._read_loop()),
             asyncio.create_task(self._periodic(self._sweep_once, SWEEP_EVERY_S)),
             asyncio.create_task(self._periodic(self._claim_once, CLAIM_EVERY_S)),
+            asyncio.create_task(self._periodic(self._expire_once, EXPIRE_EVERY_S)),
         ]
+        if s.sim_enabled and s.sim_tick_ms > 0:
+            loops.append(asyncio.create_task(self._periodic(self._tick_once, s.sim_tick_ms / 1000)))
         stop_task = asyncio.create_task(self._stop.wait())
         await asyncio.wait([stop_task, writer_task, *loops], return_when=asyncio.FIRST_COMPLETED)
         if not self._stop.is_set():
@@ -112,10 +127,29 @@ class Worker:
     def stop(self) -> None:
         self._stop.set()
 
-    def _load_pools(self) -> dict[str, dict[str, dict[str, Any]]]:
+    def _load(self) -> tuple[Any, Any, list[tuple[Any, ...]]]:
         with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
             ensure_pools(conn, self.markets)
-            return load_pools(conn, self.symbols)
+            live = conn.execute(
+                f"SELECT {LiveOrder.COLUMNS} FROM orders"  # noqa: S608 - constant columns
+                " WHERE symbol = ANY(%s) AND status = ANY(%s) ORDER BY created_at, id",
+                (self.symbols, list(LIVE)),
+            ).fetchall()
+            return (load_pools(conn, self.symbols), load_markets_state(conn, self.symbols), live)
+
+    def _recover(self, rows: list[tuple[Any, ...]]) -> None:
+        """After a start: resting orders back into their books (in time priority), orders
+        caught mid-execution carried on."""
+        for row in rows:
+            order = LiveOrder.from_row(row, self.markets[row[2]])
+            if order.status in ("open", "partially_filled"):
+                self.state.rest(order)
+            else:
+                self._spawn(order)
+        if rows:
+            log.info("worker %d recovered %d live orders", self.index, len(rows))
+        for symbol in self.symbols:
+            self.executor.trigger(symbol)
 
     async def _ensure_groups(self) -> None:
         assert self._redis is not None
@@ -169,29 +203,40 @@ class Worker:
                 delay = min(delay * 2, 2.0)
 
     async def _admit(self, entries: list[tuple[str, str, dict[bytes, bytes]]]) -> None:
-        ids = list({f[b"id"].decode() for _, _, f in entries})
-        rows = await self._fetch(ids)
+        commands = [e for e in entries if b"cmd" in e[2]]
+        entries = [e for e in entries if b"cmd" not in e[2]]
         ack: list[tuple[str, str]] = []
-        now = time.time()
-        for stream, entry_id, fields in entries:
-            oid = fields[b"id"].decode()
-            live = self.inflight.get(oid)
-            if live is not None:
-                if (stream, entry_id) not in live.entry_ids:
-                    live.entry_ids.append((stream, entry_id))
-                continue
-            row = rows.get(oid)
-            if row is None or fsm.is_terminal(row[9]) or row[9] in ("open", "partially_filled"):
-                # unknown, final, or resting (the book owns those): nothing to execute
-                ack.append((stream, entry_id))
-                continue
-            order = LiveOrder.from_row(row, self.markets[row[2]])
-            order.entry_ids.append((stream, entry_id))
-            self.inflight[oid] = order
-            order_queue_latency_seconds.observe(max(0.0, now - order.created_at.timestamp()))
-            task = asyncio.create_task(self._execute(order))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        if entries:
+            ids = list({f[b"id"].decode() for _, _, f in entries})
+            rows = await self._fetch(ids)
+            now = time.time()
+            for stream, entry_id, fields in entries:
+                oid = fields[b"id"].decode()
+                live = self.inflight.get(oid)
+                if live is not None:
+                    if (stream, entry_id) not in live.entry_ids:
+                        live.entry_ids.append((stream, entry_id))
+                    continue
+                row = rows.get(oid)
+                if (
+                    row is None
+                    or row[9] != "pending"
+                    and (
+                        fsm.is_terminal(row[9])
+                        or row[2] not in self.state.books
+                        or self._is_managed(row)
+                    )
+                ):
+                    # unknown, final, or resting in our book already: nothing to execute
+                    ack.append((stream, entry_id))
+                    continue
+                order = LiveOrder.from_row(row, self.markets[row[2]])
+                order.entry_ids.append((stream, entry_id))
+                order_queue_latency_seconds.observe(max(0.0, now - order.created_at.timestamp()))
+                self._spawn(order)
+        for stream, entry_id, fields in commands:
+            await self._command(fields)
+            ack.append((stream, entry_id))
         order_queue_size.set(len(self.inflight))
         if ack:
             assert self._redis is not None
@@ -200,31 +245,157 @@ class Worker:
                     pipe.xack(stream, self.settings.group, entry_id)
                 await pipe.execute()
 
-    async def _fetch(self, ids: list[str]) -> dict[str, tuple[Any, ...]]:
+    def _is_managed(self, row: tuple[Any, ...]) -> bool:
+        return str(row[0]) in self.state.by_id
+
+    async def _db(self) -> psycopg.AsyncConnection[Any]:
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(
                 self.settings.database_url, autocommit=True
             )
-        cur = await self._conn.execute(
+        return self._conn
+
+    async def _fetch(self, ids: list[str]) -> dict[str, tuple[Any, ...]]:
+        conn = await self._db()
+        cur = await conn.execute(
             f"SELECT {LiveOrder.COLUMNS} FROM orders WHERE id = ANY(%s::uuid[])",  # noqa: S608
             (ids,),
         )
         return {str(r[0]): r for r in await cur.fetchall()}
 
-    async def _execute(self, order: LiveOrder) -> None:
-        async with self._sem:
-            try:
-                await self.executor.run(order)
-            except Exception:
-                # Left unacknowledged: XAUTOCLAIM or a restart runs it again.
-                log.exception("order %s: execution crashed", order.id)
-                self.inflight.pop(order.id, None)
-                self._room.set()
+    def _spawn(self, order: LiveOrder) -> None:
+        self.inflight[order.id] = order
+        task = asyncio.create_task(self._execute(order))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    def _on_final(self, change: Change) -> None:
-        self.inflight.pop(change.order.id, None)
-        order_queue_size.set(len(self.inflight))
-        self._room.set()
+    async def _execute(self, order: LiveOrder) -> None:
+        try:
+            async with self._sem:
+                await self.executor.run(order)
+        except Exception:
+            # Left unacknowledged: XAUTOCLAIM or a restart runs it again.
+            log.exception("order %s: execution crashed", order.id)
+        finally:
+            self.inflight.pop(order.id, None)
+            order_queue_size.set(len(self.inflight))
+            self._room.set()
+
+    # -- commands --
+    async def _command(self, fields: dict[bytes, bytes]) -> None:
+        """Apply a market command in stream order; a cancel of an order in mid-execution
+        answers when that execution ends, without holding up the stream."""
+        cmd = fields[b"cmd"].decode()
+        args = orjson.loads(fields.get(b"args", b"{}"))
+        reply = fields.get(b"reply")
+        try:
+            if cmd == "cancel":
+                result = await self._cancel(args["id"])
+            elif cmd == "sim_price":
+                result = await self._sim_price(args["symbol"], Decimal(args["price"]))
+            elif cmd == "sim_launch":
+                result = await self._sim_launch(args)
+            else:
+                result = {"status": 400, "code": "unknown_command"}
+        except Exception as e:
+            log.exception("command %s failed", cmd)
+            result = {"status": 500, "code": "internal_error", "message": str(e)}
+        if isinstance(result, dict):
+            await self._reply(reply, result)
+        else:
+            task = asyncio.create_task(self._reply_later(reply, result))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _reply_later(self, reply: bytes | None, pending: Any) -> None:
+        await self._reply(reply, await pending)
+
+    async def _reply(self, reply: bytes | None, result: dict[str, Any]) -> None:
+        if reply and self._redis is not None:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.lpush(reply, orjson.dumps(result))
+                pipe.expire(reply, REPLY_TTL_S)
+                await pipe.execute()
+
+    async def _cancel(self, order_id: str) -> Any:
+        order = self.inflight.get(order_id)
+        if order is not None:
+            if order.type == "market":
+                return {
+                    "status": 409,
+                    "code": "order_not_cancelable",
+                    "message": "a market order cannot be canceled once taken",
+                }
+            order.cancel_requested = True  # ends `canceled` after its attempt, fills kept
+            return self._when_done(order)
+        resting = self.state.by_id.get(order_id)
+        if resting is not None:
+            await self.executor.cancel_resting(resting)
+            return self._cancel_result(resting)
+        rows = await self._fetch([order_id])
+        row = rows.get(order_id)
+        if row is None:
+            return {"status": 404, "code": "not_found"}
+        if row[9] == "pending" and row[2] in self.state.books:
+            pending = LiveOrder.from_row(row, self.markets[row[2]])
+            pending.cancel_requested = True
+            self._spawn(pending)
+            return self._when_done(pending)
+        return {"status": 409, "code": "order_not_cancelable", "message": f"the order is {row[9]}"}
+
+    async def _when_done(self, order: LiveOrder) -> dict[str, Any]:
+        while order.id in self.inflight:
+            await asyncio.sleep(0.01)
+        return self._cancel_result(order)
+
+    @staticmethod
+    def _cancel_result(order: LiveOrder) -> dict[str, Any]:
+        if order.status == "canceled":
+            return {"status": 200}
+        return {
+            "status": 409,
+            "code": "order_not_cancelable",
+            "message": f"the order is {order.status}",
+        }
+
+    async def _sim_price(self, symbol: str, price: Decimal) -> dict[str, Any]:
+        if not self.state.launched(symbol):
+            return {"status": 409, "code": "pool_not_open", "field": "symbol"}
+        self.sim.set_price(symbol, price)
+        await self.writer.touch(symbol)
+        self.executor.trigger(symbol)
+        return {"status": 200}
+
+    async def _sim_launch(self, args: dict[str, Any]) -> dict[str, Any]:
+        symbol, venue = args["symbol"], args["venue"]
+        market = self.markets[symbol]
+        if venue in self.state.pools(symbol):
+            return {
+                "status": 409,
+                "code": "already_launched",
+                "field": "venue",
+                "message": f"{venue} already has a {symbol} pool",
+            }
+        pool = make_pool(
+            "cpmm",
+            {
+                "base_reserve": to_base_units(
+                    args["baseReserve"], market.base.decimals, "baseReserve"
+                ),
+                "quote_reserve": to_base_units(
+                    args["quoteReserve"], market.quote.decimals, "quoteReserve"
+                ),
+                "fee_bps": int(args.get("feeBps", 25)),
+            },
+        )
+        self.state.open_pool(symbol, venue, pool)
+        ask, _ = self.state.quotes(symbol)
+        if ask is not None:
+            self.state.reference[symbol] = Decimal(ask).scaleb(-market.quote.decimals)
+        await self.writer.touch(symbol)
+        log.info("launched %s on %s", symbol, venue)
+        await self.executor.launch(symbol)
+        return {"status": 200}
 
     # -- housekeeping --
     async def _periodic(self, step: Any, every_s: float) -> None:
@@ -234,6 +405,17 @@ class Worker:
             except Exception as e:  # noqa: BLE001 - a dependency down: try again next round
                 log.warning("worker %d %s failed: %s", self.index, step.__name__, e)
             await asyncio.sleep(every_s)
+
+    async def _tick_once(self) -> None:
+        moved = [s for s in self.symbols if self.sim.tick(s)]
+        for symbol in moved:
+            self.writer.touch(symbol)
+            self.executor.trigger(symbol)
+
+    async def _expire_once(self) -> None:
+        """GTD orders past their expiresAt leave the book `expired`."""
+        for order in self.state.expired(time.time()):
+            await self.executor.expire(order)
 
     async def _sweep_once(self) -> int:
         """Re-append `pending` orders that no stream entry carries (a crash between the
@@ -248,11 +430,8 @@ class Worker:
                 quiet.extend(s for s in self.symbols if shard_of(s, self.settings.shards) == shard)
         if not quiet:
             return 0
-        if self._conn is None or self._conn.closed:
-            self._conn = await psycopg.AsyncConnection.connect(
-                self.settings.database_url, autocommit=True
-            )
-        cur = await self._conn.execute(
+        conn = await self._db()
+        cur = await conn.execute(
             "SELECT id, symbol FROM orders WHERE status = 'pending' AND symbol = ANY(%s)"
             " AND created_at < now() - make_interval(secs => %s)"
             " ORDER BY created_at LIMIT 1000",

@@ -1,10 +1,14 @@
-"""One order's execution, attempt by attempt:
+"""Executing orders, attempt by attempt:
 
-    routing -> building -> submitted -> confirmed -> filled
+    routing -> building -> submitted -> confirmed -> filled | partially_filled | expired
 
-A retryable failure starts a new attempt after an exponential backoff (`attempts` rises);
-a final one, or the last attempt, ends `failed` with the reason. The swap lands in the same
-transaction as the `confirmed` event, so a fill is never recorded twice.
+An attempt first matches crossing resting orders of other clients in the market's book
+(venue `internal`, at the resting order's price, no fee), then routes the rest to the venues,
+within the order's limit price or its slippage bound. A retryable failure starts a new
+attempt after an exponential backoff (`attempts` rises); a final one, or the last attempt,
+ends `failed` with the reason. Everything an attempt changes (fills of both sides, pools)
+lands in the memory of this worker synchronously and in PostgreSQL in one batch, so a fill
+is never recorded twice.
 """
 
 from __future__ import annotations
@@ -12,8 +16,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from engine_core.fills import slippage_bound, within_slippage
+from engine_core.limits import max_fill_within_limit
 from engine_core.pools import InsufficientLiquidity
 from engine_core.router import Route, best_route, execute_route
 from service.config import Settings
@@ -24,6 +32,7 @@ from service.metrics import (
     orders_total,
 )
 from service.routes import route_json
+from service.units import from_base_units, price_string
 from service.worker.chain import FINAL, MockChain, tx_signature
 from service.worker.live_order import LiveOrder
 from service.worker.market_state import MarketState
@@ -31,6 +40,8 @@ from service.worker.ratelimit import RateLimiter
 from service.worker.writer import EventWriter, Fill
 
 log = logging.getLogger(__name__)
+
+BPS = 10_000
 
 
 class AttemptFailed(Exception):
@@ -40,6 +51,34 @@ class AttemptFailed(Exception):
         self.tx_hash = tx_hash
 
 
+class NothingExecutable(Exception):
+    """A limit order found nothing within its price when its attempt routed."""
+
+
+@dataclass
+class Plan:
+    limit: int | None  # price_raw the whole plan respects (None: a market order)
+    internal: list[tuple[int, int, int]]  # (maker handle, maker price_raw, qty)
+    route: Route | None  # the venues' part
+    bound: int | None = None  # market orders: min quote out / max quote in of the route
+    json: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def internal_qty(self) -> int:
+        return sum(q for _, _, q in self.internal)
+
+
+def quote_of(qty: int, price_raw: int, base_decimals: int) -> int:
+    return qty * price_raw // 10**base_decimals
+
+
+def within_limit(side: str, quote: int, qty: int, limit: int, base_decimals: int) -> bool:
+    """Average price of (qty, quote) at or better than the limit, exactly in integers."""
+    if side == "buy":
+        return quote * 10**base_decimals <= limit * qty
+    return quote * 10**base_decimals >= limit * qty
+
+
 class Executor:
     def __init__(
         self,
@@ -47,19 +86,113 @@ class Executor:
         writer: EventWriter,
         chain: MockChain,
         limiter: RateLimiter,
-        markets: MarketState,
+        state: MarketState,
+        spawn: Callable[[LiveOrder], None],
     ) -> None:
         self._settings = settings
         self._writer = writer
         self._chain = chain
         self._limiter = limiter
-        self._markets = markets
+        self._state = state
+        self._spawn = spawn
 
+    # -- entry points --
     async def run(self, order: LiveOrder) -> None:
+        """Take an order the worker owns from whatever state it is in to the next resting
+        or final state."""
         if order.status == "confirmed":
-            # The swap landed before a restart; only the final status is missing.
-            await self._finish(order)
+            # The attempt landed before a restart; only the status after it is missing.
+            await self._after_execution(order)
             return
+        if order.cancel_requested and order.status in ("pending", "open", "partially_filled"):
+            await self.cancel_resting(order)
+            return
+        if order.status in ("open", "partially_filled") and self._state.is_resting(order):
+            return
+        if not self._state.launched(order.symbol):
+            await self._rest(order)  # a sniper waiting for its pool
+            return
+        if order.type != "market" and order.status == "pending":
+            plan = self._plan(order)
+            fok_short = order.time_in_force == "FOK" and (
+                plan is None or self._plan_qty(plan) < order.remaining
+            )
+            if plan is None or fok_short:
+                if order.resting_tif or (order.type == "sniper" and order.time_in_force != "IOC"):
+                    await self._rest(order)
+                else:
+                    await self._end(order, "expired")
+                return
+        await self._execute(order)
+
+    def trigger(self, symbol: str) -> int:
+        """After the market's pools moved: start the resting orders that can now execute
+        (the book finds the candidates in log time; each is confirmed by the exact limit
+        computation before it leaves the book). Returns how many started."""
+        if not self._state.launched(symbol):
+            return 0
+        book = self._state.books[symbol]
+        ask, bid = self._state.quotes(symbol)
+        started = 0
+        for handle in book.executable(ask, bid):
+            order = self._state.resting.get(handle)
+            if order is None or self._plan(order) is None:
+                continue
+            self._state.unrest(order)
+            self._spawn(order)
+            started += 1
+        return started
+
+    async def launch(self, symbol: str) -> None:
+        """A pool just opened: the market's snipers fire in arrival order inside the launch,
+        each seeing the pool as the ones before it left it, capped by limitPrice and by
+        slippageBps from the launch price."""
+        book = self._state.books[symbol]
+        snipers = sorted(
+            (o for o in self._state.resting.values() if o.symbol == symbol),
+            key=lambda o: o.book_seq,
+        )
+        ask, bid = self._state.quotes(symbol)
+        waits = []
+        for order in snipers:
+            if order.handle not in book:
+                continue
+            launch_px = ask if order.side == "buy" else bid
+            cap = order.limit_price
+            if launch_px is not None:
+                slip = (
+                    launch_px * (BPS + order.slippage_bps) // BPS
+                    if order.side == "buy"
+                    else launch_px * (BPS - order.slippage_bps) // BPS
+                )
+                cap = (
+                    slip
+                    if cap is None
+                    else (min(cap, slip) if order.side == "buy" else max(cap, slip))
+                )
+            plan = self._plan(order, limit=cap)
+            if plan is None:
+                if order.time_in_force == "IOC":
+                    self._state.unrest(order)
+                    waits.append(self._writer.transition(order, "expired"))
+                    self._observe_final(order)
+                continue
+            self._state.unrest(order)
+            await self._limiter.acquire()
+            order.attempts += 1
+            self._writer.transition(order, "routing")
+            self._writer.transition(order, "building", route=plan.json, extra={"route": plan.json})
+            tx = tx_signature(order.id, order.attempts)
+            self._writer.transition(
+                order, "submitted", attempt=(order.attempts, tx, "submitted", None)
+            )
+            self._land(order, plan, tx)
+            waits.append(self._after_execution_now(order))
+        await asyncio.gather(*waits)
+        self.trigger(symbol)
+
+    # -- one execution --
+    async def _execute(self, order: LiveOrder) -> None:
         failed: tuple[int, str, str, str | None] | None = None
         reason = None
         if order.status == "submitted":
@@ -67,51 +200,58 @@ class Executor:
             # are one commit), so it is closed as not landed and a new attempt starts.
             reason = "not_landed"
             failed = (order.attempts, tx_signature(order.id, order.attempts), "failed", reason)
+        tries = 0
         while True:
             await self._limiter.acquire()
+            tries += 1
             order.attempts += 1
             extra = {"lastError": reason} if reason else None
             await self._writer.transition(order, "routing", attempt=failed, extra=extra)
             try:
                 await self._attempt(order)
                 engine_attempts_total.labels("landed").inc()
-                await self._finish(order)
+                await self._after_execution(order)
+                return
+            except NothingExecutable:
+                engine_attempts_total.labels("nothing_executable").inc()
+                if order.resting_tif or order.type == "sniper":
+                    await self._rest(order)
+                else:
+                    await self._end(order, "expired")
                 return
             except AttemptFailed as e:
                 engine_attempts_total.labels(e.reason).inc()
                 reason = e.reason
                 failed = (order.attempts, e.tx_hash, "failed", e.reason) if e.tx_hash else None
                 log.info("order %s attempt %d failed: %s", order.id, order.attempts, e.reason)
-                if e.reason in FINAL or order.attempts >= self._settings.max_attempts:
+                if e.reason in FINAL or tries >= self._settings.max_attempts:
                     order.failure_reason = e.reason
                     await self._writer.transition(order, "failed", attempt=failed)
                     self._observe_final(order)
                     return
-                await asyncio.sleep(
-                    self._chain.backoff_s(order.attempts, self._settings.retry_base_ms)
-                )
+                await asyncio.sleep(self._chain.backoff_s(tries, self._settings.retry_base_ms))
 
     async def _attempt(self, order: LiveOrder) -> None:
         await self._chain.quote_delay()
-        pools = self._markets.pools(order.symbol)
-        if not pools:
+        if not self._state.launched(order.symbol):
             raise AttemptFailed("pool_not_open")
-        try:
-            route = best_route(pools, order.side, order.remaining)
-        except InsufficientLiquidity:
-            raise AttemptFailed("insufficient_liquidity") from None
-        bound = slippage_bound(order.side, route.quote_amount, order.slippage_bps)
-        plan = route_json(route, order.market, bound=bound)
+        plan = self._plan(order)
+        if plan is None:
+            if order.type == "market":
+                raise AttemptFailed("insufficient_liquidity")
+            raise NothingExecutable()
         log.info(
-            "route order=%s %s %s %d via %s quote=%s",
+            "route order=%s %s %s %s legs=%s quote=%s",
             order.id,
             order.symbol,
             order.side,
-            order.remaining,
-            "+".join(leg["venue"] for leg in plan["legs"]),
-            plan["quoteAmount"],
+            plan.json.get("amount"),
+            "+".join(leg["venue"] for leg in plan.json["legs"]),
+            plan.json["quoteAmount"],
         )
-        await self._writer.transition(order, "building", route=plan, extra={"route": plan})
+        await self._writer.transition(
+            order, "building", route=plan.json, extra={"route": plan.json}
+        )
         tx = tx_signature(order.id, order.attempts)
         await self._writer.transition(
             order,
@@ -119,44 +259,219 @@ class Executor:
             attempt=(order.attempts, tx, "submitted", None),
             extra={"pendingTx": tx},
         )
-        await self._chain.swap_delay()
-        error = self._chain.landing_error()
-        if error:
-            raise AttemptFailed(error, tx)
-        self._land(order, route, bound, tx)
+        if plan.route is not None:
+            await self._chain.swap_delay()
+            error = self._chain.landing_error()
+            if error:
+                raise AttemptFailed(error, tx)
+        self._land(order, plan, tx)
 
-    def _land(self, order: LiveOrder, route: Route, bound: int, tx: str) -> None:
-        """Apply the planned legs to the pools as they are now; refuse if outside slippage.
-        Synchronous up to the queued `confirmed` change: no other order moves the pools
-        in between, and the pool snapshot written with it includes exactly this fill."""
-        pools = self._markets.pools(order.symbol)
-        trial = {venue: pool.copy() for venue, pool in pools.items()}
-        try:
-            actual = execute_route(trial, route)
-        except InsufficientLiquidity:
-            raise AttemptFailed("insufficient_liquidity", tx) from None
-        if not within_slippage(order.side, actual.quote_amount, bound):
-            raise AttemptFailed("slippage_exceeded", tx)
-        self._markets.replace(order.symbol, trial)
-        fills = [Fill(leg.venue, leg.amount, leg.quote, leg.fee, tx) for leg in actual.legs]
-        order.filled += actual.amount
-        order.quote_amount += actual.quote_amount
-        order.fees += actual.fees
+    def _plan_qty(self, plan: Plan) -> int:
+        return plan.internal_qty + (plan.route.amount if plan.route else 0)
+
+    def _plan(self, order: LiveOrder, limit: int | None = None) -> Plan | None:
+        """What the order can execute now: crossing makers of other clients first, then the
+        venues for the rest, within the limit (limit orders, capped snipers) or the
+        slippage bound (market orders, uncapped snipers)."""
+        market = order.market
+        decimals = market.base.decimals
+        pools = self._state.pools(order.symbol)
+        book = self._state.books[order.symbol]
+        if limit is None:
+            limit = order.limit_price
+        if limit is None:
+            # No price given: internal makers only where they beat the slippage bound
+            # around the venues' price.
+            ask, bid = self._state.quotes(order.symbol)
+            px = ask if order.side == "buy" else bid
+            internal_limit = (
+                None
+                if px is None
+                else (
+                    px * (BPS + order.slippage_bps) // BPS
+                    if order.side == "buy"
+                    else px * (BPS - order.slippage_bps) // BPS
+                )
+            )
+        else:
+            internal_limit = limit
+        internal: list[tuple[int, int, int]] = []
+        if internal_limit is not None and len(book):
+            internal = book.crossing(
+                order.side, internal_limit, order.remaining, self._state.client(order.client_id)
+            )
+        rest = order.remaining - sum(q for _, _, q in internal)
+        route: Route | None = None
+        if rest > 0 and pools:
+            if limit is None:
+                try:
+                    route = best_route(pools, order.side, rest)
+                except InsufficientLiquidity:
+                    if not internal:
+                        return None
+            else:
+                route = max_fill_within_limit(pools, order.side, rest, limit, decimals)
+        if not internal and route is None:
+            return None
+        plan = Plan(limit, internal, route)
+        if route is not None and limit is None:
+            plan.bound = slippage_bound(order.side, route.quote_amount, order.slippage_bps)
+        plan.json = self._plan_json(order, plan)
+        return plan
+
+    def _plan_json(self, order: LiveOrder, plan: Plan) -> dict[str, Any]:
+        """The route of the contract's /quote shape, the internal leg first."""
+        market = order.market
+        base_dec, quote_dec = market.base.decimals, market.quote.decimals
+        route = plan.route or Route(order.side, 0, [])
+        out = route_json(route, market, bound=plan.bound)
+        if plan.internal:
+            qty = plan.internal_qty
+            quote = sum(quote_of(q, p, base_dec) for _, p, q in plan.internal)
+            base_s = from_base_units(qty, base_dec)
+            quote_s = from_base_units(quote, quote_dec)
+            out["legs"].insert(
+                0,
+                {
+                    "venue": "internal",
+                    "amountIn": base_s if order.side == "sell" else quote_s,
+                    "amountOut": quote_s if order.side == "sell" else base_s,
+                    "fee": "0",
+                    "priceImpactBps": 0,
+                },
+            )
+            total_qty, total_quote = qty + route.amount, quote + route.quote_amount
+            out["amount"] = from_base_units(total_qty, base_dec)
+            out["quoteAmount"] = from_base_units(total_quote, quote_dec)
+            out["expectedPrice"] = price_string(total_quote, total_qty, base_dec, quote_dec)
+        if plan.limit is not None:
+            out["limitPrice"] = from_base_units(plan.limit, quote_dec)
+        return out
+
+    def _land(self, order: LiveOrder, plan: Plan, tx: str) -> None:
+        """Apply the plan to the pools and the book as they are now, or refuse it.
+        Synchronous up to the queued `confirmed` change: no other order moves this market
+        in between, and the pool snapshot written with it includes exactly these fills."""
+        symbol = order.symbol
+        decimals = order.market.base.decimals
+        fills: list[Fill] = []
+        trial: dict[str, Any] | None = None
+        actual: Route | None = None
+        if plan.route is not None:
+            trial = {venue: pool.copy() for venue, pool in self._state.pools(symbol).items()}
+            try:
+                actual = execute_route(trial, plan.route)
+            except InsufficientLiquidity:
+                raise AttemptFailed("insufficient_liquidity", tx) from None
+            ok = (
+                within_slippage(order.side, actual.quote_amount, plan.bound)
+                if plan.bound is not None
+                else within_limit(
+                    order.side, actual.quote_amount, actual.amount, plan.limit or 0, decimals
+                )
+            )
+            if not ok:
+                raise AttemptFailed("slippage_exceeded", tx)
+        book = self._state.books[symbol]
+        makers: list[tuple[int, int, int]] = []
+        if plan.internal:
+            # Makers canceled or filled since routing are simply not matched any more.
+            price = plan.limit
+            if price is None:
+                price = (
+                    max(p for _, p, _ in plan.internal)
+                    if order.side == "buy"
+                    else min(p for _, p, _ in plan.internal)
+                )
+            makers = book.match(
+                order.side, price, plan.internal_qty, self._state.client(order.client_id)
+            )
+        if trial is not None:
+            self._state.replace(symbol, trial)
+        for _handle, price, qty in makers:
+            quote = quote_of(qty, price, decimals)
+            fills.append(Fill("internal", qty, quote, 0, tx))
+            order.filled += qty
+            order.quote_amount += quote
+        if actual is not None:
+            for leg in actual.legs:
+                fills.append(Fill(leg.venue, leg.amount, leg.quote, leg.fee, tx))
+            order.filled += actual.amount
+            order.quote_amount += actual.quote_amount
+            order.fees += actual.fees
+        if not fills:
+            raise AttemptFailed("not_landed", tx)  # every maker went away meanwhile
         order.tx_hash = tx
         self._writer.transition(
             order,
             "confirmed",
             fills=fills,
             attempt=(order.attempts, tx, "landed", None),
-            pools=(order.symbol,),
+            pools=(symbol,) if trial is not None else (),
         )
+        for handle, price, qty in makers:
+            self._fill_maker(handle, price, qty, tx)
+        if trial is not None:
+            self.trigger(symbol)
 
-    async def _finish(self, order: LiveOrder) -> None:
-        # `confirmed` was queued by _land; this waits for it and the final status together.
-        await self._writer.transition(
-            order, "filled" if order.remaining == 0 else "partially_filled"
+    def _fill_maker(self, handle: int, price: int, qty: int, tx: str) -> None:
+        maker = self._state.resting[handle]
+        quote = quote_of(qty, price, maker.market.base.decimals)
+        maker.filled += qty
+        maker.quote_amount += quote
+        done = maker.remaining == 0
+        if done:
+            self._state.unrest(maker)
+        self._writer.transition(
+            maker,
+            "filled" if done else "partially_filled",
+            fills=[Fill("internal", qty, quote, 0, tx)],
         )
+        if done:
+            self._observe_final(maker)
+
+    # -- after an execution --
+    async def _after_execution(self, order: LiveOrder) -> None:
+        await self._after_execution_now(order)
+
+    def _after_execution_now(self, order: LiveOrder) -> asyncio.Future[int]:
+        """Queue the status that follows `confirmed`; returns the future of the last one."""
+        if order.remaining == 0:
+            fut = self._writer.transition(order, "filled")
+            self._observe_final(order)
+            return fut
+        if order.cancel_requested:
+            self._writer.transition(order, "partially_filled")
+            fut = self._writer.transition(order, "canceled")
+            self._observe_final(order)
+            return fut
+        if order.resting_tif or (order.type == "sniper" and order.time_in_force != "IOC"):
+            fut = self._writer.transition(order, "partially_filled")
+            self._state.rest(order)
+            return fut
+        fut = self._writer.transition(order, "expired")
         self._observe_final(order)
+        return fut
+
+    async def _rest(self, order: LiveOrder) -> None:
+        if order.cancel_requested:
+            await self._end(order, "canceled")
+            return
+        status = "open" if order.filled == 0 else "partially_filled"
+        if order.status != status:
+            await self._writer.transition(order, status)
+        self._state.rest(order)
+
+    async def _end(self, order: LiveOrder, status: str) -> None:
+        await self._writer.transition(order, status)
+        self._observe_final(order)
+
+    async def expire(self, order: LiveOrder) -> None:
+        await self._end(order, "expired")
+
+    async def cancel_resting(self, order: LiveOrder) -> None:
+        self._state.unrest(order)
+        await self._end(order, "canceled")
 
     def _observe_final(self, order: LiveOrder) -> None:
         orders_total.labels(order.type, order.side, order.status).inc()

@@ -31,12 +31,17 @@ class LiveOrder:
     tx_hash: str | None
     failure_reason: str | None
     created_at: datetime
+    expires_at: datetime | None
     market: Market
     entry_ids: list[tuple[str, str]] = field(default_factory=list)  # (stream, entry id)
+    handle: int = 0  # in the market's book
+    book_seq: int = -1  # time priority in the book, kept across executions
+    cancel_requested: bool = False
 
     COLUMNS = (
         "id, client_id, symbol, side, type, time_in_force, amount, limit_price, slippage_bps,"
-        " status, seq, filled, quote_amount, fees, attempts, tx_hash, failure_reason, created_at"
+        " status, seq, filled, quote_amount, fees, attempts, tx_hash, failure_reason, created_at,"
+        " expires_at"
     )
 
     @classmethod
@@ -60,6 +65,7 @@ class LiveOrder:
             tx_hash,
             failure_reason,
             created_at,
+            expires_at,
         ) = row
         return cls(
             id=str(oid),
@@ -80,8 +86,14 @@ class LiveOrder:
             tx_hash=tx_hash,
             failure_reason=failure_reason,
             created_at=created_at,
+            expires_at=expires_at,
             market=market,
         )
+
+    @property
+    def resting_tif(self) -> bool:
+        """Whether an unfilled remainder rests in the book (else it expires)."""
+        return self.type != "market" and self.time_in_force in ("GTC", "GTD")
 
     @property
     def remaining(self) -> int:

@@ -1,26 +1,104 @@
-"""The pools of the markets one worker owns, in memory, as engine_core objects."""
+"""What one worker owns of its markets, in memory: the venues' pools (engine_core pool
+objects), each market's order book of resting orders, and the reference price."""
 
 from __future__ import annotations
 
+import heapq
+import itertools
+from decimal import Decimal
 from typing import Any
 
+from engine_core.book import Book
+from engine_core.limits import venue_quotes
 from engine_core.pools import pool_from_state
 from service.markets import Market
+from service.worker.live_order import LiveOrder
 
 
 class MarketState:
-    def __init__(self, markets: dict[str, Market], states: dict[str, dict[str, dict[str, Any]]]):
+    def __init__(
+        self,
+        markets: dict[str, Market],
+        pools: dict[str, dict[str, dict[str, Any]]],
+        refs: dict[str, tuple[Decimal, bool]],
+    ) -> None:
         self.markets = markets
         self._pools: dict[str, dict[str, Any]] = {
             symbol: {venue: pool_from_state(state) for venue, state in venues.items()}
-            for symbol, venues in states.items()
+            for symbol, venues in pools.items()
         }
+        self.reference: dict[str, Decimal] = {s: ref for s, (ref, _) in refs.items()}
+        self.books: dict[str, Book] = {s: Book() for s in pools}
+        self.resting: dict[int, LiveOrder] = {}
+        self.by_id: dict[str, LiveOrder] = {}  # the resting ones, by order id
+        self._handles = itertools.count(1)
+        self._clients: dict[str, int] = {}
+        self._expiries: list[tuple[float, int]] = []
 
+    # -- pools --
     def pools(self, symbol: str) -> dict[str, Any]:
         return self._pools.get(symbol, {})
+
+    def launched(self, symbol: str) -> bool:
+        return bool(self._pools.get(symbol))
 
     def replace(self, symbol: str, pools: dict[str, Any]) -> None:
         self._pools[symbol] = pools
 
+    def open_pool(self, symbol: str, venue: str, pool: Any) -> None:
+        self._pools.setdefault(symbol, {})[venue] = pool
+
     def states(self, symbol: str) -> list[tuple[str, dict[str, Any]]]:
         return [(venue, pool.to_state()) for venue, pool in sorted(self.pools(symbol).items())]
+
+    def quotes(self, symbol: str) -> tuple[int | None, int | None]:
+        """(best venue ask, best venue bid) as price_raw, fees included."""
+        return venue_quotes(self.pools(symbol), self.markets[symbol].base.decimals)
+
+    # -- the book --
+    def client(self, client_id: str) -> int:
+        return self._clients.setdefault(client_id, len(self._clients) + 1)
+
+    def rest(self, order: LiveOrder, seq: int = -1) -> None:
+        """Put the order's remainder in its market's book (time priority `seq`, kept when
+        an order comes back after an execution)."""
+        if not order.handle:
+            order.handle = next(self._handles)
+        book = self.books[order.symbol]
+        book.add(
+            order.handle,
+            order.side,
+            order.limit_price,
+            order.remaining,
+            self.client(order.client_id),
+            order.book_seq,
+        )
+        order.book_seq = int(book.get(order.handle)[4])
+        self.resting[order.handle] = order
+        self.by_id[order.id] = order
+        if order.expires_at is not None:
+            heapq.heappush(self._expiries, (order.expires_at.timestamp(), order.handle))
+
+    def unrest(self, order: LiveOrder) -> bool:
+        """Take the order out of the book (it keeps its time priority in book_seq)."""
+        book = self.books[order.symbol]
+        self.resting.pop(order.handle, None)
+        self.by_id.pop(order.id, None)
+        if order.handle and order.handle in book:
+            book.remove(order.handle)
+            return True
+        return False
+
+    def expired(self, now: float) -> list[LiveOrder]:
+        """Resting orders whose expiresAt has passed, taken out of the book."""
+        out = []
+        while self._expiries and self._expiries[0][0] <= now:
+            _, handle = heapq.heappop(self._expiries)
+            order = self.resting.get(handle)
+            if order is not None and order.expires_at and order.expires_at.timestamp() <= now:
+                self.unrest(order)
+                out.append(order)
+        return out
+
+    def is_resting(self, order: LiveOrder) -> bool:
+        return bool(order.handle) and order.handle in self.books[order.symbol]

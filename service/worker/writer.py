@@ -49,10 +49,17 @@ UPSERT_ATTEMPT = (
     " ON CONFLICT (order_id, attempt) DO UPDATE"
     " SET status = EXCLUDED.status, error = EXCLUDED.error, ended_at = EXCLUDED.started_at"
 )
-UPDATE_POOL = (
-    "UPDATE pools SET state = %s, version = version + 1, updated_at = %s"
-    " WHERE symbol = %s AND venue = %s"
+UPSERT_POOL = (
+    "INSERT INTO pools (symbol, venue, kind, state, updated_at) VALUES (%s, %s, %s, %s, %s)"
+    " ON CONFLICT (symbol, venue) DO UPDATE"
+    " SET state = EXCLUDED.state, version = pools.version + 1, updated_at = EXCLUDED.updated_at"
 )
+UPDATE_MARKET = (
+    "UPDATE markets SET reference_price = %s, launched = %s, updated_at = %s WHERE symbol = %s"
+)
+# A resting order's stream entry is done with once `open` is durable: the book is rebuilt
+# from PostgreSQL, not from the stream.
+ACK_STATUSES = frozenset({"open", "partially_filled"})
 
 
 @dataclass
@@ -75,6 +82,9 @@ class Change:
     attempt: tuple[int, str, str, str | None] | None = None  # (n, tx_hash, status, error)
     pools: tuple[str, ...] = ()  # (symbol) whose pool state this change moved
     final: bool = False
+    # the order row as of this change: status, seq, filled, quote_amount, fees, attempts,
+    # tx_hash, failure_reason (the order may move on before the batch commits)
+    row: tuple[Any, ...] = ()
     ts: datetime = field(default_factory=lambda: datetime.now(UTC))
     done: asyncio.Future[int] | None = None
 
@@ -87,6 +97,7 @@ class EventWriter:
         channel: str,
         stream_group: str,
         pool_states: Callable[[str], list[tuple[str, dict[str, Any]]]],
+        market_row: Callable[[str], tuple[Any, bool]],
         on_final: Callable[[Change], None] | None = None,
     ) -> None:
         self._conninfo = conninfo
@@ -94,6 +105,8 @@ class EventWriter:
         self._channel = channel
         self._group = stream_group
         self._pool_states = pool_states
+        self._market_row = market_row
+        self._touched: dict[str, list[asyncio.Future[None]]] = {}
         self._on_final = on_final
         self._queue: list[Change] = []
         self._wake = asyncio.Event()
@@ -113,15 +126,35 @@ class EventWriter:
         payload = order.payload()
         if extra:
             payload.update(extra)
-        change = Change(order, status, order.seq, payload, final=fsm.is_terminal(status), **kw)
+        row = (
+            status,
+            order.seq,
+            order.filled,
+            order.quote_amount,
+            order.fees,
+            order.attempts,
+            order.tx_hash,
+            order.failure_reason,
+        )
+        change = Change(
+            order, status, order.seq, payload, final=fsm.is_terminal(status), row=row, **kw
+        )
         change.done = asyncio.get_running_loop().create_future()
         self._queue.append(change)
         self._wake.set()
         return change.done
 
+    def touch(self, symbol: str) -> asyncio.Future[None]:
+        """Store the market's pools and reference price with the next batch (a price move
+        with no order in it); the future resolves once that is durable."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._touched.setdefault(symbol, []).append(fut)
+        self._wake.set()
+        return fut
+
     async def run(self) -> None:
-        while not (self._stopping and not self._queue):
-            if not self._queue:
+        while not (self._stopping and not self._queue and not self._touched):
+            if not self._queue and not self._touched:
                 self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=0.5)
@@ -130,15 +163,22 @@ class EventWriter:
                 continue
             batch = self._queue[:MAX_BATCH]
             del self._queue[:MAX_BATCH]
-            symbols = {s for c in batch for s in c.pools}
+            touched, self._touched = self._touched, {}
+            # Snapshot now, with no await since the changes were queued: the stored pools
+            # hold exactly the fills of this batch and of those before it.
+            symbols = sorted({s for c in batch for s in c.pools} | set(touched))
             pools = [
-                (sym, venue, state)
-                for sym in sorted(symbols)
-                for venue, state in self._pool_states(sym)
+                (sym, venue, state) for sym in symbols for venue, state in self._pool_states(sym)
             ]
-            event_ids = await self._commit_until_done(batch, pools)
-            engine_batch_size.observe(len(batch))
-            await self._publish(batch, event_ids)
+            markets = [(sym, *self._market_row(sym)) for sym in symbols]
+            event_ids = await self._commit_until_done(batch, pools, markets)
+            if batch:
+                engine_batch_size.observe(len(batch))
+                await self._publish(batch, event_ids)
+            for futures in touched.values():
+                for fut in futures:
+                    if not fut.done():
+                        fut.set_result(None)
 
     def stop(self) -> None:
         self._stopping = True
@@ -154,12 +194,15 @@ class EventWriter:
         return self._conn
 
     async def _commit_until_done(
-        self, batch: list[Change], pools: list[tuple[str, str, dict[str, Any]]]
+        self,
+        batch: list[Change],
+        pools: list[tuple[str, str, dict[str, Any]]],
+        markets: list[tuple[str, Any, bool]],
     ) -> list[int]:
         delay = 0.05
         while True:
             try:
-                ids = await self._commit(batch, pools)
+                ids = await self._commit(batch, pools, markets)
                 self.healthy = True
                 return ids
             except psycopg.OperationalError as e:
@@ -173,68 +216,61 @@ class EventWriter:
                 delay = min(delay * 2, 2.0)
 
     async def _commit(
-        self, batch: list[Change], pools: list[tuple[str, str, dict[str, Any]]]
+        self,
+        batch: list[Change],
+        pools: list[tuple[str, str, dict[str, Any]]],
+        markets: list[tuple[str, Any, bool]],
     ) -> list[int]:
         conn = await self._connection()
         now = datetime.now(UTC)
+        ids: list[int] = []
         async with conn.transaction(), conn.cursor() as cur:
-            await cur.executemany(
-                UPDATE_ORDER,
-                [
-                    (
-                        c.status,
-                        c.seq,
-                        c.order.filled,
-                        c.order.quote_amount,
-                        c.order.fees,
-                        c.order.attempts,
-                        c.order.tx_hash,
-                        c.order.failure_reason,
-                        Jsonb(c.route) if c.route is not None else None,
-                        c.ts,
-                        c.order.id,
-                    )
-                    for c in batch
-                ],
-            )
-            await cur.executemany(
-                INSERT_EVENT,
-                [
-                    (c.order.id, c.order.client_id, c.seq, c.status, c.ts, Jsonb(c.payload))
-                    for c in batch
-                ],
-                returning=True,
-            )
-            ids: list[int] = []
-            while True:
-                row = await cur.fetchone()
-                assert row is not None
-                ids.append(row[0])
-                if not cur.nextset():
-                    break
-            fills = [
-                (
-                    c.order.id,
-                    c.order.attempts,
-                    f.venue,
-                    f.amount,
-                    f.quote_amount,
-                    f.fee,
-                    f.tx_hash,
-                    c.ts,
-                )
-                for c in batch
-                for f in c.fills
-            ]
-            if fills:
-                await cur.executemany(INSERT_FILL, fills)
-            attempts = [(c.order.id, *c.attempt, c.ts) for c in batch if c.attempt]
-            if attempts:
-                await cur.executemany(UPSERT_ATTEMPT, attempts)
+            if batch:
+                ids = await self._write_changes(cur, batch)
             if pools:
                 await cur.executemany(
-                    UPDATE_POOL, [(Jsonb(state), now, sym, venue) for sym, venue, state in pools]
+                    UPSERT_POOL,
+                    [(sym, venue, state["kind"], Jsonb(state), now) for sym, venue, state in pools],
                 )
+            if markets:
+                await cur.executemany(
+                    UPDATE_MARKET, [(ref, launched, now, sym) for sym, ref, launched in markets]
+                )
+        return ids
+
+    async def _write_changes(self, cur: psycopg.AsyncCursor[Any], batch: list[Change]) -> list[int]:
+        await cur.executemany(
+            UPDATE_ORDER,
+            [
+                (*c.row, Jsonb(c.route) if c.route is not None else None, c.ts, c.order.id)
+                for c in batch
+            ],
+        )
+        await cur.executemany(
+            INSERT_EVENT,
+            [
+                (c.order.id, c.order.client_id, c.seq, c.status, c.ts, Jsonb(c.payload))
+                for c in batch
+            ],
+            returning=True,
+        )
+        ids: list[int] = []
+        while True:
+            row = await cur.fetchone()
+            assert row is not None
+            ids.append(row[0])
+            if not cur.nextset():
+                break
+        fills = [
+            (c.order.id, c.row[5], f.venue, f.amount, f.quote_amount, f.fee, f.tx_hash, c.ts)
+            for c in batch
+            for f in c.fills
+        ]
+        if fills:
+            await cur.executemany(INSERT_FILL, fills)
+        attempts = [(c.order.id, *c.attempt, c.ts) for c in batch if c.attempt]
+        if attempts:
+            await cur.executemany(UPSERT_ATTEMPT, attempts)
         return ids
 
     async def _publish(self, batch: list[Change], event_ids: list[int]) -> None:
@@ -254,9 +290,10 @@ class EventWriter:
                         self._channel,
                         pubsub_frame(change.order.client_id, change.order.id, message),
                     )
-                    if change.final:
+                    if change.final or change.status in ACK_STATUSES:
                         for stream, entry in change.order.entry_ids:
                             pipe.xack(stream, self._group, entry)
+                        change.order.entry_ids = []
                 await pipe.execute()
         except Exception as e:  # noqa: BLE001 - events are durable; clients replay them
             log.warning("publish/ack failed after commit (%s); clients will replay", e)

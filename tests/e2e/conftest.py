@@ -3,6 +3,7 @@ database and its own Redis key prefix; stop it with SIGTERM and check it exits c
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -82,12 +83,16 @@ def wait_until_up(engine: Engine, timeout: float = 60) -> None:
     raise RuntimeError(f"engine not up in {timeout}s:\n{engine.log.read_text()[-4000:]}")
 
 
-@pytest.fixture
-def engine(pg_database: str, redis_prefix: str, tmp_path: Path) -> Iterator[Engine]:
+@contextlib.contextmanager
+def running_engine(
+    database_url: str, redis_prefix: str, workdir: Path, **extra: str
+) -> Iterator[Engine]:
+    """`order-engine up` on free ports with zero mock latency and no random walk; stopped
+    with SIGTERM, which must end it cleanly."""
     port, ws_port = free_port(), free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": pg_database,
+        "DATABASE_URL": database_url,
         "REDIS_URL": REDIS_URL,
         "REDIS_PREFIX": redis_prefix,
         "PORT": str(port),
@@ -99,10 +104,12 @@ def engine(pg_database: str, redis_prefix: str, tmp_path: Path) -> Iterator[Engi
         "MOCK_SWAP_LATENCY_MS": "0",
         "QUEUE_CONCURRENCY": "64",
         "QUEUE_RATE_LIMIT_MAX": "100000",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        "SIM_TICK_MS": "0",
+        "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"),
         "LOG_LEVEL": "WARNING",
+        **extra,
     }
-    log = tmp_path / "engine.log"
+    log = workdir / "engine.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(engine_command(), env=env, stdout=out, stderr=subprocess.STDOUT)
     eng = Engine(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{ws_port}", proc, log)
@@ -119,3 +126,9 @@ def engine(pg_database: str, redis_prefix: str, tmp_path: Path) -> Iterator[Engi
                 proc.wait()
                 raise AssertionError("engine did not stop on SIGTERM") from None
             assert code == 0, log.read_text()[-4000:]
+
+
+@pytest.fixture
+def engine(pg_database: str, redis_prefix: str, tmp_path: Path) -> Iterator[Engine]:
+    with running_engine(pg_database, redis_prefix, tmp_path) as eng:
+        yield eng

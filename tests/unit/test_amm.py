@@ -178,7 +178,11 @@ def test_cpmm_sell_more_in_more_out(pa, extra):
 def test_cpmm_buy_more_out_more_in(pa, extra):
     pool, dy = pa
     extra = min(extra, pool.base_reserve - 1 - dy)
-    assert pool.quote_buy(dy + extra)[0] >= pool.quote_buy(dy)[0]
+    try:
+        bigger = pool.quote_buy(dy + extra)[0]
+    except InsufficientLiquidity:  # the cost no longer fits 64 bits: more than anything
+        return
+    assert bigger >= pool.quote_buy(dy)[0]
 
 
 @given(pool_and_amount())

@@ -1,0 +1,1 @@
+"""Benchmarks (pytest-benchmark): each Cython function beside its plain-Python twin."""

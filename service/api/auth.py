@@ -1,0 +1,172 @@
+"""API keys: who is calling, and which orders they may see.
+
+With `API_KEYS` configured every request except the open paths (`/health`, `/metrics`,
+`/openapi.json`) needs a key, sent as `Authorization: Bearer <key>` or `X-API-Key: <key>`:
+
+- no key or an unknown key -> 401; the key's clientId goes to `req.context.client_id`;
+- a body whose `clientId` is not the key's client -> 403 (`admit_client`, called by the
+  order resource once the body is parsed);
+- `GET /orders` is limited to the key's client; a `clientId` query for another -> 403
+  (`scope_client`);
+- any route with an `{order_id}` (GET, DELETE, events, whatever is added later) answers
+  404 for another client's order, exactly as for an unknown one, so ids can't be probed.
+
+Only sha256 digests of the keys are kept, and a given key is compared with every one of
+them with `hmac.compare_digest`, no early exit: the time taken does not depend on which key
+matched or how much of it did. Keys are never logged.
+
+Without keys the API runs open (`req.context.client_id` is None) and says so once, when
+the app is created.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import falcon
+
+from service.errors import ApiError, unavailable
+from service.store.orders import OrderStore, Unavailable
+
+log = logging.getLogger(__name__)
+
+OPEN_PATHS: frozenset[str] = frozenset({"/health", "/metrics", "/openapi.json"})
+API_KEY_HEADER = "X-API-Key"
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="order-engine"'}
+_MAX_KEY_CHARS = 1024
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, "unauthorized", message, headers=dict(_CHALLENGE))
+
+
+def forbidden_client() -> ApiError:
+    return ApiError(403, "forbidden", "clientId is not the API key's client", "clientId")
+
+
+def order_not_found() -> ApiError:
+    return ApiError(404, "not_found", "no such order", "id")
+
+
+def is_open_path(path: str) -> bool:
+    return (path.rstrip("/") or "/") in OPEN_PATHS
+
+
+class KeyRing:
+    """The configured keys as sha256 digests -> clientId; lookups in constant time."""
+
+    def __init__(self, api_keys: Mapping[str, str]) -> None:
+        self._entries: tuple[tuple[bytes, str], ...] = tuple(
+            (hashlib.sha256(key.encode()).digest(), client) for key, client in api_keys.items()
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def client_for(self, key: str) -> str | None:
+        """The clientId bound to `key`, or None. Compares against every entry."""
+        given = hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
+        found: str | None = None
+        for digest, client in self._entries:
+            if hmac.compare_digest(given, digest):
+                found = client
+        return found
+
+
+def presented_key(req: falcon.Request) -> str | None:
+    """The key from `X-API-Key`, else from `Authorization: Bearer`; None when neither."""
+    key = (req.get_header(API_KEY_HEADER) or "").strip()
+    if key:
+        return key
+    scheme, _, token = (req.get_header("Authorization") or "").strip().partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+class AuthMiddleware:
+    """Falcon middleware: authenticate in process_request, check order ownership in
+    process_resource (after routing, so it knows the `{order_id}`)."""
+
+    def __init__(self, api_keys: Mapping[str, str], store: OrderStore | None = None) -> None:
+        self.keys = KeyRing(api_keys)
+        self.store = store
+        if self.keys:
+            log.info("API authentication on: %d API key(s) configured", len(self.keys))
+        else:
+            log.warning(
+                "the engine runs WITHOUT AUTHENTICATION: no API_KEYS configured, every "
+                "client can read and place orders for any clientId"
+            )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.keys)
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.client_id = None
+        req.context.authenticated = False
+        if not self.keys or is_open_path(req.path):
+            return
+        key = presented_key(req)
+        if key is None:
+            raise _unauthorized(
+                f"an API key is required (Authorization: Bearer <key> or {API_KEY_HEADER})"
+            )
+        client = self.keys.client_for(key) if len(key) <= _MAX_KEY_CHARS else None
+        if client is None:
+            raise _unauthorized("unknown API key")
+        req.context.client_id = client
+        req.context.authenticated = True
+
+    def process_resource(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict[str, Any]
+    ) -> None:
+        client = req.context.client_id
+        if client is None or "order_id" not in params or self.store is None:
+            return
+        try:
+            row = self.store.get(str(params["order_id"]))
+        except Unavailable:
+            raise unavailable("postgres") from None
+        if row is None or row["client_id"] != client:
+            raise order_not_found()
+
+
+def authenticated_client(req: falcon.Request) -> str | None:
+    """The API key's clientId, or None when the API runs open."""
+    return getattr(req.context, "client_id", None)
+
+
+def admit_client(req: falcon.Request, client_id: str) -> None:
+    """For a parsed order body: 403 unless `client_id` is the key's client; when the API
+    runs open, charge the rate limit of the body's client (no key to go by)."""
+    key_client = authenticated_client(req)
+    if key_client is not None:
+        if not hmac.compare_digest(client_id.encode(), key_client.encode()):
+            raise forbidden_client()
+        return
+    # set by RateLimitMiddleware when it could not tell the client before the body was read
+    pending = getattr(req.context, "rate_limit_pending", None)
+    if pending is not None:
+        req.context.rate_limit_pending = None
+        pending(client_id)
+
+
+def scope_client(req: falcon.Request, requested: str | None) -> str | None:
+    """The clientId a list query may see: the key's client (403 for another), or whatever
+    was asked when the API runs open."""
+    key_client = authenticated_client(req)
+    if key_client is None:
+        return requested
+    if requested is not None and requested != key_client:
+        raise forbidden_client()
+    return key_client

@@ -1,0 +1,144 @@
+"""Requests that change a market go to the market's owning worker through its stream, and
+wait for its answer: cancel, and the simulator's launch and price moves."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import falcon
+
+from engine_core import fsm
+from service.api.queue import OrderQueue
+from service.api.render import order_json
+from service.errors import ApiError, bad_request, unavailable
+from service.markets import Market
+from service.store.orders import OrderStore, Unavailable
+from service.units import UnitsError, to_base_units
+
+VENUES = ("raydium", "meteora")
+
+
+def _answer(result: dict[str, Any] | None) -> None:
+    if result is None:
+        raise unavailable("worker")
+    if result["status"] >= 400:
+        raise ApiError(
+            result["status"],
+            result.get("code", "error"),
+            result.get("message") or result.get("code", "error"),
+            result.get("field"),
+        )
+
+
+class CancelMixin:
+    """DELETE /orders/{id} on the orders resource."""
+
+    store: OrderStore
+    queue: OrderQueue
+    markets: dict[str, Market]
+
+    def on_delete_item(
+        self, req: falcon.Request, resp: falcon.Response, order_id: uuid.UUID
+    ) -> None:
+        oid = str(order_id)
+        try:
+            row = self.store.get(oid)
+        except Unavailable:
+            raise unavailable("postgres") from None
+        owner = getattr(req.context, "client_id", None)
+        if row is None or (owner is not None and row["client_id"] != owner):
+            raise ApiError(404, "not_found", "no such order", "id")
+        if fsm.is_terminal(row["status"]):
+            raise ApiError(409, "order_not_cancelable", f"the order is {row['status']}", "id")
+        _answer(self.queue.command(row["symbol"], "cancel", {"id": oid}, timeout=35))
+        row = self.store.get(oid)
+        assert row is not None
+        resp.media = order_json(
+            row, self.markets[row["symbol"]], self.store.fills([row["id"]])[oid]
+        )
+
+
+def _fields(body: Any, allowed: tuple[str, ...], required: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_body", "the body must be a JSON object")
+    for key in body:
+        if key not in allowed:
+            raise bad_request(key, f"unknown field {key}", "unknown_field")
+    for key in required:
+        if body.get(key) is None:
+            raise bad_request(key, f"{key} is required", "missing_field")
+    return body
+
+
+class SimResource:
+    """POST /sim/launch and POST /sim/price (SIM_ENABLED)."""
+
+    def __init__(
+        self, markets: dict[str, Market], queue: OrderQueue, markets_view: Any, max_body: int
+    ) -> None:
+        self.markets = markets
+        self.queue = queue
+        self.view = markets_view
+        self.max_body = max_body
+
+    def _market(self, body: dict[str, Any]) -> Market:
+        symbol = body["symbol"]
+        if not isinstance(symbol, str) or symbol not in self.markets:
+            raise bad_request("symbol", f"unknown symbol {symbol!r}")
+        return self.markets[symbol]
+
+    def on_post_launch(self, req: falcon.Request, resp: falcon.Response) -> None:
+        from service.api.resources import read_json
+
+        body = _fields(
+            read_json(req, self.max_body),
+            ("symbol", "venue", "baseReserve", "quoteReserve", "feeBps"),
+            ("symbol", "venue", "baseReserve", "quoteReserve"),
+        )
+        market = self._market(body)
+        if body["venue"] not in VENUES:
+            raise bad_request("venue", "venue must be raydium or meteora")
+        try:
+            to_base_units(body["baseReserve"], market.base.decimals, "baseReserve")
+            to_base_units(body["quoteReserve"], market.quote.decimals, "quoteReserve")
+        except UnitsError as e:
+            raise bad_request(e.field, str(e)) from None
+        fee = body.get("feeBps", 25)
+        if isinstance(fee, bool) or not isinstance(fee, int) or not 0 <= fee <= 1000:
+            raise bad_request("feeBps", "feeBps must be an integer 0..1000")
+        args = {k: str(v) if k != "feeBps" else v for k, v in body.items()}
+        _answer(self.queue.command(market.symbol, "sim_launch", args, timeout=30))
+        self._render(resp, market)
+
+    def on_post_price(self, req: falcon.Request, resp: falcon.Response) -> None:
+        from service.api.resources import read_json
+
+        body = _fields(read_json(req, self.max_body), ("symbol", "price"), ("symbol", "price"))
+        market = self._market(body)
+        price = body["price"]
+        try:
+            if isinstance(price, bool) or not isinstance(price, (str, int, float)):
+                raise InvalidOperation
+            value = Decimal(str(price))
+            if not value.is_finite() or value <= 0:
+                raise InvalidOperation
+        except InvalidOperation:
+            raise bad_request("price", "price must be a decimal number > 0") from None
+        _answer(
+            self.queue.command(
+                market.symbol,
+                "sim_price",
+                {"symbol": market.symbol, "price": str(value)},
+                timeout=30,
+            )
+        )
+        self._render(resp, market)
+
+    def _render(self, resp: falcon.Response, market: Market) -> None:
+        from service.api.resources import market_json
+
+        resp.media = market_json(
+            market, self.view.pools().get(market.symbol, {}), self.view.reference(market.symbol)
+        )
