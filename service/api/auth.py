@@ -1,7 +1,7 @@
 """API keys: who is calling, and which orders they may see.
 
 With `API_KEYS` configured every request except the open paths (`/health`, `/metrics`,
-`/openapi.json`) needs a key, sent as `Authorization: Bearer <key>` or `X-API-Key: <key>`:
+`/openapi.json`, and the pages and their static files) needs a key, sent as `Authorization: Bearer <key>` or `X-API-Key: <key>`:
 
 - no key or an unknown key -> 401; the key's clientId goes to `req.context.client_id`;
 - a body whose `clientId` is not the key's client -> 403 (`admit_client`, called by the
@@ -34,7 +34,12 @@ from service.store.orders import OrderStore, Unavailable
 
 log = logging.getLogger(__name__)
 
-OPEN_PATHS: frozenset[str] = frozenset({"/health", "/metrics", "/openapi.json"})
+# Open with keys too: probes, the API description, and the pages people load in a browser
+# (which can't send a key; their scripts send it with each API call).
+OPEN_PATHS: frozenset[str] = frozenset(
+    {"/health", "/metrics", "/openapi.json", "/", "/blotter", "/docs", "/config.json"}
+)
+OPEN_PREFIXES: tuple[str, ...] = ("/static/",)
 API_KEY_HEADER = "X-API-Key"
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="order-engine"'}
@@ -54,7 +59,7 @@ def order_not_found() -> ApiError:
 
 
 def is_open_path(path: str) -> bool:
-    return (path.rstrip("/") or "/") in OPEN_PATHS
+    return (path.rstrip("/") or "/") in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
 
 
 class KeyRing:

@@ -302,6 +302,13 @@ def _schemas(markets: Mapping[str, Market]) -> dict[str, Any]:
         },
     }
     symbol = {"type": "string", "enum": symbols}
+    sim_amount = {  # the simulator reads these with Decimal(): a string is checked there
+        "description": "a positive quantity in token units, JSON number or decimal string",
+        "oneOf": [
+            {"type": "number", "exclusiveMinimum": 0},
+            {"type": "string", "minLength": 1, "maxLength": 128},
+        ],
+    }
     sim_launch = {
         "type": "object",
         "additionalProperties": False,
@@ -309,8 +316,9 @@ def _schemas(markets: Mapping[str, Market]) -> dict[str, Any]:
         "properties": {
             "symbol": symbol,
             "venue": {"type": "string", "enum": list(VENUES)},
-            "baseReserve": {**_ref("Amount"), "description": "base tokens in the new pool"},
-            "quoteReserve": {**_ref("Amount"), "description": "quote tokens in the new pool"},
+            "baseReserve": {**sim_amount, "description": "base tokens in the new pool"},
+            "quoteReserve": {**sim_amount, "description": "quote tokens in the new pool"},
+            "feeBps": {"type": "integer", "minimum": 0, "maximum": 1000, "default": 25},
         },
     }
     sim_price = {
@@ -319,7 +327,7 @@ def _schemas(markets: Mapping[str, Market]) -> dict[str, Any]:
         "required": ["symbol", "price"],
         "properties": {
             "symbol": symbol,
-            "price": {**_ref("Amount"), "description": "quote tokens per whole base token"},
+            "price": {**sim_amount, "description": "quote tokens per whole base token"},
         },
     }
     return {
@@ -385,7 +393,10 @@ _RESPONSES: dict[str, Any] = {
     "RateLimited": _error_response(
         "over RATE_LIMIT_PER_MIN for this client", **{"Retry-After": "seconds"}
     ),
-    "Unavailable": _error_response("PostgreSQL is unavailable", **{"Retry-After": "seconds"}),
+    "Unavailable": _error_response(
+        "a dependency (PostgreSQL, or the market's worker) is unavailable",
+        **{"Retry-After": "seconds"},
+    ),
 }
 
 
@@ -491,7 +502,7 @@ def _paths(markets: Mapping[str, Market], sim_enabled: bool) -> dict[str, Any]:
             },
             "delete": {
                 "operationId": "cancelOrder",
-                "summary": "Cancel an order",
+                "summary": "Cancel an order (its market's worker does it and answers)",
                 "responses": {
                     "200": _json(_ref("Order"), "the canceled order"),
                     **_common("401", "404", "409", "429", "503"),
@@ -575,6 +586,67 @@ def _paths(markets: Mapping[str, Market], sim_enabled: bool) -> dict[str, Any]:
                 "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")},
             }
         },
+    }
+    html = {"text/html": {"schema": {"type": "string"}}}
+    for path, summary in (
+        ("/", "The live blotter"),
+        ("/blotter", "The live blotter"),
+        ("/docs", "These API docs, rendered"),
+    ):
+        paths[path] = {
+            "get": {
+                "operationId": "page" + (path.strip("/").title() or "Index"),
+                "summary": summary,
+                "security": [],
+                "responses": {"200": {"description": "an HTML page", "content": html}},
+            }
+        }
+    paths["/config.json"] = {
+        "get": {
+            "operationId": "pageConfig",
+            "summary": "Where the WebSocket relay is, for the pages and the CLI",
+            "security": [],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "required": ["wsPort", "sameOrigin", "wsUrl", "wsPaths"],
+                        "properties": {
+                            "wsPort": {"type": "integer"},
+                            "sameOrigin": {"type": "boolean"},
+                            "wsUrl": {"type": "string"},
+                            "wsPaths": {
+                                "type": "object",
+                                "properties": {
+                                    "client": {"type": "string"},
+                                    "order": {"type": "string"},
+                                },
+                            },
+                        },
+                    },
+                    "the relay's address",
+                )
+            },
+        }
+    }
+    paths["/static/{file}"] = {
+        "get": {
+            "operationId": "staticFile",
+            "summary": "The pages' scripts and styles",
+            "security": [],
+            "parameters": [
+                {
+                    "name": "file",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+$"},
+                }
+            ],
+            "responses": {
+                "200": {"description": "the file"},
+                "404": _resp("NotFound"),
+            },
+        }
     }
     if sim_enabled:
         for path, op_id, schema, summary in (

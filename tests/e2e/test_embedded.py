@@ -17,6 +17,7 @@ import psutil
 import pytest
 from websockets.asyncio.client import connect
 
+from service.embedded import wanted
 from tests.e2e.conftest import Engine, engine_command, free_port, wait_until_up
 
 pytestmark = pytest.mark.e2e
@@ -149,3 +150,9 @@ def test_up_with_no_urls_runs_embedded_servers_that_keep_orders_across_restarts(
         assert [e["status"] for e in stored["events"]] == SIX
     finally:
         _assert_stopped_cleanly(eng, data)
+
+
+def test_embedded_only_when_no_server_is_named() -> None:
+    assert wanted({}) and wanted({"DATABASE_URL": " ", "REDIS_PREFIX": "x", "PORT": "1"})
+    for name in ("DATABASE_URL", "POSTGRES_HOST", "POSTGRES_DB", "REDIS_URL", "REDIS_PORT"):
+        assert not wanted({name: "x"}), name

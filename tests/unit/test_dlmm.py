@@ -294,3 +294,28 @@ def test_dlmm_quote_equals_applied_swap(pool, amount, side):
         assert pool.copy().sell(amount) == pool.quote_sell(amount)
     else:
         assert pool.copy().buy(amount) == pool.quote_buy(amount)
+
+
+@settings(max_examples=200)
+@given(
+    pools,
+    st.lists(
+        st.tuples(st.sampled_from(["sell", "buy", "clock"]), st.integers(1, 10**12)),
+        max_size=8,
+    ),
+)
+def test_dlmm_quotes_follow_every_change_of_state(pool, ops):
+    """Quotes (served from a per-state cache) always equal the swap on a fresh copy."""
+    for op, amount in ops:
+        for side in ("sell", "buy"):
+            cap = pool.sell_capacity() if side == "sell" else pool.buy_capacity()
+            a = min(amount, cap)
+            quote = pool.quote_sell(a) if side == "sell" else pool.quote_buy(a)
+            fresh = pool_from_state(pool.to_state())
+            assert quote == (fresh.sell(a) if side == "sell" else fresh.buy(a))
+        if op == "clock":
+            pool.set_clock(pool.clock + amount % 1000)
+        elif op == "sell":
+            pool.sell(min(amount, pool.sell_capacity()))
+        else:
+            pool.buy(min(amount, pool.buy_capacity()))
