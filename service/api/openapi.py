@@ -29,8 +29,11 @@ FILL_VENUES = (*VENUES, "internal")
 # validation.py's regexes, anchored (JSON Schema patterns are not anchored by themselves)
 CLIENT_ID_PATTERN = "^[A-Za-z0-9_.:@-]{1,64}$"
 CLIENT_ORDER_ID_PATTERN = "^[A-Za-z0-9_.:-]{1,64}$"
-# validation._DECIMAL without a leading '-': a negative amount is refused whatever its form
-DECIMAL_PATTERN = r"^\+?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+# validation._DECIMAL narrowed to what it lets through as an amount: no '-', and at least
+# one non-zero digit before the exponent (0, 0.0, 0e5 are refused whatever their form)
+DECIMAL_PATTERN = (
+    r"^\+?(?:[0-9]*[1-9][0-9]*(?:\.[0-9]*)?|[0-9]*\.[0-9]*[1-9][0-9]*)(?:[eE][+-]?[0-9]+)?$"
+)
 LIMIT_PATTERN = "^[0-9]{1,6}$"
 
 
@@ -415,6 +418,10 @@ def _common(*codes: str) -> dict[str, Any]:
     return {code: _resp(names[code]) for code in codes}
 
 
+def _blank_or(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
+
+
 def _query(name: str, schema: dict[str, Any], description: str, required: bool = False) -> Any:
     return {
         "name": name,
@@ -463,16 +470,24 @@ def _paths(markets: Mapping[str, Market], sim_enabled: bool) -> dict[str, Any]:
             "get": {
                 "operationId": "listOrders",
                 "summary": "Orders, newest first (with API keys: the key's client only)",
+                "description": "Each parameter given at most once; a blank one counts as "
+                "absent; an unknown one is 400.",
                 "parameters": [
                     _query(
                         "clientId",
-                        {"type": "string", "pattern": CLIENT_ID_PATTERN, "maxLength": 64},
-                        "only this client's orders",
+                        _blank_or(
+                            {"type": "string", "pattern": CLIENT_ID_PATTERN, "maxLength": 64}
+                        ),
+                        "only this client's orders (with API keys: the key's client, the default)",
                     ),
-                    _query("status", _ref("Status"), "only orders in this status"),
+                    _query(
+                        "status",
+                        _blank_or({"type": "string", "enum": list(STATUS_NAMES)}),
+                        "only orders in this status",
+                    ),
                     _query(
                         "limit",
-                        {"type": "integer", "minimum": 1, "maximum": v.MAX_LIMIT},
+                        _blank_or({"type": "integer", "minimum": 1, "maximum": v.MAX_LIMIT}),
                         f"page size, 1..{v.MAX_LIMIT} (default {v.DEFAULT_LIMIT})",
                     ),
                     _query(
@@ -488,7 +503,11 @@ def _paths(markets: Mapping[str, Market], sim_enabled: bool) -> dict[str, Any]:
             },
         },
         "/api/orders/execute": {
-            "post": {**post_order, "operationId": "executeOrder", "summary": "Same as POST /orders"}
+            "post": {
+                **post_order,
+                "operationId": "executeOrder",
+                "summary": "Same as POST /orders",
+            },
         },
         "/orders/{order_id}": {
             "parameters": [_ORDER_ID],
@@ -586,6 +605,13 @@ def _paths(markets: Mapping[str, Market], sim_enabled: bool) -> dict[str, Any]:
                 "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")},
             }
         },
+    }
+    # the same resource serves both paths, so GET lists orders here too (a WebSocket upgrade
+    # on this path goes to the relay, behind the front)
+    paths["/api/orders/execute"]["get"] = {
+        **paths["/orders"]["get"],
+        "operationId": "listOrdersAlias",
+        "summary": "Same as GET /orders",
     }
     html = {"text/html": {"schema": {"type": "string"}}}
     for path, summary in (

@@ -329,7 +329,7 @@ async function submitTicket(ev) {
     const order = await api("POST", "/orders", ticketBody());
     merge(order);
     render();
-    showMessage(`Accepted ${order.id.slice(0, 8)} — ${order.status}`, "ok");
+    showMessage(`Accepted ${order.id.slice(0, 8)}: its status is in the table below`, "ok");
   } catch (e) {
     showMessage(e.message, "error");
     if (e.field) {

@@ -1,0 +1,56 @@
+"""`promtool check metrics` (Debian's `prometheus` package) on the engine's real /metrics,
+after an order has gone through, so every metric family has samples."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from tests.e2e.conftest import Engine
+
+pytestmark = pytest.mark.e2e
+
+FINAL = {"filled", "canceled", "expired", "rejected", "failed"}
+
+
+def wait_final(engine: Engine, order_id: str, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, order, _ = engine.request("GET", f"/orders/{order_id}")
+        assert status == 200, order
+        if order["status"] in FINAL:
+            return order
+        time.sleep(0.1)
+    raise AssertionError(f"order {order_id} not final in {timeout}s")
+
+
+def test_metrics_after_an_order_pass_promtool_check_metrics(engine: Engine) -> None:
+    promtool, curl = shutil.which("promtool"), shutil.which("curl")
+    assert promtool, "promtool is missing: apt-get install prometheus (.ci/run does)"
+    assert curl, "curl is missing"
+    body = {
+        "clientId": f"promtool-{uuid.uuid4().hex[:6]}",
+        "symbol": "SOL/USDC",
+        "side": "buy",
+        "amount": "0.5",
+    }
+    status, order, _ = engine.request("POST", "/orders", body)
+    assert status == 201, order
+    assert wait_final(engine, order["id"])["status"] == "filled"
+
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", f"{curl} -sSf {engine.http}/metrics | {promtool} check metrics"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, f"promtool check metrics:\n{done.stdout}{done.stderr}"
+    # What promtool saw is the real thing: the seed's metrics, with the order counted.
+    _, text, _ = engine.request("GET", "/metrics")
+    assert 'orders_total{side="buy",status="filled",type="market"} 1.0' in text
+    for name in ("order_execution_duration_seconds_bucket", "order_queue_size", "db_pool_connections"):
+        assert name in text, name
