@@ -121,11 +121,26 @@ cdef class Pool:
 
     def sell_capacity(self, limit=U64_MAX):
         """The largest base amount a sell can take (at most `limit`)."""
-        return py_u128(self.sell_capacity_c(amount_arg(limit)))
+        return py_u128(self._fitting_c(True, self.sell_capacity_c(amount_arg(limit))))
 
     def buy_capacity(self, limit=U64_MAX):
         """The largest base amount a buy can take out (at most `limit`)."""
-        return py_u128(self.buy_capacity_c(amount_arg(limit)))
+        return py_u128(self._fitting_c(False, self.buy_capacity_c(amount_arg(limit))))
+
+    cdef u128 _fitting_c(self, bint sell, u128 cap) noexcept nogil:
+        """The liquidity bound `cap`, lowered to the largest amount whose swap also fits the
+        pool's 64-bit reserves (a swap that fits stays fitting when smaller)."""
+        cdef u128 q = 0, fee = 0, lo = 0, hi = cap, mid
+        if (self.quote_sell_c(cap, &q, &fee) if sell else self.quote_buy_c(cap, &q, &fee)) == OK:
+            return cap
+        while hi - lo > 1:
+            mid = lo + (hi - lo) // 2
+            if (self.quote_sell_c(mid, &q, &fee) if sell
+                    else self.quote_buy_c(mid, &q, &fee)) == OK:
+                lo = mid
+            else:
+                hi = mid
+        return lo
 
     def copy(self):
         return self.copy_c()

@@ -613,14 +613,19 @@ cdef class DlmmPool(Pool):
 
     cdef u128 sell_capacity_c(self, u128 limit) noexcept nogil:
         cdef int64_t i
-        cdef u128 s = 0
+        cdef u128 s = 0, d
         if self.ensure_sell_c(limit) == 0:
             s = self.cs[3 * self.cs_len - 3] if self.cs_len else 0
             return s if s < limit else limit
         i = self.active_id - self.lo_id
         while i >= 0 and s < limit:
             if self.by[i] != 0:
-                s += ceil_div(self.by[i] << 64, self.bp[i])
+                d = ceil_div(self.by[i] << 64, self.bp[i])
+                if d > U64_MAX - self.bx[i]:
+                    # this bin cannot hold all it would take: a sell stops inside it
+                    s += U64_MAX - self.bx[i]
+                    break
+                s += d
             i -= 1
         return s if s < limit else limit
 

@@ -16,7 +16,10 @@ first halves down from `amount` to the first amount that fits (log2(amount / A) 
 bisects between it and the last one that did not (log2(A) quotes): about log2(amount) + 2
 calls of best_route in all, each a pure quote (nothing is executed). The result `a` always
 carries the certificate fits(a) and (a == amount or not fits(a + 1)); it is the largest
-amount that fits up to the rounding band of a few quote units around A.
+amount that fits up to the rounding band of a few quote units around A. Inside that band the
+integer test can flip back and forth (1000 SOL / 150000 USDC, fee 25 bps, buy limit 160:
+60_150_375_827 fits, one more does not, 60_150_375_875 fits again; the band is about
+2 * 10**base_decimals * (x - A) / (L * A) ~ 195 base units there, 2e-7 SOL).
 """
 
 from engine_core.amm import InsufficientLiquidity

@@ -86,15 +86,21 @@ class KeyRing:
         return found
 
 
-def presented_key(req: falcon.Request) -> str | None:
-    """The key from `X-API-Key`, else from `Authorization: Bearer`; None when neither."""
+def presented_keys(req: falcon.Request) -> list[str]:
+    """Every key the request carries: `X-API-Key`, then `Authorization: Bearer`.
+
+    An `Authorization` header in another scheme counts as a wrong key (""), so a request
+    that carries any credential we can't accept is refused, whatever else it carries.
+    """
+    keys = []
     key = (req.get_header(API_KEY_HEADER) or "").strip()
     if key:
-        return key
-    scheme, _, token = (req.get_header("Authorization") or "").strip().partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return None
+        keys.append(key)
+    auth = (req.get_header("Authorization") or "").strip()
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        keys.append(token.strip() if scheme.lower() == "bearer" else "")
+    return keys
 
 
 class AuthMiddleware:
@@ -121,14 +127,17 @@ class AuthMiddleware:
         req.context.authenticated = False
         if not self.keys or is_open_path(req.path):
             return
-        key = presented_key(req)
-        if key is None:
+        keys = presented_keys(req)
+        if not keys:
             raise _unauthorized(
                 f"an API key is required (Authorization: Bearer <key> or {API_KEY_HEADER})"
             )
-        client = self.keys.client_for(key) if len(key) <= _MAX_KEY_CHARS else None
-        if client is None:
+        clients = {self.keys.client_for(k) if 0 < len(k) <= _MAX_KEY_CHARS else None for k in keys}
+        if None in clients:
             raise _unauthorized("unknown API key")
+        if len(clients) > 1:
+            raise _unauthorized("the request carries the keys of two clients")
+        (client,) = clients
         req.context.client_id = client
         req.context.authenticated = True
 
