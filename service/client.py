@@ -136,12 +136,11 @@ class Api:
             payload = _decode(e.read())
             if e.code in set(ok):
                 return e.code, payload
-            raise ClientError(error_message(e.code, payload, e.headers), _exit_code(e.code), e.code)
+            message = error_message(e.code, payload, e.headers)
+            raise ClientError(message, _exit_code(e.code), e.code) from None
         except (urllib.error.URLError, OSError) as e:
             reason = getattr(e, "reason", e)
-            raise ClientError(
-                f"cannot connect to {self.url}: {reason}", EXIT_UNREACHABLE
-            ) from None
+            raise ClientError(f"cannot connect to {self.url}: {reason}", EXIT_UNREACHABLE) from None
 
 
 # --------------------------------------------------------------------------- output
@@ -207,14 +206,31 @@ def order_text(o: dict[str, Any]) -> str:
         out += "\n\n" + table(
             ["venue", "amount", "price", "quoteAmount", "fee", "txHash"],
             [
-                [f["venue"], f["amount"], f["price"], f["quoteAmount"], f["fee"], short(f["txHash"])]
+                [
+                    f["venue"],
+                    f["amount"],
+                    f["price"],
+                    f["quoteAmount"],
+                    f["fee"],
+                    short(f["txHash"]),
+                ]
                 for f in fills
             ],
         )
     return out
 
 
-ORDER_COLUMNS = ["id", "created", "symbol", "side", "type", "amount", "filled", "avgPrice", "status"]
+ORDER_COLUMNS = [
+    "id",
+    "created",
+    "symbol",
+    "side",
+    "type",
+    "amount",
+    "filled",
+    "avgPrice",
+    "status",
+]
 
 
 def orders_text(orders: list[dict[str, Any]]) -> str:
@@ -252,9 +268,16 @@ def quote_text(q: dict[str, Any]) -> str:
         ]
     )
     legs = q.get("legs") or []
-    return head + "\n\n" + table(
-        ["venue", "amountIn", "amountOut", "fee", "priceImpactBps"],
-        [[g["venue"], g["amountIn"], g["amountOut"], g["fee"], g["priceImpactBps"]] for g in legs],
+    return (
+        head
+        + "\n\n"
+        + table(
+            ["venue", "amountIn", "amountOut", "fee", "priceImpactBps"],
+            [
+                [g["venue"], g["amountIn"], g["amountOut"], g["fee"], g["priceImpactBps"]]
+                for g in legs
+            ],
+        )
     )
 
 
@@ -442,7 +465,17 @@ class Target:
 
 
 EVENT_COLUMNS = ["seq", "status", "filled", "remaining", "avgPrice", "attempts", "tx", "time"]
-CLIENT_COLUMNS = ["id", "status", "seq", "filled", "remaining", "avgPrice", "attempts", "tx", "time"]
+CLIENT_COLUMNS = [
+    "id",
+    "status",
+    "seq",
+    "filled",
+    "remaining",
+    "avgPrice",
+    "attempts",
+    "tx",
+    "time",
+]
 
 
 def _tx(p: dict[str, Any]) -> str:
@@ -622,7 +655,7 @@ async def _follow(ws_url: str, api_key: str | None, view: WatchView) -> None:
                             return
         except InvalidStatus as e:
             status = e.response.status_code
-            body = _decode(e.response.body or b"")
+            body = _decode(bytes(e.response.body or b""))
             raise ClientError(error_message(status, body), _exit_code(status), status) from None
         except InvalidURI:
             raise ClientError(f"not a WebSocket URL: {ws_url}", EXIT_USAGE) from None
@@ -688,7 +721,9 @@ def add_parsers(sub: Any) -> None:
     )
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text, parents=common, epilog=epilog)
+        p = sub.add_parser(
+            name, help=help_text, description=help_text, parents=common, epilog=epilog
+        )
         p.set_defaults(client_command=name)
         return p
 
@@ -732,9 +767,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--limit", type=int, help="page size 1..200 (default 50)")
     p.add_argument("--cursor", help="the page after this cursor (nextCursor)")
     p.add_argument("--all", action="store_true", help="follow nextCursor to the end")
-    p.add_argument(
-        "--max-pages", type=int, default=100, help="with --all, at most this many pages"
-    )
+    p.add_argument("--max-pages", type=int, default=100, help="with --all, at most this many pages")
 
     p = add("quote", "preview the route and price of an order (GET /quote)")
     p.add_argument("--symbol", required=True)

@@ -29,6 +29,46 @@ def sol_steps(market: Market, side: str) -> list[str]:
     return steps
 
 
+def quote_of(qty: int, price_raw: int, base_decimals: int) -> int:
+    """Quote units of `qty` base units at price_raw (quote units per whole base token)."""
+    return qty * price_raw // 10**base_decimals
+
+
+def plan_json(
+    market: Market,
+    side: str,
+    route: Route | None,
+    internal: list[tuple[int, int]],
+    *,
+    bound: int | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """A plan in the /quote shape: the internal leg ((price_raw, qty) of each crossing
+    resting order) first, then the venues' legs."""
+    base_dec, quote_dec = market.base.decimals, market.quote.decimals
+    route = route or Route(side, 0, [])
+    out = route_json(route, market, bound=bound)
+    if internal:
+        qty = sum(q for _, q in internal)
+        quote = sum(quote_of(q, p, base_dec) for p, q in internal)
+        base_s = from_base_units(qty, base_dec)
+        quote_s = from_base_units(quote, quote_dec)
+        out["legs"].insert(0, {
+            "venue": "internal",
+            "amountIn": base_s if side == "sell" else quote_s,
+            "amountOut": quote_s if side == "sell" else base_s,
+            "fee": "0",
+            "priceImpactBps": 0,
+        })
+        total_qty, total_quote = qty + route.amount, quote + route.quote_amount
+        out["amount"] = from_base_units(total_qty, base_dec)
+        out["quoteAmount"] = from_base_units(total_quote, quote_dec)
+        out["expectedPrice"] = price_string(total_quote, total_qty, base_dec, quote_dec)
+    if limit is not None:
+        out["limitPrice"] = from_base_units(limit, quote_dec)
+    return out
+
+
 def route_json(
     route: Route, market: Market, *, bound: int | None = None, now: datetime | None = None
 ) -> dict[str, Any]:

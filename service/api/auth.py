@@ -1,9 +1,11 @@
 """API keys: who is calling, and which orders they may see.
 
 With `API_KEYS` configured every request except the open paths (`/health`, `/metrics`,
-`/openapi.json`, and the pages and their static files) needs a key, sent as `Authorization: Bearer <key>` or `X-API-Key: <key>`:
+`/openapi.json`, and the pages and their static files) needs a key, sent as
+`Authorization: Bearer <key>` or `X-API-Key: <key>`:
 
-- no key or an unknown key -> 401; the key's clientId goes to `req.context.client_id`;
+- no key or an unknown key -> 401 (also when a request carries a good key and a bad one,
+  or the keys of two clients); the key's clientId goes to `req.context.client_id`;
 - a body whose `clientId` is not the key's client -> 403 (`admit_client`, called by the
   order resource once the body is parsed);
 - `GET /orders` is limited to the key's client; a `clientId` query for another -> 403

@@ -43,7 +43,12 @@ class OrderQueue:
             pipe.execute()
             return True
         except redis.RedisError as e:
-            log.warning("order %s committed but not queued (%s); the sweeper will", order_id, e)
+            log.warning(
+                "order %s committed but not queued (%s); the sweeper will",
+                order_id,
+                e,
+                extra={"order_id": order_id},
+            )
             return False
 
     def command(

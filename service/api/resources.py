@@ -11,6 +11,7 @@ from typing import Any, cast
 import falcon
 import orjson
 
+from engine_core.limits import venue_quotes
 from engine_core.pools import InsufficientLiquidity, pool_from_state
 from engine_core.router import best_route
 from service import __version__
@@ -31,7 +32,7 @@ from service.events import ws_message
 from service.markets import Market
 from service.metrics import db_pool_connections
 from service.metrics.exposition import render
-from service.routes import route_json
+from service.routes import plan_json
 from service.store.orders import OrderStore, Unavailable
 from service.units import from_base_units
 
@@ -229,16 +230,31 @@ class QuoteResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         symbol, side, amount = parse_quote_query(query_params(req), self.markets.markets)
+        market = self.markets.markets[symbol]
         pools = self.markets.pools().get(symbol, {})
         if not pools:
             raise ApiError(409, "pool_not_open", f"{symbol} has no open pool yet", "symbol")
+        # Resting orders of the book cross first, as they would for a market order: those
+        # within the default slippage (50 bps) of the venues' price.
+        ask, bid = venue_quotes(pools, market.base.decimals)
+        px = ask if side == "buy" else bid
+        internal: list[tuple[int, int]] = []
+        if px is not None:
+            bound = px * 10_050 // 10_000 if side == "buy" else px * 9_950 // 10_000
+            left = amount
+            for price, qty in _pg(self.markets.store.resting, symbol, side, bound):
+                if left == 0:
+                    break
+                internal.append((price, min(qty, left)))
+                left -= min(qty, left)
+        rest = amount - sum(q for _, q in internal)
         try:
-            route = best_route(pools, side, amount)
+            route = best_route(pools, side, rest) if rest else None
         except InsufficientLiquidity:
             raise ApiError(
                 409, "insufficient_liquidity", "the pools cannot fill this amount", "amount"
             ) from None
-        resp.media = route_json(route, self.markets.markets[symbol])
+        resp.media = plan_json(market, side, route, internal)
 
 
 class HealthResource:

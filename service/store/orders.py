@@ -39,6 +39,20 @@ WITH ins AS (
 SELECT ins.*, (SELECT event_id FROM ev) AS event_id FROM ins
 """  # noqa: S608 - constant column list, values bound
 
+_RESTING = (
+    "SELECT limit_price, amount - filled AS remaining FROM orders"
+    " WHERE symbol = %(symbol)s AND status IN ('open', 'partially_filled')"
+    " AND limit_price IS NOT NULL AND type <> 'market'"
+)
+RESTING_ASKS = (
+    _RESTING + " AND side = 'sell' AND limit_price <= %(bound)s"
+    " ORDER BY limit_price, created_at LIMIT 200"
+)
+RESTING_BIDS = (
+    _RESTING + " AND side = 'buy' AND limit_price >= %(bound)s"
+    " ORDER BY limit_price DESC, created_at LIMIT 200"
+)
+
 FILL_COLUMNS = "order_id, venue, amount, quote_amount, fee, tx_hash, ts"
 
 
@@ -140,6 +154,13 @@ class OrderStore:
 
     def pools(self) -> list[dict[str, Any]]:
         return self._rows("SELECT symbol, venue, kind, state FROM pools ORDER BY symbol, venue")
+
+    def resting(self, symbol: str, taker_side: str, bound: int) -> list[tuple[int, int]]:
+        """(limit price, remaining) of the resting orders a taker on `taker_side` would
+        cross up to price `bound`, in price-time priority."""
+        query = RESTING_ASKS if taker_side == "buy" else RESTING_BIDS
+        rows = self._rows(query, {"symbol": symbol, "bound": bound})
+        return [(r["limit_price"], r["remaining"]) for r in rows]
 
     def markets_state(self) -> list[dict[str, Any]]:
         return self._rows("SELECT symbol, reference_price, launched FROM markets")

@@ -275,7 +275,7 @@ class Worker:
                 await self.executor.run(order)
         except Exception:
             # Left unacknowledged: XAUTOCLAIM or a restart runs it again.
-            log.exception("order %s: execution crashed", order.id)
+            log.exception("order %s: execution crashed", order.id, extra={"order_id": order.id})
         finally:
             self.inflight.pop(order.id, None)
             order_queue_size.set(len(self.inflight))

@@ -31,8 +31,7 @@ from service.metrics import (
     order_fill_ratio,
     orders_total,
 )
-from service.routes import route_json
-from service.units import from_base_units, price_string
+from service.routes import plan_json, quote_of
 from service.worker.chain import FINAL, MockChain, tx_signature
 from service.worker.live_order import LiveOrder
 from service.worker.market_state import MarketState
@@ -66,10 +65,6 @@ class Plan:
     @property
     def internal_qty(self) -> int:
         return sum(q for _, _, q in self.internal)
-
-
-def quote_of(qty: int, price_raw: int, base_decimals: int) -> int:
-    return qty * price_raw // 10**base_decimals
 
 
 def within_limit(side: str, quote: int, qty: int, limit: int, base_decimals: int) -> bool:
@@ -223,7 +218,13 @@ class Executor:
                 engine_attempts_total.labels(e.reason).inc()
                 reason = e.reason
                 failed = (order.attempts, e.tx_hash, "failed", e.reason) if e.tx_hash else None
-                log.info("order %s attempt %d failed: %s", order.id, order.attempts, e.reason)
+                log.info(
+                    "order %s attempt %d failed: %s",
+                    order.id,
+                    order.attempts,
+                    e.reason,
+                    extra={"order_id": order.id},
+                )
                 if e.reason in FINAL or tries >= self._settings.max_attempts:
                     order.failure_reason = e.reason
                     await self._writer.transition(order, "failed", attempt=failed)
@@ -248,6 +249,7 @@ class Executor:
             plan.json.get("amount"),
             "+".join(leg["venue"] for leg in plan.json["legs"]),
             plan.json["quoteAmount"],
+            extra={"order_id": order.id},
         )
         await self._writer.transition(
             order, "building", route=plan.json, extra={"route": plan.json}
@@ -320,33 +322,10 @@ class Executor:
         return plan
 
     def _plan_json(self, order: LiveOrder, plan: Plan) -> dict[str, Any]:
-        """The route of the contract's /quote shape, the internal leg first."""
-        market = order.market
-        base_dec, quote_dec = market.base.decimals, market.quote.decimals
-        route = plan.route or Route(order.side, 0, [])
-        out = route_json(route, market, bound=plan.bound)
-        if plan.internal:
-            qty = plan.internal_qty
-            quote = sum(quote_of(q, p, base_dec) for _, p, q in plan.internal)
-            base_s = from_base_units(qty, base_dec)
-            quote_s = from_base_units(quote, quote_dec)
-            out["legs"].insert(
-                0,
-                {
-                    "venue": "internal",
-                    "amountIn": base_s if order.side == "sell" else quote_s,
-                    "amountOut": quote_s if order.side == "sell" else base_s,
-                    "fee": "0",
-                    "priceImpactBps": 0,
-                },
-            )
-            total_qty, total_quote = qty + route.amount, quote + route.quote_amount
-            out["amount"] = from_base_units(total_qty, base_dec)
-            out["quoteAmount"] = from_base_units(total_quote, quote_dec)
-            out["expectedPrice"] = price_string(total_quote, total_qty, base_dec, quote_dec)
-        if plan.limit is not None:
-            out["limitPrice"] = from_base_units(plan.limit, quote_dec)
-        return out
+        return plan_json(
+            order.market, order.side, plan.route, [(p, q) for _, p, q in plan.internal],
+            bound=plan.bound, limit=plan.limit,
+        )
 
     def _land(self, order: LiveOrder, plan: Plan, tx: str) -> None:
         """Apply the plan to the pools and the book as they are now, or refuse it.

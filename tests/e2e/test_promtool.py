@@ -43,7 +43,13 @@ def test_metrics_after_an_order_pass_promtool_check_metrics(engine: Engine) -> N
     assert wait_final(engine, order["id"])["status"] == "filled"
 
     done = subprocess.run(
-        ["bash", "-o", "pipefail", "-c", f"{curl} -sSf {engine.http}/metrics | {promtool} check metrics"],
+        [
+            "bash",
+            "-o",
+            "pipefail",
+            "-c",
+            f"{curl} -sSf {engine.http}/metrics | {promtool} check metrics",
+        ],
         capture_output=True,
         text=True,
         timeout=30,
@@ -52,5 +58,9 @@ def test_metrics_after_an_order_pass_promtool_check_metrics(engine: Engine) -> N
     # What promtool saw is the real thing: the seed's metrics, with the order counted.
     _, text, _ = engine.request("GET", "/metrics")
     assert 'orders_total{side="buy",status="filled",type="market"} 1.0' in text
-    for name in ("order_execution_duration_seconds_bucket", "order_queue_size", "db_pool_connections"):
+    for name in (
+        "order_execution_duration_seconds_bucket",
+        "order_queue_size",
+        "db_pool_connections",
+    ):
         assert name in text, name

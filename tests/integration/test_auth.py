@@ -87,9 +87,22 @@ def test_auth_missing_or_unknown_key_401_stores_nothing(
     assert counts(keyed, redis_client) == (0, 0, 0)
 
 
+def test_auth_any_wrong_credential_refuses_the_request(client: testing.TestClient) -> None:
+    """A request carrying a bad key is refused even when it also carries a good one, and
+    the keys of two clients together are refused."""
+    good = {"X-API-Key": "key-alice-0123456789"}
+    for extra in ("Bearer nope", "Basic a2V5", "key-alice-0123456789", "Bearer key-bob-9876543210"):
+        r = client.simulate_get("/orders", headers={**good, "Authorization": extra})
+        assert r.status_code == 401, extra
+    both = {**good, "Authorization": "Bearer key-alice-0123456789"}
+    assert client.simulate_get("/orders", headers=both).status_code == 200
+
+
 def test_auth_open_paths_need_no_key(client: testing.TestClient) -> None:
     assert client.simulate_get("/health").status_code == 200
     assert client.simulate_get("/metrics").status_code == 200
+    assert client.simulate_get("/").status_code == 200  # the pages load, their calls send keys
+    assert client.simulate_get("/config.json").status_code == 200
     doc = client.simulate_get("/openapi.json")
     assert doc.status_code == 200 and doc.json["security"]
 

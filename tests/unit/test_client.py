@@ -237,7 +237,13 @@ def test_api_refusal_prints_the_contract_error_and_exits_1(api, capsys):
         "POST",
         "/orders",
         400,
-        {"error": {"code": "invalid_value", "message": "amount must be positive", "field": "amount"}},
+        {
+            "error": {
+                "code": "invalid_value",
+                "message": "amount must be positive",
+                "field": "amount",
+            }
+        },
     )
     code, out, err = run(
         ["submit", "--client-id", "c1", "--symbol", "SOL/USDC", "--side", "buy", "--amount", "-1"],
@@ -282,13 +288,23 @@ def test_cancel_deletes_the_order_and_prints_it(api, capsys):
 
 
 def test_cancel_unknown_order_exits_1(api, capsys):
-    api.answer("DELETE", f"/orders/{OID}", 404, {"error": {"code": "not_found", "message": "no such order", "field": "id"}})  # noqa: E501
+    api.answer(
+        "DELETE",
+        f"/orders/{OID}",
+        404,
+        {"error": {"code": "not_found", "message": "no such order", "field": "id"}},
+    )
     code, _, err = run(["cancel", OID], capsys)
     assert code == 1 and f"no such order: {OID}" in err
 
 
 def test_cancel_final_order_exits_1_with_the_reason(api, capsys):
-    api.answer("DELETE", f"/orders/{OID}", 409, {"error": {"code": "order_final", "message": "the order is already filled"}})  # noqa: E501
+    api.answer(
+        "DELETE",
+        f"/orders/{OID}",
+        409,
+        {"error": {"code": "order_final", "message": "the order is already filled"}},
+    )
     code, _, err = run(["cancel", OID], capsys)
     assert code == 1 and f"cannot cancel {OID}" in err and "already filled" in err
 
@@ -430,7 +446,9 @@ def relay() -> Iterator[FakeRelay]:
 def test_watch_order_prints_each_event_and_ends_when_final(api, relay, capsys, monkeypatch):
     monkeypatch.setenv("API_KEY", "k 1")
     relay.scripts = [([event(i + 1, s) for i, s in enumerate(SIX)], False)]
-    code, out, err = run(["watch", "--order", OID, "--ws-url", relay.url, "--timeout", "10"], capsys)
+    code, out, err = run(
+        ["watch", "--order", OID, "--ws-url", relay.url, "--timeout", "10"], capsys
+    )
     assert code == 0, err
     (path,) = relay.paths
     parts = urllib.parse.urlsplit(path)

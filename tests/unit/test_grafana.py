@@ -39,7 +39,10 @@ PROMQL_WORDS = {
     "inf",
     "nan",
 }
-SUFFIXES = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_sum", "_count", "_created")}
+SUFFIXES = {
+    "counter": ("_total", "_created"),
+    "histogram": ("_bucket", "_sum", "_count", "_created"),
+}
 
 
 @cache
@@ -123,7 +126,9 @@ def test_dashboard_panels_do_not_overlap_and_fit_the_grid():
     for p in dashboard()["panels"]:
         g = p["gridPos"]
         assert 0 <= g["x"] and g["x"] + g["w"] <= 24, p["title"]
-        box = {(x, y) for x in range(g["x"], g["x"] + g["w"]) for y in range(g["y"], g["y"] + g["h"])}
+        box = {
+            (x, y) for x in range(g["x"], g["x"] + g["w"]) for y in range(g["y"], g["y"] + g["h"])
+        }
         assert not box & cells, f"{p['title']} overlaps another panel"
         cells |= box
 
@@ -169,7 +174,8 @@ def test_dashboard_covers_the_seed_metrics():
     assert re.search(r"sum by \(state\) \(db_pool_connections\)", text), "DB pool by state"
     for q in ("0.5", "0.9", "0.99"):
         assert re.search(
-            rf"histogram_quantile\({q}, sum by \(le\) \(rate\(order_execution_duration_seconds_bucket",
+            rf"histogram_quantile\({q}, sum by \(le\) \("
+            r"rate\(order_execution_duration_seconds_bucket",
             text,
         ), f"execution latency p{q}"
 

@@ -185,7 +185,9 @@ def test_brief_flow_saves_the_order_id_then_reads_it_back():
     test_script = "\n".join(
         line for ev in first["event"] if ev["listen"] == "test" for line in ev["script"]["exec"]
     )
-    assert re.search(r"pm\.(environment|collectionVariables)\.set\(\"orderId\", order\.id\)", test_script)
+    assert re.search(
+        r"pm\.(environment|collectionVariables)\.set\(\"orderId\", order\.id\)", test_script
+    )
     assert (second["request"]["method"], request_path(second)) == ("GET", "/orders/{{orderId}}")
 
 
