@@ -163,6 +163,7 @@ class Settings:
     db_pool_size: int = 8
     max_body_bytes: int = 16_384
     log_level: str = "INFO"
+    log_format: str = "json"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -174,6 +175,9 @@ class Settings:
         prefix = env.get("REDIS_PREFIX", "oe").strip()
         if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", prefix):
             raise ConfigError("REDIS_PREFIX", "1..64 of [A-Za-z0-9_.:-]")
+        log_format = env.get("LOG_FORMAT", "").strip().lower() or "json"
+        if log_format not in ("json", "text"):
+            raise ConfigError("LOG_FORMAT", "json or text")
         level = env.get("LOG_LEVEL", "INFO").strip().upper()
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError("LOG_LEVEL", "one of DEBUG, INFO, WARNING, ERROR")
@@ -211,6 +215,7 @@ class Settings:
             db_pool_size=_int(env, "DB_POOL_SIZE", 8, 1, 1000),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 16_384, 256, 10_000_000),
             log_level=level,
+            log_format=log_format,
         )
         if settings.workers > settings.shards:
             raise ConfigError("WORKERS", f"must not exceed SHARDS ({settings.shards})")

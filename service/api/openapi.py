@@ -9,6 +9,7 @@ refusing anything the code accepts, and the rest is in the `description`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +22,7 @@ from service.api import validation as v
 from service.api.auth import API_KEY_HEADER
 from service.config import Settings
 from service.markets import Market
+from service.units import MAX_BASE_UNITS
 
 JSON = "application/json"
 VENUES = ("raydium", "meteora")
@@ -64,13 +66,16 @@ def _schemas(markets: Mapping[str, Market]) -> dict[str, Any]:
         f"{m.symbol}: {m.base.symbol} {m.base.decimals}, {m.quote.symbol} {m.quote.decimals}"
         for m in markets.values()
     )
+    # 2^62 base units of the token with the fewest decimals: no larger number can pass
+    fewest = min((t.decimals for m in markets.values() for t in (m.base, m.quote)), default=0)
+    largest = math.nextafter(MAX_BASE_UNITS / 10**fewest, math.inf)
     amount = {
         "description": (
             "A positive quantity in token units, as a JSON number or a decimal string; no more "
             f"decimals than the token has ({decimals}) and at most 2^62 base units."
         ),
         "oneOf": [
-            {"type": "number", "exclusiveMinimum": 0},
+            {"type": "number", "exclusiveMinimum": 0, "maximum": largest},
             {"type": "string", "pattern": DECIMAL_PATTERN, "minLength": 1, "maxLength": 128},
         ],
     }

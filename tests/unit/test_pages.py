@@ -37,7 +37,7 @@ def test_static_files_are_served(client, name):
 def test_pages_load_nothing_from_elsewhere():
     for path in STATIC_DIR.iterdir():
         text = path.read_text()
-        for marker in ("http://", "https://", "src=\"//", "href=\"//", "@import"):
+        for marker in ("http://", "https://", 'src="//', 'href="//', "@import"):
             assert marker not in text, f"{path.name} loads from elsewhere: {marker}"
 
 
