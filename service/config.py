@@ -157,6 +157,7 @@ class Settings:
     sim_band_bps: tuple[int, int] = (200, 500)
     api_keys: dict[str, str] = field(default_factory=dict)
     rate_limit_per_min: int = 600
+    ws_max_connections_per_client: int = 100
     markets_file: Path = DEFAULT_MARKETS_FILE
     sweep_after_ms: int = 15_000
     claim_idle_ms: int = 30_000
@@ -209,6 +210,9 @@ class Settings:
             sim_band_bps=_bps_range(env, "SIM_BAND_BPS", (200, 500)),
             api_keys=_api_keys(env),
             rate_limit_per_min=_int(env, "RATE_LIMIT_PER_MIN", 600, 1, 100_000_000),
+            ws_max_connections_per_client=_int(
+                env, "WS_MAX_CONNECTIONS_PER_CLIENT", 100, 1, 1_000_000
+            ),
             markets_file=markets_file,
             sweep_after_ms=_int(env, "SWEEP_AFTER_MS", 15_000, 100, 86_400_000),
             claim_idle_ms=_int(env, "CLAIM_IDLE_MS", 30_000, 100, 86_400_000),

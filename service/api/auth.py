@@ -167,7 +167,7 @@ def admit_client(req: falcon.Request, client_id: str) -> None:
     runs open, charge the rate limit of the body's client (no key to go by)."""
     key_client = authenticated_client(req)
     if key_client is not None:
-        if not hmac.compare_digest(client_id.encode(), key_client.encode()):
+        if client_id != key_client:
             raise forbidden_client()
         return
     # set by RateLimitMiddleware when it could not tell the client before the body was read

@@ -77,7 +77,7 @@ class RateLimiter:
         settings: Settings,
         client: redis.Redis | None = None,
         *,
-        timeout: float = 0.5,
+        timeout: float = 0.25,
         skip_after_failure: float = 1.0,
     ) -> None:
         self.settings = settings

@@ -17,6 +17,7 @@ from engine_core.router import best_route
 from service import __version__
 from service.api.auth import admit_client, scope_client
 from service.api.commands import CancelMixin
+from service.api.group_commit import GroupCommit
 from service.api.queue import OrderQueue
 from service.api.render import event_json, order_json
 from service.api.validation import (
@@ -28,7 +29,6 @@ from service.api.validation import (
 )
 from service.config import Settings
 from service.errors import ApiError, unavailable
-from service.events import ws_message
 from service.markets import Market
 from service.metrics import db_pool_connections
 from service.metrics.exposition import render
@@ -54,6 +54,8 @@ class OrdersResource(CancelMixin):
         self.markets = markets
         self.store = store
         self.queue = queue
+        # concurrent POSTs of this process share one transaction and one Redis pipeline
+        self.commits = GroupCommit(settings, store, queue.redis)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, self.settings.max_body_bytes)
@@ -72,32 +74,15 @@ class OrdersResource(CancelMixin):
                 row, self.markets[row["symbol"]], self.store.fills([row["id"]])[str(row["id"])]
             )
             return
-        row, event_id = created
-        market = self.markets[order.symbol]
-        out = order_json(row, market)
-        message = ws_message(
-            out["id"],
-            "pending",
-            1,
-            event_id,
-            row["created_at"],
-            {
-                "filled": out["filled"],
-                "remaining": out["remaining"],
-                "avgPrice": None,
-                "txHash": None,
-                "failureReason": None,
-                "attempts": 0,
-            },
-        )
-        self.queue.enqueue(out["id"], order.symbol, order.client_id, message)
+        row, _event_id = created  # queued and published by the group commit already
+        out = order_json(row, self.markets[order.symbol])
         resp.status = falcon.HTTP_201
         resp.location = f"/orders/{out['id']}"
         resp.media = out
 
     def _insert(self, order: NewOrder) -> tuple[dict[str, Any], int] | None:
         market = self.markets[order.symbol]
-        return self.store.insert(
+        return self.commits.insert(
             {
                 "id": uuid.uuid4(),
                 "client_id": order.client_id,

@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -400,6 +401,10 @@ def decode_cursor(cursor: str, field: str = "cursor") -> tuple[datetime, str]:
     stamp, sep, order_id = text.partition("|")
     if not sep or not _ORDER_ID.fullmatch(order_id):
         raise bad
+    try:
+        order_id = str(uuid.UUID(order_id))  # the list query compares it as a uuid
+    except ValueError:
+        raise bad from None
     try:
         created_at = datetime.fromisoformat(stamp)
     except ValueError:

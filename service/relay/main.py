@@ -11,8 +11,8 @@ before the upgrade, so a bad request gets an HTTP status with the contract's err
 from __future__ import annotations
 
 import asyncio
+import collections
 import email.utils
-import hmac
 import http
 import logging
 import re
@@ -32,6 +32,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from service import metrics
+from service.api.auth import KeyRing
 from service.config import Settings
 from service.errors import ApiError, bad_request
 from service.relay.hub import DEFAULT_QUEUE_SIZE, Hub, Subscriber, Target, pump
@@ -77,8 +78,12 @@ class RelayServer:
         self.start_timeout = start_timeout
         self.hub = Hub()
         self.resubscribes = 0  # times pub/sub came back after a loss (tests wait on it)
-        self._keys = [(k.encode(), c) for k, c in settings.api_keys.items()]
+        self._keys = KeyRing(settings.api_keys)  # sha256 digests only, constant-time lookup
+        self._per_client: collections.Counter[str] = collections.Counter()
         self._targets: weakref.WeakKeyDictionary[ServerConnection, Target] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._owners: weakref.WeakKeyDictionary[ServerConnection, str] = (
             weakref.WeakKeyDictionary()
         )
         self._pool: AsyncConnectionPool | None = None
@@ -250,7 +255,14 @@ class RelayServer:
                 target = await self._order_target(query, key_client)
         except ApiError as e:
             return _error(e)
+        owner = key_client or target.client_id or target.order_id or ""
+        if self._per_client[owner] >= self.settings.ws_max_connections_per_client:
+            return _error(ApiError(
+                429, "too_many_connections",
+                f"at most {self.settings.ws_max_connections_per_client} WebSocket connections"
+                " per client", headers={"Retry-After": "5"}))
         self._targets[connection] = target
+        self._owners[connection] = owner
         return None
 
     def _authenticate(self, headers: Headers, query: Mapping[str, str]) -> str | None:
@@ -269,11 +281,7 @@ class RelayServer:
                 "an API key is required (apiKey query, X-API-Key or Authorization: Bearer)",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        given = key.encode()
-        found = None
-        for k, client in self._keys:  # no early exit: same work whichever key matches
-            if hmac.compare_digest(given, k):
-                found = client
+        found = self._keys.client_for(key)
         if found is None:
             raise ApiError(
                 401, "unauthorized", "unknown API key", headers={"WWW-Authenticate": "Bearer"}
@@ -310,6 +318,8 @@ class RelayServer:
         if target is None:  # the upgrade went through without process_request: refuse
             await ws.close(1011, "no subscription")
             return
+        owner = self._owners.pop(ws, "")
+        self._per_client[owner] += 1
         sub = Subscriber(target, self.queue_size)
         self.hub.add(sub)  # first: events published from now on wait in sub.queue
         metrics.websocket_connections_current.inc()
@@ -339,6 +349,9 @@ class RelayServer:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             metrics.websocket_connections_current.dec()
+            self._per_client[owner] -= 1
+            if self._per_client[owner] <= 0:
+                del self._per_client[owner]
 
     async def _close_ws(self, ws: ServerConnection, code: int, reason: str) -> None:
         """Close; a client that stopped reading can't take the close frame, so abort it."""
@@ -356,11 +369,19 @@ def _sender(ws: ServerConnection) -> Callable[[bytes], Awaitable[None]]:
     return send
 
 
+MAX_CLIENT_MESSAGES = 16
+
+
 async def _discard_incoming(ws: ServerConnection) -> None:
-    """Clients have nothing to say; reading keeps pings, pongs and the close frame flowing."""
+    """Clients have nothing to say; reading keeps pings, pongs and the close frame flowing.
+    One that keeps sending anyway is closed with a reason (1008, policy violation)."""
+    sent = 0
     try:
         async for _ in ws:
-            pass
+            sent += 1
+            if sent > MAX_CLIENT_MESSAGES:
+                await ws.close(1008, "this socket only sends: stop sending messages")
+                return
     except ConnectionClosed:
         pass
 

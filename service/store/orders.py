@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
@@ -38,6 +39,44 @@ WITH ins AS (
 )
 SELECT ins.*, (SELECT event_id FROM ev) AS event_id FROM ins
 """  # noqa: S608 - constant column list, values bound
+
+# The same for a whole batch of orders (the API's group commit): one statement, one round
+# trip, one commit for every request waiting on it. Rows come back for the orders inserted;
+# an order whose (client_id, idem_key) exists already (or came earlier in this batch) gets
+# none. Arrival order decides which of two identical keys in one batch wins.
+INSERT_ORDERS = f"""
+WITH input AS (
+    SELECT * FROM unnest(
+        %(id)s::uuid[], %(client_id)s::text[], %(client_order_id)s::text[], %(idem_key)s::text[],
+        %(request_hash)s::text[], %(symbol)s::text[], %(side)s::text[], %(type)s::text[],
+        %(time_in_force)s::text[], %(amount)s::bigint[], %(limit_price)s::bigint[],
+        %(expires_at)s::timestamptz[], %(slippage_bps)s::integer[], %(ts)s::timestamptz[],
+        %(payload)s::jsonb[]
+    ) WITH ORDINALITY AS t(id, client_id, client_order_id, idem_key, request_hash, symbol,
+        side, type, time_in_force, amount, limit_price, expires_at, slippage_bps, ts, payload,
+        ord)
+), ins AS (
+    INSERT INTO orders (id, client_id, client_order_id, idem_key, request_hash, symbol, side,
+        type, time_in_force, amount, limit_price, expires_at, slippage_bps, status, seq,
+        created_at, updated_at)
+    SELECT id, client_id, client_order_id, idem_key, request_hash, symbol, side, type,
+        time_in_force, amount, limit_price, expires_at, slippage_bps, 'pending', 1, ts, ts
+    FROM input ORDER BY ord
+    ON CONFLICT (client_id, idem_key) WHERE idem_key IS NOT NULL DO NOTHING
+    RETURNING {ORDER_COLUMNS}
+), ev AS (
+    INSERT INTO order_events (order_id, client_id, seq, status, ts, payload)
+    SELECT ins.id, ins.client_id, 1, 'pending', ins.created_at, input.payload
+    FROM ins JOIN input ON input.id = ins.id ORDER BY input.ord
+    RETURNING order_id, event_id
+)
+SELECT ins.*, ev.event_id FROM ins JOIN ev ON ev.order_id = ins.id
+"""  # noqa: S608 - constant column list, values bound
+
+BATCH_FIELDS = (
+    "id", "client_id", "client_order_id", "idem_key", "request_hash", "symbol", "side", "type",
+    "time_in_force", "amount", "limit_price", "expires_at", "slippage_bps", "ts",
+)  # fmt: skip
 
 _RESTING = (
     "SELECT limit_price, amount - filled AS remaining FROM orders"
@@ -96,6 +135,20 @@ class OrderStore:
             return None
         event_id = row.pop("event_id")
         return row, event_id
+
+    def insert_many(self, batch: list[dict[str, Any]]) -> list[tuple[dict[str, Any], int] | None]:
+        """`insert` for many orders in one statement and one transaction: for each, its row
+        and event id, or None where its idempotency key exists (or repeats in the batch).
+        Each dict carries `ts`, its acceptance time."""
+        params: dict[str, Any] = {f: [v[f] for v in batch] for f in BATCH_FIELDS}
+        params["payload"] = [orjson.dumps(v["payload"]).decode() for v in batch]
+        rows = self._rows(INSERT_ORDERS, params)
+        by_id = {row["id"]: row for row in rows}
+        out: list[tuple[dict[str, Any], int] | None] = []
+        for v in batch:
+            row = by_id.pop(v["id"], None)
+            out.append(None if row is None else (row, row.pop("event_id")))
+        return out
 
     # -- QUERIES --
     def by_idem_key(self, client_id: str, idem_key: str) -> dict[str, Any] | None:

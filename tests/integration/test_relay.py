@@ -514,3 +514,38 @@ def test_relay_run_exits_zero_on_sigterm(settings: Settings, pg_schema: str) -> 
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_relay_connections_per_client_capped_with_429(make_settings: Any) -> None:
+    settings = make_settings(WS_MAX_CONNECTIONS_PER_CLIENT="2")
+
+    async def main() -> None:
+        async with relay_for(settings) as relay:
+            url = ws_url(relay, "/ws?clientId=carol")
+            async with connect(url), connect(url):
+                await wait_until(lambda: len(relay.hub) == 2)
+                status, body = await rejected(relay, "/ws?clientId=carol")
+                assert status == 429 and body["error"]["code"] == "too_many_connections"
+                async with connect(ws_url(relay, "/ws?clientId=dave")):
+                    pass  # another client is not affected
+            await wait_until(lambda: len(relay.hub) == 0)
+            async with connect(url):  # the slots come back once closed
+                pass
+
+    asyncio.run(main())
+
+
+def test_relay_client_that_keeps_sending_closed_with_reason(settings: Settings) -> None:
+    async def main() -> None:
+        async with relay_for(settings) as relay:
+            async with connect(ws_url(relay, "/ws?clientId=erin")) as ws:
+                for _ in range(40):
+                    try:
+                        await ws.send("hello?")
+                    except ConnectionClosed:
+                        break
+                await ws.wait_closed()
+                assert ws.close_code == 1008
+                assert "only sends" in (ws.close_reason or "")
+
+    asyncio.run(main())
