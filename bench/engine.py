@@ -63,7 +63,9 @@ class Fresh:
 
     def drop(self) -> None:
         with contextlib.suppress(Exception), psycopg.connect(BASE_DSN, autocommit=True) as c:
-            c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
+            c.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name))
+            )
         with contextlib.suppress(Exception):
             r = redis.Redis.from_url(REDIS_URL)
             for key in r.scan_iter(match=f"{self.prefix}:*", count=1000):

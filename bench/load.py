@@ -151,9 +151,7 @@ async def rest_run(args: argparse.Namespace, http: str, ws: str) -> dict[str, An
                 all_final.set()
 
     submitted_done = asyncio.Event()
-    readers = [
-        await ws_connect(f"{ws}/ws?clientId={c}", on_message) for c in clients
-    ]
+    readers = [await ws_connect(f"{ws}/ws?clientId={c}", on_message) for c in clients]
 
     def body_of(i: int) -> dict[str, Any]:
         return {
@@ -169,8 +167,13 @@ async def rest_run(args: argparse.Namespace, http: str, ws: str) -> dict[str, An
 
     label = f"rest@{args.rate:g}/s" if args.rate else "rest"
     sent = await send_orders(
-        http, args.n, args.connections, args.rate, body_of,
-        Progress(label, args.n, not args.quiet), on_accept,
+        http,
+        args.n,
+        args.connections,
+        args.rate,
+        body_of,
+        Progress(label, args.n, not args.quiet),
+        on_accept,
     )
     submitted_done.set()
     if len(finals) >= len(submitted):
@@ -219,7 +222,9 @@ async def rest_run(args: argparse.Namespace, http: str, ws: str) -> dict[str, An
 # --------------------------------------------------------------------------- queued
 
 
-def bulk_insert_orders(dsn: str, n: int, symbols: list[str], clients: int, amount_units: dict[str, int]) -> list[tuple[str, str]]:
+def bulk_insert_orders(
+    dsn: str, n: int, symbols: list[str], clients: int, amount_units: dict[str, int]
+) -> list[tuple[str, str]]:
     """N pending market orders with their `pending` events, as the API stores them, in a
     few big statements. Returns (order id, symbol)."""
     from service.store.orders import INSERT_ORDERS
@@ -249,16 +254,17 @@ def bulk_insert_orders(dsn: str, n: int, symbols: list[str], clients: int, amoun
                         "expires_at": None,
                         "slippage_bps": 500,
                         "ts": now,
-                        "payload": {"filled": "0", "remaining": "0", "avgPrice": None,
-                                    "txHash": None, "failureReason": None, "attempts": 0},
+                        "payload": {
+                            "filled": "0",
+                            "remaining": "0",
+                            "avgPrice": None,
+                            "txHash": None,
+                            "failureReason": None,
+                            "attempts": 0,
+                        },
                     }
                 )
-            fields = ("id", "client_id", "client_order_id", "idem_key", "request_hash",
-                      "symbol", "side", "type", "time_in_force", "amount", "limit_price",
-                      "expires_at", "slippage_bps", "ts")
-            params: dict[str, Any] = {f: [b[f] for b in batch] for f in fields}
-            params["payload"] = [orjson.dumps(b["payload"]).decode() for b in batch]
-            conn.execute(INSERT_ORDERS, params)  # type: ignore[arg-type]
+            conn.execute(INSERT_ORDERS, {"rows": orjson.dumps(batch).decode()})
     return out
 
 
@@ -317,14 +323,17 @@ def amounts_for(symbols: list[str], markets_file: str | None = None) -> dict[str
     return {s: max(1, 10 ** markets[s].base.decimals // 100) for s in symbols}
 
 
-async def queued_run(args: argparse.Namespace, workdir: Path, extra_env: dict[str, str],
-                     label: str = "queued") -> dict[str, Any]:
+async def queued_run(
+    args: argparse.Namespace, workdir: Path, extra_env: dict[str, str], label: str = "queued"
+) -> dict[str, Any]:
     with eng.fresh(args.keep) as f:
         env = eng.engine_env(f, extra_env)
         eng.migrate(env, args.engine_dir)
         symbols = args.queued_symbols.split(",")
         t = time.perf_counter()
-        orders = bulk_insert_orders(f.database_url, args.n, symbols, args.clients, amounts_for(symbols))
+        orders = bulk_insert_orders(
+            f.database_url, args.n, symbols, args.clients, amounts_for(symbols)
+        )
         xadd_orders(f.prefix, int(env.get("SHARDS", "8")), orders)
         setup_s = time.perf_counter() - t
         counter = PubSubCounter(f"{f.prefix}:events")
@@ -335,6 +344,11 @@ async def queued_run(args: argparse.Namespace, workdir: Path, extra_env: dict[st
         inflight_peak = 0
         t0 = time.perf_counter()
         with eng.start(env, workdir, "worker", args.engine_dir, wait_http=False) as e:
+            profile: list[Any] = []
+            if args.profile:
+                while len(e.pids()) < int(env["WORKERS"]):
+                    await asyncio.sleep(0.05)
+                profile = start_profiles(args, e, label)
             deadline = time.perf_counter() + args.timeout
             done = 0
             while time.perf_counter() < deadline:
@@ -354,6 +368,7 @@ async def queued_run(args: argparse.Namespace, workdir: Path, extra_env: dict[st
                 if done >= args.n:
                     break
             await asyncio.sleep(0.5)  # the last publishes
+            stop_profiles(profile)
         wall = time.perf_counter() - t0
         prog.close()
         cur = await db.execute(
@@ -390,8 +405,9 @@ async def queued_run(args: argparse.Namespace, workdir: Path, extra_env: dict[st
 # --------------------------------------------------------------------------- relay
 
 
-def _publisher(channel: str, n: int, rate: float, clients: list[str], batch: int,
-               start_at: float) -> None:
+def _publisher(
+    channel: str, n: int, rate: float, clients: list[str], batch: int, start_at: float
+) -> None:
     """Process: publish `n` order:update events to `clients` round robin, in frames of
     `batch` events (the worker's format), flat out or at `rate` events/s."""
     r = redis.Redis.from_url(eng.REDIS_URL)
@@ -425,7 +441,9 @@ def _publisher(channel: str, n: int, rate: float, clients: list[str], batch: int
     r.close()
 
 
-async def relay_measure(ws: str, channel: str, args: argparse.Namespace, label: str) -> dict[str, Any]:
+async def relay_measure(
+    ws: str, channel: str, args: argparse.Namespace, label: str
+) -> dict[str, Any]:
     clients = [f"relay-{uuid.uuid4().hex[:6]}-{i}" for i in range(args.relay_clients)]
     lat: list[float] = []
     times: list[float] = []
@@ -445,12 +463,17 @@ async def relay_measure(ws: str, channel: str, args: argparse.Namespace, label: 
         )
     out: dict[str, Any] = {"scenario": label, "clients": len(clients)}
     ctx = mp.get_context("fork")
-    for phase, n, rate in (("max", args.relay_n, 0.0), ("paced", int(args.relay_rate * 5), args.relay_rate)):
+    for phase, n, rate in (
+        ("max", args.relay_n, 0.0),
+        ("paced", int(args.relay_rate * 5), args.relay_rate),
+    ):
         lat.clear()
         times.clear()
         expected["n"] = n
         start_at = time.monotonic() + 0.5
-        p = ctx.Process(target=_publisher, args=(channel, n, rate, clients, 64 if not rate else 16, start_at))
+        p = ctx.Process(
+            target=_publisher, args=(channel, n, rate, clients, 64 if not rate else 16, start_at)
+        )
         p.start()
         prog = Progress(f"{label}:{phase}", n, not args.quiet)
         deadline = time.monotonic() + args.timeout
@@ -520,9 +543,21 @@ def start_profiles(args: argparse.Namespace, e: eng.Engine, name: str) -> list[A
     for pname, pid in e.pids().items():
         procs.append(
             subprocess.Popen(
-                ["py-spy", "record", "-p", str(pid), "-r", "200", "--nonblocking", "-f", "raw",
-                 "-o", str(out / f"{name}-{pname}.txt")],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                [
+                    "py-spy",
+                    "record",
+                    "-p",
+                    str(pid),
+                    "-r",
+                    "200",
+                    "--nonblocking",
+                    "-f",
+                    "raw",
+                    "-o",
+                    str(out / f"{name}-{pname}.txt"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
         )
     return procs
@@ -555,7 +590,11 @@ def ratio(a: float | None, b: float | None) -> float | None:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
     scen = args.scenario
-    result: dict[str, Any] = {"started": datetime.now(UTC).isoformat(), "engine": {}, "baseline": {}}
+    result: dict[str, Any] = {
+        "started": datetime.now(UTC).isoformat(),
+        "engine": {},
+        "baseline": {},
+    }
     E, B = result["engine"], result["baseline"]
     if scen in ("rest", "all"):
         E["rest"] = await scenario_rest(args, workdir, args.rate)
@@ -567,7 +606,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             B["rest_1000"] = await bare.http_run(args, 1000.0, send_orders)
     if scen in ("queued", "all"):
         E["queued"] = await queued_run(
-            argparse.Namespace(**{**vars(args), "n": args.queued_n or args.n}), workdir,
+            argparse.Namespace(**{**vars(args), "n": args.queued_n or args.n}),
+            workdir,
             parse_env(args.env),
         )
         if args.baseline:
@@ -579,9 +619,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if scen == "inflight" or (scen == "all" and args.inflight_n):
         n = args.inflight_n or args.n
         E["inflight"] = await queued_run(
-            argparse.Namespace(**{**vars(args), "n": n}), workdir,
-            {**parse_env(args.env), "MOCK_QUOTE_LATENCY_MS": "200",
-             "MOCK_SWAP_LATENCY_MS": "2000-3000", "QUEUE_CONCURRENCY": str(n + 1000)},
+            argparse.Namespace(**{**vars(args), "n": n}),
+            workdir,
+            {
+                **parse_env(args.env),
+                "MOCK_QUOTE_LATENCY_MS": "200",
+                "MOCK_SWAP_LATENCY_MS": "2000-3000",
+                "QUEUE_CONCURRENCY": str(n + 1000),
+            },
             label="inflight",
         )
     result["figures"] = figures(E, B)
@@ -593,34 +638,87 @@ def figures(E: dict[str, Any], B: dict[str, Any]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
 
     def add(target: str, unit: str, e: Any, b: Any, goal: str) -> None:
-        rows.append({"target": target, "goal": goal, "unit": unit, "engine": e, "baseline": b,
-                     "ratio": ratio(e, b)})
+        rows.append(
+            {
+                "target": target,
+                "goal": goal,
+                "unit": unit,
+                "engine": e,
+                "baseline": b,
+                "ratio": ratio(e, b),
+            }
+        )
 
     g = lambda d, *ks: _get(d, ks)  # noqa: E731
     if "rest" in E:
-        add("REST accepted (flat out)", "orders/s", g(E, "rest", "accepted_per_s"),
-            g(B, "rest", "accepted_per_s"), ">= 5,000")
-        add("REST accept p99 (flat out)", "ms", g(E, "rest", "accept_ms", "p99"),
-            g(B, "rest", "accept_ms", "p99"), "")
+        add(
+            "REST accepted (flat out)",
+            "orders/s",
+            g(E, "rest", "accepted_per_s"),
+            g(B, "rest", "accepted_per_s"),
+            ">= 5,000",
+        )
+        add(
+            "REST accept p99 (flat out)",
+            "ms",
+            g(E, "rest", "accept_ms", "p99"),
+            g(B, "rest", "accept_ms", "p99"),
+            "",
+        )
         add("REST filled (flat out)", "orders/s", g(E, "rest", "filled_per_s"), None, "")
     if "rest_1000" in E:
-        add("REST accept p99 at 1,000/s", "ms", g(E, "rest_1000", "accept_ms", "p99"),
-            g(B, "rest_1000", "accept_ms", "p99"), "< 10")
-        add("submit->filled p99 at 1,000/s", "ms", g(E, "rest_1000", "submit_to_filled_ms", "p99"),
-            None, "< 50")
+        add(
+            "REST accept p99 at 1,000/s",
+            "ms",
+            g(E, "rest_1000", "accept_ms", "p99"),
+            g(B, "rest_1000", "accept_ms", "p99"),
+            "< 10",
+        )
+        add(
+            "submit->filled p99 at 1,000/s",
+            "ms",
+            g(E, "rest_1000", "submit_to_filled_ms", "p99"),
+            None,
+            "< 50",
+        )
     if "queued" in E:
-        add("engine, orders queued", "orders/s", g(E, "queued", "orders_per_s"),
-            g(B, "queued", "orders_per_s"), ">= 10,000")
-        add("engine, orders queued", "events/s", g(E, "queued", "events_per_s"),
-            g(B, "queued", "events_per_s"), "")
+        add(
+            "engine, orders queued",
+            "orders/s",
+            g(E, "queued", "orders_per_s"),
+            g(B, "queued", "orders_per_s"),
+            ">= 10,000",
+        )
+        add(
+            "engine, orders queued",
+            "events/s",
+            g(E, "queued", "events_per_s"),
+            g(B, "queued", "events_per_s"),
+            "",
+        )
     if "relay" in E:
-        add("relay to 1,000 clients", "messages/s", g(E, "relay", "max", "messages_per_s"),
-            g(B, "relay", "max", "messages_per_s"), ">= 40,000")
-        add("relay p99 at paced rate", "ms", g(E, "relay", "paced", "publish_to_client_ms", "p99"),
-            g(B, "relay", "paced", "publish_to_client_ms", "p99"), "< 5")
+        add(
+            "relay to 1,000 clients",
+            "messages/s",
+            g(E, "relay", "max", "messages_per_s"),
+            g(B, "relay", "max", "messages_per_s"),
+            ">= 40,000",
+        )
+        add(
+            "relay p99 at paced rate",
+            "ms",
+            g(E, "relay", "paced", "publish_to_client_ms", "p99"),
+            g(B, "relay", "paced", "publish_to_client_ms", "p99"),
+            "< 5",
+        )
     if "inflight" in E:
-        add("in flight at brief latency", "orders", g(E, "inflight", "peak_in_flight"), None,
-            ">= 50,000")
+        add(
+            "in flight at brief latency",
+            "orders",
+            g(E, "inflight", "peak_in_flight"),
+            None,
+            ">= 50,000",
+        )
     return rows
 
 
@@ -635,15 +733,20 @@ def _get(d: Any, keys: tuple[str, ...]) -> Any:
 def print_figures(rows: list[dict[str, Any]]) -> None:
     print(f"\n{'target':<34} {'unit':<11} {'engine':>10} {'baseline':>10} {'ratio':>6}  goal")
     for r in rows:
+
         def fmt(v: Any) -> str:
             return "-" if v is None else f"{v:,.1f}" if isinstance(v, float) else f"{v:,}"
-        print(f"{r['target']:<34} {r['unit']:<11} {fmt(r['engine']):>10} {fmt(r['baseline']):>10}"
-              f" {fmt(r['ratio']):>6}  {r['goal']}")
+
+        print(
+            f"{r['target']:<34} {r['unit']:<11} {fmt(r['engine']):>10} {fmt(r['baseline']):>10}"
+            f" {fmt(r['ratio']):>6}  {r['goal']}"
+        )
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m bench.load", description=__doc__,
+        prog="python -m bench.load",
+        description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_arguments(p)
@@ -651,7 +754,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--scenario", choices=("rest", "queued", "relay", "inflight", "all"), default="rest")
+    p.add_argument(
+        "--scenario", choices=("rest", "queued", "relay", "inflight", "all"), default="rest"
+    )
     p.add_argument("--url", help="a running engine's API (REST only); default: start one")
     p.add_argument("--ws", default="ws://127.0.0.1:3001", help="its relay, with --url")
     p.add_argument("-n", type=int, default=2000, help="orders to send")
@@ -660,9 +765,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clients", type=int, default=50, help="WebSocket clients (REST)")
     p.add_argument("--symbol", default="SOL/USDC")
     p.add_argument("--amount", default="0.01")
-    p.add_argument("--queued-n", type=int, default=0, help="orders of the queued scenario (default -n)")
-    p.add_argument("--queued-symbols", default="SOL/USDC,ETH/USDT",
-                   help="markets of the queued scenario (SOL/USDC and ETH/USDT: one per worker)")
+    p.add_argument(
+        "--queued-n", type=int, default=0, help="orders of the queued scenario (default -n)"
+    )
+    p.add_argument(
+        "--queued-symbols",
+        default="SOL/USDC,ETH/USDT",
+        help="markets of the queued scenario (SOL/USDC and ETH/USDT: one per worker)",
+    )
     p.add_argument("--relay-clients", type=int, default=1000)
     p.add_argument("--relay-n", type=int, default=100_000, help="events published flat out")
     p.add_argument("--relay-rate", type=float, default=5000, help="paced events/s")
@@ -681,13 +791,17 @@ def main(argv: list[str] | None = None, args: argparse.Namespace | None = None) 
     if args is None:
         args = parser().parse_args(argv)
     result = asyncio.run(run(args))
-    result["args"] = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()
-                      if k not in ("func",)}
+    result["args"] = {
+        k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k not in ("func",)
+    }
     RESULTS.mkdir(exist_ok=True)
     out = args.out or RESULTS / f"load-{args.scenario}-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(result, indent=2, default=str))
-    print(json.dumps({"engine": result["engine"], "baseline": result["baseline"]}, indent=2,
-                     default=str))
+    print(
+        json.dumps(
+            {"engine": result["engine"], "baseline": result["baseline"]}, indent=2, default=str
+        )
+    )
     print_figures(result["figures"])
     print(f"written to {out}", file=sys.stderr)
     rest = result["engine"].get("rest")

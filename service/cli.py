@@ -112,6 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("relay", help="run the WebSocket relay")
     sub.add_parser("migrate", help="apply database migrations and seed the pools")
     client.add_parsers(sub)  # submit, watch, cancel, orders, quote, markets: service/client.py
+    sub.add_parser("bench", add_help=False, help="end-to-end load run: python -m bench.load")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:  # every option after it is bench.load's (--help lists them)
+        from bench.load import main as bench_main
+
+        return bench_main(argv[1:])
     args = parser.parse_args(argv)
     if getattr(args, "client_command", None):
         return client.run(args)

@@ -36,3 +36,17 @@ def pubsub_frame(client_id: str, order_id: str, message: bytes) -> bytes:
 def parse_frame(frame: bytes) -> tuple[str, str, bytes]:
     client_id, order_id, message = frame.split(b"\n", 2)
     return client_id.decode(), order_id.decode(), message
+
+
+# Several frames in one pub/sub message (a worker's batch, the API's group commit): the
+# record separator, which neither a clientId, an order id nor orjson's output contains,
+# before and between them. The relay splits them and handles each as a single frame.
+BATCH_SEP = b"\x1e"
+
+
+def pubsub_batch(frames: list[bytes]) -> bytes:
+    return frames[0] if len(frames) == 1 else BATCH_SEP + BATCH_SEP.join(frames)
+
+
+def split_frames(data: bytes) -> list[bytes]:
+    return data[1:].split(BATCH_SEP) if data[:1] == BATCH_SEP else [data]

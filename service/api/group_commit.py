@@ -31,7 +31,7 @@ import psycopg
 import redis
 
 from service.config import Settings
-from service.events import pubsub_frame, ws_message
+from service.events import pubsub_batch, pubsub_frame, ws_message
 from service.markets import shard_of
 from service.store.orders import OrderStore, Unavailable
 
@@ -148,17 +148,21 @@ class GroupCommit:
         if not created:
             return
         try:
-            pipe = self._redis.pipeline(transaction=False)
+            frames = []
             for values, (row, event_id) in created:
                 order_id = str(row["id"])
                 message = ws_message(
                     order_id, "pending", 1, event_id, row["created_at"], values["payload"]
                 )
-                # the event first: a worker may read the entry and publish `routing` at once
-                pipe.publish(s.events_channel, pubsub_frame(row["client_id"], order_id, message))
+                frames.append(pubsub_frame(row["client_id"], order_id, message))
+            pipe = self._redis.pipeline(transaction=False)
+            # the events (one message) before the entries: a worker may read an entry and
+            # publish `routing` at once
+            pipe.publish(s.events_channel, pubsub_batch(frames))
+            for _, (row, _) in created:
                 pipe.xadd(
                     s.stream_key(shard_of(row["symbol"], s.shards)),
-                    {"id": order_id, "symbol": row["symbol"]},
+                    {"id": str(row["id"]), "symbol": row["symbol"]},
                 )
             pipe.execute()
         except redis.RedisError as e:

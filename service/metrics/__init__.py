@@ -11,10 +11,12 @@ import socket
 
 from prometheus_client import Counter, Gauge, Histogram, values
 
+_HOST = socket.gethostname()  # once: prometheus_client calls process_id() on every update
+
 
 def process_id(pid: int | None = None) -> str:
     """Host and pid: containers sharing one metrics volume each count pids from 1."""
-    return f"{socket.gethostname()}-{os.getpid() if pid is None else pid}"
+    return f"{_HOST}-{os.getpid() if pid is None else pid}"
 
 
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

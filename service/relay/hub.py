@@ -18,12 +18,13 @@ from typing import Any
 
 import orjson
 
-from service.events import parse_frame
+from service.events import BATCH_SEP, parse_frame, split_frames
 from service.relay.replay import PAGE, Event, EventStore
 
 log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE_SIZE = 4096
+SEND_RUN = 256  # live events written at once to one connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +105,13 @@ class Hub:
                 del index[key]
 
     def dispatch(self, frame: bytes) -> int:
-        """Queue one pub/sub frame for every interested connection; returns how many."""
+        """Queue one pub/sub frame (or each frame of a batch) for every interested
+        connection; returns how many."""
+        if frame[:1] == BATCH_SEP:
+            return sum(self._dispatch_one(f) for f in split_frames(frame))
+        return self._dispatch_one(frame)
+
+    def _dispatch_one(self, frame: bytes) -> int:
         self.received += 1
         try:
             client_id, order_id, message = parse_frame(frame)
@@ -180,21 +187,44 @@ async def pump(
         assert target.client_id is not None
         await replay_client(target.client_id, target.after_event_id)
 
+    # Live events go out in runs: whatever is queued when the pump wakes (up to SEND_RUN) is
+    # written with one send when the sender can (`send.many`: one socket write), else one by
+    # one. A run is cut at a Resync or a seq gap, so the order on the wire is unchanged.
+    send_many: Callable[[list[bytes]], Awaitable[Any]] | None = getattr(send, "many", None)
+    run: list[Event] = []
+
+    async def flush() -> None:
+        if send_many is not None and len(run) > 1:
+            await send_many([e.message for e in run])
+            for _ in run:
+                on_sent("live")
+        else:
+            for e in run:
+                await deliver(e, "live")
+        run.clear()
+
     while True:
         item = await sub.queue.get()
-        if isinstance(item, Resync):
-            if target.order_id is not None:
-                await replay_order(target.order_id)
+        while True:
+            if isinstance(item, Resync):
+                await flush()
+                if target.order_id is not None:
+                    await replay_order(target.order_id)
+                else:
+                    assert target.client_id is not None
+                    floor = max(item.after_event_id, target.after_event_id or 0)
+                    await replay_client(target.client_id, floor)
             else:
-                assert target.client_id is not None
-                floor = max(item.after_event_id, target.after_event_id or 0)
-                await replay_client(target.client_id, floor)
-            continue
-        last = last_seq.get(item.order_id)
-        if last is not None:
-            if item.seq <= last:
-                continue  # already sent (replayed, or a redelivered publish)
-            if item.seq > last + 1:
-                # A publish was lost (e.g. a worker died after its commit): the store has it.
-                await replay_order(item.order_id, before_seq=item.seq)
-        await deliver(item, "live")
+                last = last_seq.get(item.order_id)
+                if last is None or item.seq > last:  # else already sent (replay, redelivery)
+                    if last is not None and item.seq > last + 1:
+                        # A publish was lost (e.g. a worker died after its commit): the
+                        # store has it.
+                        await flush()
+                        await replay_order(item.order_id, before_seq=item.seq)
+                    run.append(item)
+                    last_seq[item.order_id] = item.seq  # sent with the run, or the pump dies
+            if len(run) >= SEND_RUN or sub.queue.empty():
+                break
+            item = sub.queue.get_nowait()
+        await flush()

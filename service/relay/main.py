@@ -366,6 +366,17 @@ def _sender(ws: ServerConnection) -> Callable[[bytes], Awaitable[None]]:
     async def send(message: bytes) -> None:
         await ws.send(message, text=True)
 
+    async def many(messages: list[bytes]) -> None:
+        """Several text frames, one socket write (as `ws.send` does for one: websockets'
+        documented send_context pattern, the frames joined before they are written)."""
+        async with ws.send_context():
+            protocol = ws.protocol
+            for message in messages:
+                protocol.send_text(message)
+            if all(protocol.writes):  # no end-of-stream marker among them
+                protocol.writes = [b"".join(protocol.writes)]
+
+    send.many = many  # type: ignore[attr-defined]  # read by hub.pump
     return send
 
 

@@ -10,6 +10,7 @@ the stored pool state is exactly the fills committed with it.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -17,12 +18,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import psycopg
 import redis.asyncio as aioredis
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Jsonb, set_json_dumps
 
 from engine_core import fsm
-from service.events import pubsub_frame, ws_message
+from service.events import pubsub_batch, pubsub_frame, ws_message
 from service.metrics import engine_batch_size, engine_events_published_total
 from service.worker.live_order import LiveOrder
 
@@ -30,25 +32,6 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 512
 
-UPDATE_ORDER = (
-    "UPDATE orders SET status = %s, seq = %s, filled = %s, quote_amount = %s, fees = %s,"
-    " attempts = %s, tx_hash = %s, failure_reason = %s,"
-    " route = COALESCE(%s, route), updated_at = %s WHERE id = %s"
-)
-INSERT_EVENT = (
-    "INSERT INTO order_events (order_id, client_id, seq, status, ts, payload)"
-    " VALUES (%s, %s, %s, %s, %s, %s) RETURNING event_id"
-)
-INSERT_FILL = (
-    "INSERT INTO fills (order_id, attempt, venue, amount, quote_amount, fee, tx_hash, ts)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-)
-UPSERT_ATTEMPT = (
-    "INSERT INTO attempts (order_id, attempt, tx_hash, status, error, started_at)"
-    " VALUES (%s, %s, %s, %s, %s, %s)"
-    " ON CONFLICT (order_id, attempt) DO UPDATE"
-    " SET status = EXCLUDED.status, error = EXCLUDED.error, ended_at = EXCLUDED.started_at"
-)
 UPSERT_POOL = (
     "INSERT INTO pools (symbol, venue, kind, state, updated_at) VALUES (%s, %s, %s, %s, %s)"
     " ON CONFLICT (symbol, venue) DO UPDATE"
@@ -57,6 +40,66 @@ UPSERT_POOL = (
 UPDATE_MARKET = (
     "UPDATE markets SET reference_price = %s, launched = %s, updated_at = %s WHERE symbol = %s"
 )
+# A batch is written with one statement per table, all of them sent in one pipeline (one
+# round trip for the whole transaction). Each statement takes its rows as ONE json parameter
+# (orjson on this side, json_to_recordset on the server's): psycopg's Python array dumper
+# would cost more than everything else of the batch. An order changed several times in one
+# batch gets one UPDATE, to its last state; an attempt likewise one upsert.
+UPDATE_ORDERS = (
+    "UPDATE orders o SET status = u.status, seq = u.seq, filled = u.filled,"
+    " quote_amount = u.quote_amount, fees = u.fees, attempts = u.attempts,"
+    " tx_hash = u.tx_hash, failure_reason = u.failure_reason,"
+    " route = COALESCE(u.route, o.route), updated_at = u.ts"
+    " FROM json_to_recordset(%s::json) AS u(id uuid, status text, seq integer, filled bigint,"
+    " quote_amount bigint, fees bigint, attempts integer, tx_hash text, failure_reason text,"
+    " route jsonb, ts timestamptz) WHERE o.id = u.id"
+)
+INSERT_EVENTS = (
+    "INSERT INTO order_events (order_id, client_id, seq, status, ts, payload)"
+    " SELECT order_id, client_id, seq, status, ts, payload FROM ROWS FROM ("
+    "json_to_recordset(%s::json) AS (order_id uuid, client_id text, seq integer, status text,"
+    " ts timestamptz, payload jsonb)) WITH ORDINALITY"
+    " AS e(order_id, client_id, seq, status, ts, payload, ord) ORDER BY ord"
+    " RETURNING order_id, seq, event_id"
+)
+INSERT_FILLS = (
+    "INSERT INTO fills (order_id, attempt, venue, amount, quote_amount, fee, tx_hash, ts)"
+    " SELECT order_id, attempt, venue, amount, quote_amount, fee, tx_hash, ts"
+    " FROM json_to_recordset(%s::json) AS f(order_id uuid, attempt integer, venue text,"
+    " amount bigint, quote_amount bigint, fee bigint, tx_hash text, ts timestamptz)"
+)
+UPSERT_ATTEMPTS = (
+    "INSERT INTO attempts (order_id, attempt, tx_hash, status, error, started_at, ended_at)"
+    " SELECT order_id, attempt, tx_hash, status, error, started_at, ended_at"
+    " FROM json_to_recordset(%s::json) AS a(order_id uuid, attempt integer, tx_hash text,"
+    " status text, error text, started_at timestamptz, ended_at timestamptz)"
+    " ON CONFLICT (order_id, attempt) DO UPDATE SET status = EXCLUDED.status,"
+    " error = EXCLUDED.error, ended_at = COALESCE(EXCLUDED.ended_at, EXCLUDED.started_at)"
+)
+ORDER_FIELDS = (
+    "status", "seq", "filled", "quote_amount", "fees", "attempts", "tx_hash", "failure_reason"
+)  # fmt: skip  # the order of Change.row
+PUBLISH_CHUNK = 256  # events per pub/sub message
+
+
+def _dumps(obj: Any) -> bytes:
+    """orjson for json parameters; the stdlib for what it refuses (ints past 64 bits)."""
+    try:
+        return orjson.dumps(obj)
+    except TypeError:
+        return json.dumps(obj, default=_default).encode()
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, datetime):
+        return obj.isoformat()
+    raise TypeError(f"not JSON serializable: {type(obj).__name__}")
+
+
+def _json_rows(rows: list[dict[str, Any]]) -> str:
+    return _dumps(rows).decode()
+
+
 # A resting order's stream entry is done with once `open` is durable: the book is rebuilt
 # from PostgreSQL, not from the stream.
 ACK_STATUSES = frozenset({"open", "partially_filled"})
@@ -188,6 +231,7 @@ class EventWriter:
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(self._conninfo)
+            set_json_dumps(_dumps, self._conn)
             # Prepared statements must not keep a plan made while the tables were empty.
             await self._conn.execute("SET plan_cache_mode = force_custom_plan")
             await self._conn.commit()
@@ -200,13 +244,22 @@ class EventWriter:
         markets: list[tuple[str, Any, bool]],
     ) -> list[int]:
         delay = 0.05
+        failed = False
         while True:
             try:
+                if failed and batch:
+                    stored = await self._stored_ids(batch)
+                    if stored is not None:
+                        self.healthy = True
+                        return stored
                 ids = await self._commit(batch, pools, markets)
                 self.healthy = True
                 return ids
             except psycopg.OperationalError as e:
-                # PostgreSQL unreachable: nothing of this batch is stored; keep it and retry.
+                # PostgreSQL unreachable: nothing of this batch is stored (or, if the
+                # connection broke after the COMMIT reached the server, all of it, which the
+                # next try finds out); keep it and retry.
+                failed = True
                 self.healthy = False
                 log.warning("worker commit failed (%s); retrying in %.2fs", e, delay)
                 if self._conn is not None:
@@ -214,6 +267,28 @@ class EventWriter:
                     self._conn = None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
+
+    async def _stored_ids(self, batch: list[Change]) -> list[int] | None:
+        """After a failed commit: the batch's event ids if it was stored all the same, else
+        None. A batch is one transaction, so its first event tells."""
+        conn = await self._connection()
+        try:
+            first = batch[0]
+            cur = await conn.execute(
+                "SELECT 1 FROM order_events WHERE order_id = %s AND seq = %s",
+                (first.order.id, first.seq),
+            )
+            if await cur.fetchone() is None:
+                return None
+            cur = await conn.execute(
+                "SELECT order_id, seq, event_id FROM order_events WHERE order_id = ANY(%s::uuid[])",
+                (list({c.order.id for c in batch}),),
+            )
+            got = {(str(oid), seq): eid for oid, seq, eid in await cur.fetchall()}
+            log.warning("worker commit: the batch was stored before the connection broke")
+            return [got[(c.order.id, c.seq)] for c in batch]
+        finally:
+            await conn.rollback()
 
     async def _commit(
         self,
@@ -223,10 +298,10 @@ class EventWriter:
     ) -> list[int]:
         conn = await self._connection()
         now = datetime.now(UTC)
-        ids: list[int] = []
-        async with conn.transaction(), conn.cursor() as cur:
+        events = conn.cursor()
+        async with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
             if batch:
-                ids = await self._write_changes(cur, batch)
+                await self._write_changes(cur, events, batch)
             if pools:
                 await cur.executemany(
                     UPSERT_POOL,
@@ -236,64 +311,109 @@ class EventWriter:
                 await cur.executemany(
                     UPDATE_MARKET, [(ref, launched, now, sym) for sym, ref, launched in markets]
                 )
-        return ids
+        if not batch:
+            return []
+        got = {(str(oid), seq): eid for oid, seq, eid in await events.fetchall()}
+        return [got[(c.order.id, c.seq)] for c in batch]
 
-    async def _write_changes(self, cur: psycopg.AsyncCursor[Any], batch: list[Change]) -> list[int]:
-        await cur.executemany(
-            UPDATE_ORDER,
-            [
-                (*c.row, Jsonb(c.route) if c.route is not None else None, c.ts, c.order.id)
-                for c in batch
-            ],
+    async def _write_changes(
+        self,
+        cur: psycopg.AsyncCursor[Any],
+        events: psycopg.AsyncCursor[Any],
+        batch: list[Change],
+    ) -> None:
+        last: dict[str, Change] = {}  # each order's last change of the batch
+        routes: dict[str, dict[str, Any]] = {}
+        for c in batch:
+            last[c.order.id] = c
+            if c.route is not None:
+                routes[c.order.id] = c.route
+        orders = []
+        for oid, c in last.items():
+            row = dict(zip(ORDER_FIELDS, c.row, strict=True))
+            row["id"] = oid
+            row["route"] = routes.get(oid)
+            row["ts"] = c.ts
+            orders.append(row)
+        await cur.execute(UPDATE_ORDERS, (_json_rows(orders),))
+        await events.execute(
+            INSERT_EVENTS,
+            (
+                _json_rows(
+                    [
+                        {
+                            "order_id": c.order.id,
+                            "client_id": c.order.client_id,
+                            "seq": c.seq,
+                            "status": c.status,
+                            "ts": c.ts,
+                            "payload": c.payload,
+                        }
+                        for c in batch
+                    ]
+                ),
+            ),
         )
-        await cur.executemany(
-            INSERT_EVENT,
-            [
-                (c.order.id, c.order.client_id, c.seq, c.status, c.ts, Jsonb(c.payload))
-                for c in batch
-            ],
-            returning=True,
-        )
-        ids: list[int] = []
-        while True:
-            row = await cur.fetchone()
-            assert row is not None
-            ids.append(row[0])
-            if not cur.nextset():
-                break
         fills = [
-            (c.order.id, c.row[5], f.venue, f.amount, f.quote_amount, f.fee, f.tx_hash, c.ts)
+            {
+                "order_id": c.order.id,
+                "attempt": c.row[5],
+                "venue": f.venue,
+                "amount": f.amount,
+                "quote_amount": f.quote_amount,
+                "fee": f.fee,
+                "tx_hash": f.tx_hash,
+                "ts": c.ts,
+            }
             for c in batch
             for f in c.fills
         ]
         if fills:
-            await cur.executemany(INSERT_FILL, fills)
-        attempts = [(c.order.id, *c.attempt, c.ts) for c in batch if c.attempt]
+            await cur.execute(INSERT_FILLS, (_json_rows(fills),))
+        attempts: dict[tuple[str, int], dict[str, Any]] = {}
+        for c in batch:
+            if c.attempt:
+                n, tx, status, error = c.attempt
+                a = attempts.get((c.order.id, n))
+                if a is None:  # first change of this attempt in the batch: insert as it
+                    attempts[(c.order.id, n)] = {
+                        "order_id": c.order.id,
+                        "attempt": n,
+                        "tx_hash": tx,
+                        "status": status,
+                        "error": error,
+                        "started_at": c.ts,
+                        "ended_at": None,
+                    }
+                else:  # a later one: as the upsert of it would have left the row
+                    a.update(status=status, error=error, ended_at=c.ts)
         if attempts:
-            await cur.executemany(UPSERT_ATTEMPT, attempts)
-        return ids
+            await cur.execute(UPSERT_ATTEMPTS, (_json_rows(list(attempts.values())),))
 
     async def _publish(self, batch: list[Change], event_ids: list[int]) -> None:
         t0 = time.perf_counter()
         try:
+            frames: list[bytes] = []
+            acks: dict[str, list[str]] = {}
+            for change, event_id in zip(batch, event_ids, strict=True):
+                message = ws_message(
+                    change.order.id,
+                    change.status,
+                    change.seq,
+                    event_id,
+                    change.ts,
+                    change.payload,
+                )
+                frames.append(pubsub_frame(change.order.client_id, change.order.id, message))
+                if change.final or change.status in ACK_STATUSES:
+                    for stream, entry in change.order.entry_ids:
+                        acks.setdefault(stream, []).append(entry)
+                    change.order.entry_ids = []
             async with self._redis.pipeline(transaction=False) as pipe:
-                for change, event_id in zip(batch, event_ids, strict=True):
-                    message = ws_message(
-                        change.order.id,
-                        change.status,
-                        change.seq,
-                        event_id,
-                        change.ts,
-                        change.payload,
-                    )
-                    pipe.publish(
-                        self._channel,
-                        pubsub_frame(change.order.client_id, change.order.id, message),
-                    )
-                    if change.final or change.status in ACK_STATUSES:
-                        for stream, entry in change.order.entry_ids:
-                            pipe.xack(stream, self._group, entry)
-                        change.order.entry_ids = []
+                for i in range(0, len(frames), PUBLISH_CHUNK):
+                    pipe.publish(self._channel, pubsub_batch(frames[i : i + PUBLISH_CHUNK]))
+                for stream, entries in acks.items():
+                    pipe.xack(stream, self._group, *entries)
                 await pipe.execute()
         except Exception as e:  # noqa: BLE001 - events are durable; clients replay them
             log.warning("publish/ack failed after commit (%s); clients will replay", e)
