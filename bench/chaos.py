@@ -25,6 +25,7 @@ as root, PostgreSQL runs as the `postgres` user.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import http.client
 import json
@@ -41,15 +42,17 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import redis
+from websockets.asyncio.client import connect
 
 from service.markets import shard_of
 from tests.e2e.conftest import Engine, engine_command, free_port, wait_until_up
-from tests.e2e.invariants import Report, check_invariants, final_count, pool_base_totals
+from tests.e2e.invariants import FINAL, Report, check_invariants, final_count, pool_base_totals
 
 RESULTS = Path(__file__).with_name("results")
 SCENARIOS = ("kill9", "redis", "postgres", "sigterm")
@@ -116,12 +119,12 @@ class ThrowawayRedis:
 
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        log = (self.workdir / "redis.log").open("ab")
-        self.proc = subprocess.Popen(
-            [_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)],
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        with (self.workdir / "redis.log").open("ab") as log:
+            self.proc = subprocess.Popen(
+                [_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--dir", str(self.workdir)],
+                stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
         client = redis.Redis.from_url(self.url)
         deadline = time.monotonic() + 10
         while True:
@@ -134,7 +137,7 @@ class ThrowawayRedis:
                 time.sleep(0.05)
         client.close()
 
-    def kill(self) -> None:
+    def kill(self) -> None:  # SIGKILL: nothing saved, the next start is empty
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
@@ -177,13 +180,13 @@ class ThrowawayPostgres:
         )  # fmt: skip
 
     def start(self) -> None:
-        log = open(self.workdir / "postgres.log", "ab")  # noqa: SIM115 - kept by the process
-        self.proc = subprocess.Popen(
-            [_pg_bin("postgres"), "-D", str(self.data), "-p", str(self.port),
-             "-k", str(self.workdir), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-             "-c", "max_connections=200"],
-            stdout=log, stderr=subprocess.STDOUT, **self._user,
-        )  # fmt: skip
+        with (self.workdir / "postgres.log").open("ab") as log:
+            self.proc = subprocess.Popen(
+                [_pg_bin("postgres"), "-D", str(self.data), "-p", str(self.port),
+                 "-k", str(self.workdir), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+                 "-c", "max_connections=200"],
+                stdout=log, stderr=subprocess.STDOUT, **self._user,
+            )  # fmt: skip
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -316,18 +319,25 @@ class Load:
     answers: dict[str, int] = field(default_factory=dict)  # HTTP status / error -> count
     retries: int = 0
     last_accept: float = 0.0
+    on_accept: Callable[[int, str], None] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _local: threading.local = field(default_factory=threading.local)
+    _conns: list[HTTPConnection] = field(default_factory=list)
 
     def _post(self, body: dict[str, Any]) -> tuple[int, Any]:
+        """(status, body); a 503 without Retry-After is counted as `503-no-retry-after`."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
             host, port = self.http.rsplit("//", 1)[1].split(":")
             conn = self._local.conn = http.client.HTTPConnection(host, int(port), timeout=30)
+            with self._lock:
+                self._conns.append(conn)
         try:
             conn.request("POST", "/orders", json.dumps(body), {"Content-Type": "application/json"})
             r = conn.getresponse()
             raw = r.read()
+            if r.status == 503 and not r.getheader("Retry-After"):
+                self._count("503-no-retry-after")
             return r.status, json.loads(raw) if raw else None
         except (OSError, http.client.HTTPException):
             self._local.conn = None
@@ -353,6 +363,8 @@ class Load:
                 with self._lock:
                     self.accepted[i] = out["id"]
                     self.last_accept = time.monotonic()
+                if self.on_accept is not None:
+                    self.on_accept(i, out["id"])
                 return
             if 400 <= status < 500 and status != 429:
                 raise AssertionError(f"order {i} refused: {status} {out}")
@@ -376,6 +388,205 @@ class Load:
                     on_progress(i + 1)
             for f in futures:
                 f.result()
+        for conn in self._conns:
+            conn.close()
+
+
+class WsWatcher:
+    """One client's /ws socket for the whole run, in a thread of its own: every message it
+    gets, reconnecting with afterEventId (the last one it saw) when the socket drops, as a
+    client does when the engine restarts."""
+
+    def __init__(self, ws_url: str, client_id: str) -> None:
+        self.url = f"{ws_url}/ws?clientId={client_id}"
+        self.events: list[dict[str, Any]] = []
+        self.reconnects = 0
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        if not self._ready.wait(30):
+            raise RuntimeError("WebSocket watcher could not connect")
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    async def _main(self) -> None:
+        after: int | None = None
+        while not self._stop.is_set():
+            url = self.url if after is None else f"{self.url}&afterEventId={after}"
+            try:
+                async with connect(url, max_size=None, open_timeout=5) as ws:
+                    self._ready.set()
+                    while not self._stop.is_set():
+                        try:
+                            raw = await asyncio.wait_for(ws.recv(), 0.25)
+                        except TimeoutError:
+                            continue
+                        payload = json.loads(raw)["payload"]
+                        self.events.append(payload)
+                        after = max(after or 0, int(payload["eventId"]))
+            except Exception:  # noqa: BLE001 - the relay restarting: connect again
+                if self._stop.is_set():
+                    return
+                self.reconnects += 1
+                await asyncio.sleep(0.2)
+
+    def per_order(self) -> dict[str, list[int]]:
+        seqs: dict[str, list[int]] = {}
+        for p in list(self.events):
+            seqs.setdefault(p["id"], []).append(int(p["seq"]))
+        return seqs
+
+
+class OrderWatcher:
+    """One /api/orders/execute?orderId= socket per sampled order, opened right after its
+    POST, followed until a final status; when the socket drops it connects again with
+    fromSeq = the last seq it got, as a client does."""
+
+    def __init__(self, ws_url: str) -> None:
+        self.ws_url = ws_url
+        self.seqs: dict[str, list[int]] = {}
+        self.reconnects = 0
+        self._stopping = False
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._futures: list[Any] = []
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def watch(self, order_id: str) -> None:
+        self._futures.append(asyncio.run_coroutine_threadsafe(self._follow(order_id), self._loop))
+
+    def stop(self) -> None:
+        self._stopping = True
+        for f in self._futures:
+            f.cancel()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        if not self._thread.is_alive():
+            self._loop.close()
+
+    async def _follow(self, order_id: str) -> None:
+        seqs = self.seqs.setdefault(order_id, [])
+        while not self._stopping:
+            after = seqs[-1] if seqs else 0
+            url = f"{self.ws_url}/api/orders/execute?orderId={order_id}&fromSeq={after}"
+            try:
+                async with connect(url, open_timeout=5) as ws:
+                    async for raw in ws:
+                        payload = json.loads(raw)["payload"]
+                        seqs.append(int(payload["seq"]))
+                        if payload["status"] in FINAL:
+                            return
+            except Exception:  # noqa: BLE001 - the relay restarting: connect again
+                pass
+            self.reconnects += 1
+            await asyncio.sleep(0.2)
+
+
+def orders_ws_check(watcher: OrderWatcher, dsn: str, timeout: float = 15) -> dict[str, Any]:
+    """Each watched order's socket got every seq 1..N once, in order (N its last)."""
+    with psycopg.connect(dsn) as conn:
+        want = {
+            str(oid): seq
+            for oid, seq in conn.execute(
+                "SELECT id, seq FROM orders WHERE id = ANY(%s::uuid[])", (list(watcher.seqs),)
+            )
+        }
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(watcher.seqs[oid][-1:] == [seq] for oid, seq in want.items()):
+            break
+        time.sleep(0.1)
+    bad = {
+        oid: list(watcher.seqs[oid])
+        for oid, seq in want.items()
+        if watcher.seqs[oid] != list(range(1, seq + 1))
+    }
+    return {
+        "orders": len(want),
+        "complete_in_order": len(want) - len(bad),
+        "gaps_or_duplicates": len(bad),
+        "reconnects": watcher.reconnects,
+        "examples": dict(list(bad.items())[:3]),
+    }
+
+
+def ws_check(watcher: WsWatcher, dsn: str, client_id: str, timeout: float = 15) -> dict[str, Any]:
+    """What the watcher's client saw of each of its orders: every seq 1..N once, in order,
+    N the order's last (waits up to `timeout` for the last ones to arrive)."""
+    with psycopg.connect(dsn) as conn:
+        want = {
+            str(oid): seq
+            for oid, seq in conn.execute(
+                "SELECT id, seq FROM orders WHERE client_id = %s", (client_id,)
+            )
+        }
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = watcher.per_order()
+        if all(got.get(oid, [0])[-1:] == [seq] for oid, seq in want.items()):
+            break
+        time.sleep(0.1)
+    got = watcher.per_order()
+    bad = {
+        oid: got.get(oid, [])
+        for oid, seq in want.items()
+        if got.get(oid, []) != list(range(1, seq + 1))
+    }
+    # what arrived of an order: 1, 2, ... k with nothing skipped, repeated or reordered
+    disordered = [oid for oid, seqs in got.items() if seqs != list(range(1, len(seqs) + 1))]
+    return {
+        "orders": len(want),
+        "complete_in_order": len(want) - len(bad),
+        "gaps_or_duplicates": len(bad),
+        "disordered": len(disordered),
+        "incomplete": len(bad) - len(set(disordered) & set(bad)),
+        "reconnects": watcher.reconnects,
+        "examples": dict(list(bad.items())[:3]),
+    }
+
+
+def probe(http_url: str, method: str, path: str, body: Any = None) -> dict[str, Any]:
+    """One request during an outage: status, Retry-After, body and how long it took."""
+    host, port = http_url.rsplit("//", 1)[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    t0 = time.monotonic()
+    try:
+        data = json.dumps(body) if body is not None else None
+        conn.request(method, path, data, {"Content-Type": "application/json"})
+        r = conn.getresponse()
+        raw = r.read()
+        return {
+            "status": r.status,
+            "retry_after": r.getheader("Retry-After"),
+            "body": json.loads(raw) if raw else None,
+            "seconds": round(time.monotonic() - t0, 2),
+        }
+    finally:
+        conn.close()
+
+
+def start_probes(http_url: str, run_id: str, notes: dict[str, Any]) -> threading.Thread:
+    """GET /health and POST an order (clientOrderId `<run>-probe`) while a server is down,
+    in a thread of their own (the outage lasts as long as planned whatever they take)."""
+    body = {**order_body(1, run_id), "clientOrderId": f"{run_id}-probe"}
+
+    def run() -> None:
+        t0 = time.monotonic()
+        notes["health_during"] = probe(http_url, "GET", "/health")
+        notes["post_during"] = probe(http_url, "POST", "/orders", body)
+        notes["probe_orders"] = 1 if notes["post_during"]["status"] == 201 else 0
+        notes["post_during"]["answered_after_s"] = round(time.monotonic() - t0, 2)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
 
 
 # -- scenarios --
@@ -386,6 +597,7 @@ class Result:
     accepted: int
     in_db: int
     executing_at_break: int  # orders mid-execution (routing..confirmed) just before the break
+    pending_at_break: int  # orders accepted, not yet taken, just before the break
     drain_s: float  # last acceptance -> every order final
     total_s: float
     report: Report
@@ -393,7 +605,12 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        return self.report.ok and self.accepted == self.sent == self.in_db
+        return (
+            self.report.ok
+            and self.accepted == self.sent == self.in_db - self.notes.get("probe_orders", 0)
+            and self.notes["ws_orders"]["gaps_or_duplicates"] == 0
+            and self.notes["ws"]["gaps_or_duplicates"] == 0
+        )
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -403,6 +620,7 @@ class Result:
             "accepted": self.accepted,
             "in_db": self.in_db,
             "executing_at_break": self.executing_at_break,
+            "pending_at_break": self.pending_at_break,
             "drain_s": round(self.drain_s, 2),
             "total_s": round(self.total_s, 2),
             **{k: v for k, v in self.report.summary().items() if k != "orders"},
@@ -410,11 +628,11 @@ class Result:
         }
 
 
-def _executing(dsn: str) -> int:
+def _count(dsn: str, statuses: tuple[str, ...]) -> int:
     try:
         with psycopg.connect(dsn, connect_timeout=2) as conn:
             row = conn.execute(
-                "SELECT count(*) FROM orders WHERE status = ANY(%s)", (list(LIVE_EXECUTING),)
+                "SELECT count(*) FROM orders WHERE status = ANY(%s)", (list(statuses),)
             ).fetchone()
             return int(row[0]) if row else 0
     except psycopg.OperationalError:
@@ -447,9 +665,10 @@ def run_scenario(
     rd: ThrowawayRedis,
     workdir: Path,
     *,
-    rate: float = 150,
+    rate: float = 400,
     drain_timeout: float = 120,
     pg_down_s: float = 10,
+    env: dict[str, str] | None = None,
 ) -> Result:
     """One scenario on a fresh database; the break comes once a third of the orders are
     sent. Returns the counts and the invariant report."""
@@ -457,19 +676,27 @@ def run_scenario(
     workdir.mkdir(parents=True, exist_ok=True)
     dsn = pg.create_database(f"chaos_{scenario}_{uuid.uuid4().hex[:8]}")
     rd.flush()
-    run = EngineRun(workdir, {"DATABASE_URL": dsn, "REDIS_URL": rd.url, "REDIS_PREFIX": "oe"})
+    run = EngineRun(
+        workdir, {"DATABASE_URL": dsn, "REDIS_URL": rd.url, "REDIS_PREFIX": "oe", **(env or {})}
+    )
     notes: dict[str, Any] = {}
     t0 = time.monotonic()
-    run.start()
+    engine = run.start()
     with psycopg.connect(dsn) as conn:
         pools_before = pool_base_totals(conn)
     load = Load(run.http, n, rate)
+    watched = order_body(0, load.run_id)["clientId"]
+    watcher = WsWatcher(engine.ws, watched)  # one client's /ws stream, all run long
+    watcher.start()
+    order_watcher = OrderWatcher(engine.ws)  # every 15th order on its own socket
+    order_watcher.start()
+    load.on_accept = lambda i, oid: order_watcher.watch(oid) if i % 15 == 7 else None
     broke = threading.Event()
-    executing = [0]
+    executing = [0, 0]
     breaker: threading.Thread | None = None
 
     def do_break() -> None:
-        executing[0] = _executing(dsn)
+        executing[:] = [_count(dsn, LIVE_EXECUTING), _count(dsn, ("pending",))]
         if scenario == "kill9":
             index = _busiest_worker()
             pid = run.worker_pid(index)
@@ -485,17 +712,24 @@ def run_scenario(
                 time.sleep(0.05)
         elif scenario == "redis":
             rd.kill()
+            # an order accepted while Redis is down: committed, queued by the sweeper later
+            probes = start_probes(run.http, load.run_id, notes)
             time.sleep(1.0)
             rd.start()
+            probes.join()
         elif scenario == "postgres":
             pg.stop()
+            probes = start_probes(run.http, load.run_id, notes)
             time.sleep(pg_down_s)
             pg.start()
+            probes.join()
         elif scenario == "sigterm":
             code, took = run.sigterm()
             notes["exit_code"] = code
             notes["stop_s"] = round(took, 2)
-            notes["executing_after_stop"] = _executing(dsn)
+            # finished or handed back: nothing left between routing and confirmed
+            notes["executing_after_stop"] = _count(dsn, LIVE_EXECUTING)
+            notes["pending_after_stop"] = _count(dsn, ("pending",))
             run.start()
 
     def progress(sent: int) -> None:
@@ -512,8 +746,16 @@ def run_scenario(
     drained = wait_all_final(dsn, drain_timeout)
     drain_s = time.monotonic() - sent_done
     report = check_invariants(dsn, pools_before)
+    notes["ws"] = ws_check(watcher, dsn, watched)
+    notes["ws_orders"] = orders_ws_check(order_watcher, dsn)
+    watcher.stop()
+    order_watcher.stop()
     with psycopg.connect(dsn) as conn:
         ids = {str(r[0]) for r in conn.execute("SELECT id FROM orders")}
+        probe_id = f"{load.run_id}-probe"
+        notes["probe_stored"] = bool(
+            conn.execute("SELECT 1 FROM orders WHERE client_order_id = %s", (probe_id,)).fetchone()
+        )
     notes["answers"] = load.answers
     notes["retries"] = load.retries
     notes["drained"] = drained
@@ -533,6 +775,7 @@ def run_scenario(
         len(load.accepted),
         len(ids),
         executing[0],
+        executing[1],
         drain_s,
         total,
         report,
@@ -544,28 +787,37 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.chaos", description=__doc__)
     p.add_argument("-n", type=int, default=2000, help="orders per scenario")
     p.add_argument("-s", "--scenario", action="append", choices=SCENARIOS)
-    p.add_argument("--rate", type=float, default=150, help="orders sent per second")
+    p.add_argument("--rate", type=float, default=400, help="orders sent per second")
+    p.add_argument("--swap-ms", default="50-150", help="MOCK_SWAP_LATENCY_MS")
+    p.add_argument("--quote-ms", default="10", help="MOCK_QUOTE_LATENCY_MS")
     p.add_argument("--keep", type=Path, help="keep servers' data and engine logs here")
     args = p.parse_args(argv)
+    env = {"MOCK_SWAP_LATENCY_MS": args.swap_ms, "MOCK_QUOTE_LATENCY_MS": args.quote_ms}
     results = []
     with servers(args.keep) as (pg, rd):
         workdir = Path(args.keep or tempfile.mkdtemp(prefix="chaos-engine-"))
         for scenario in args.scenario or SCENARIOS:
             print(f"-- {scenario}: {args.n} orders", file=sys.stderr)
-            res = run_scenario(scenario, args.n, pg, rd, workdir / scenario, rate=args.rate)
+            res = run_scenario(
+                scenario, args.n, pg, rd, workdir / scenario, rate=args.rate, env=env
+            )
             print(json.dumps(res.summary(), indent=2), file=sys.stderr)
             results.append(res)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"chaos-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps([r.summary() for r in results], indent=2))
-    print(f"{'scenario':10} {'orders':>6} {'final':>6} {'twice':>5} {'gaps':>4} "
-          f"{'fills':>5} {'pools':>5} {'drain_s':>7}  ok")  # fmt: skip
+    print(
+        f"{'scenario':10} {'orders':>6} {'final':>6} {'twice':>5} {'gaps':>4} {'fills':>5}"
+        f" {'pools':>5} {'ws_bad':>6} {'at_break':>9} {'drain_s':>7}  ok"
+    )
     for r in results:
         rep = r.report
         print(
             f"{r.scenario:10} {rep.orders:6} {rep.final:6} {rep.executed_twice:5} "
             f"{rep.seq_gaps:4} {rep.fills_mismatch:5} {rep.pool_mismatch:5} "
-            f"{r.drain_s:7.2f}  {'yes' if r.ok else 'NO'}"
+            f"{r.notes['ws']['gaps_or_duplicates'] + r.notes['ws_orders']['gaps_or_duplicates']:6} "
+            f"{r.executing_at_break:4}/{r.pending_at_break:<4} {r.drain_s:7.2f}  "
+            f"{'yes' if r.ok else 'NO'}"
         )
     print(f"written to {out}", file=sys.stderr)
     return 0 if all(r.ok for r in results) else 1

@@ -70,9 +70,8 @@ class OrdersResource(CancelMixin):
         if created is None:
             row = self._existing(order)
             resp.status = falcon.HTTP_200
-            resp.media = order_json(
-                row, self.markets[row["symbol"]], self.store.fills([row["id"]])[str(row["id"])]
-            )
+            fills = _pg(self.store.fills, [row["id"]])[str(row["id"])]
+            resp.media = order_json(row, self.markets[row["symbol"]], fills)
             return
         row, _event_id = created  # queued and published by the group commit already
         out = order_json(row, self.markets[order.symbol])

@@ -11,19 +11,22 @@ everything that changes a market happens here, in order, with no lock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections import OrderedDict
 from decimal import Decimal
 from typing import Any, cast
 
 import orjson
 import psycopg
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 from engine_core import fsm
 from engine_core.pools import make_pool
 from service.config import Settings
+from service.events import pubsub_frame, ws_message
 from service.markets import Market, load_markets, shard_of
 from service.metrics import order_queue_latency_seconds, order_queue_size
 from service.store.pools import ensure_pools, load_markets_state, load_pools
@@ -44,6 +47,15 @@ CLAIM_EVERY_S = 5.0
 EXPIRE_EVERY_S = 0.25
 REPLY_TTL_S = 60
 LIVE = ("open", "partially_filled", "routing", "building", "submitted", "confirmed")
+RESTING = ("open", "partially_filled")
+FINISHED_KEPT = 100_000  # orders this process ended, kept to answer duplicate entries
+STOP_TASKS_S = 45.0  # at SIGTERM: how long orders in flight may take to finish
+STOP_WRITER_S = 10.0  # then how long the writer may take to store what they queued
+# Published again at start and after a Redis outage: the last event of each order of ours
+# among the latest events (at most this many back, and this recent).
+REANNOUNCE_EVENTS = 20_000
+REANNOUNCE_S = 60
+REANNOUNCE_AFTER_OUTAGE_S = (2.0, 8.0)  # relays re-subscribe within these, with backoff
 
 
 def owned_shards(settings: Settings, index: int, count: int) -> list[int]:
@@ -60,6 +72,10 @@ class Worker:
         self.symbols = [s for s in self.markets if shard_of(s, settings.shards) in self.shards]
         self.streams = [settings.stream_key(s) for s in self.shards]
         self.inflight: dict[str, LiveOrder] = {}  # executing (or waiting for a slot)
+        # Every order this process has taken, as it holds it: its status is the last one
+        # queued, ahead of what PostgreSQL may say. Final ones move to `_finished`.
+        self._known: dict[str, LiveOrder] = {}
+        self._finished: OrderedDict[str, str] = OrderedDict()  # id -> final status
         self._tasks: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
         self._room = asyncio.Event()
@@ -95,6 +111,15 @@ class Worker:
         log.info("worker %d owns shards %s: %s", self.index, self.shards, ", ".join(self.symbols))
         writer_task = asyncio.create_task(self.writer.run())
         self._recover(live)
+        # After a stop that was not clean (killed, crashed, Redis emptied) some committed
+        # events may never have been published.
+        clean_key = s.key("worker", str(self.index), "stopped-clean")
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.get(clean_key)
+            pipe.delete(clean_key)
+            was_clean, _ = await pipe.execute()
+        if not was_clean:
+            self._background(self._reannounce())
         loops = [
             asyncio.create_task(self._read_loop()),
             asyncio.create_task(self._periodic(self._sweep_once, SWEEP_EVERY_S)),
@@ -112,20 +137,74 @@ class Worker:
                 if t.done() and t.exception():
                     raise RuntimeError(f"worker {self.index} failed") from t.exception()
         stop_task.cancel()
+        # Stop taking orders; those in flight finish, those not started yet are handed back
+        # (their stream entries stay unacknowledged, for this worker's next start or
+        # another consumer's XAUTOCLAIM).
         for t in loops:
             t.cancel()
         await asyncio.gather(*loops, return_exceptions=True)
+        late: set[asyncio.Task[None]] = set()
         if self._tasks:
             log.info("worker %d finishing %d orders in flight", self.index, len(self._tasks))
-            await asyncio.wait(self._tasks, timeout=60)
+            _, late = await asyncio.wait(self._tasks, timeout=STOP_TASKS_S)
+            if late:
+                # Left as PostgreSQL has them (each step is one commit): the next start
+                # recovers them.
+                log.warning("worker %d: %d orders still in flight at exit", self.index, len(late))
         self.writer.stop()
-        await writer_task
+        try:
+            await asyncio.wait_for(writer_task, STOP_WRITER_S)
+            if not late and self.writer.healthy:
+                with contextlib.suppress(RedisError, OSError):
+                    await self._redis.set(clean_key, "1", ex=86_400)
+        except TimeoutError:
+            log.error("worker %d: PostgreSQL unreachable, unstored changes dropped", self.index)
         await self._redis.aclose()
         if self._conn is not None:
             await self._conn.close()
 
     def stop(self) -> None:
         self._stop.set()
+
+    def _background(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _reannounce(self, delays: tuple[float, ...] = (0.0,)) -> None:
+        """Publish again the last event of each order of ours among the latest ones. A
+        worker killed between a commit and its PUBLISH, or a PUBLISH lost while Redis was
+        down, leaves events a relay never got; for a final event nothing later shows the
+        gap. Relays drop what a connection already has (per-order seq): repeats are harmless.
+        """
+        for delay in delays:
+            try:
+                await asyncio.wait_for(self._stop.wait(), delay)
+                return  # stopping
+            except TimeoutError:
+                pass
+            try:
+                rows = await self._query(
+                    "SELECT DISTINCT ON (e.order_id) e.order_id, e.client_id, e.seq, e.status,"
+                    " e.ts, e.payload, e.event_id FROM order_events e"
+                    " JOIN orders o ON o.id = e.order_id"
+                    " WHERE e.event_id > (SELECT coalesce(max(event_id), 0) FROM order_events) - %s"
+                    " AND e.ts > now() - make_interval(secs => %s) AND o.symbol = ANY(%s)"
+                    " ORDER BY e.order_id, e.seq DESC",
+                    (REANNOUNCE_EVENTS, REANNOUNCE_S, self.symbols),
+                )
+                assert self._redis is not None
+                channel = self.settings.events_channel
+                for i in range(0, len(rows), 1000):
+                    async with self._redis.pipeline(transaction=False) as pipe:
+                        for oid, client, seq, status, ts, payload, event_id in rows[i : i + 1000]:
+                            message = ws_message(str(oid), status, seq, event_id, ts, payload)
+                            pipe.publish(channel, pubsub_frame(client, str(oid), message))
+                        await pipe.execute()
+                if rows:
+                    log.info("worker %d re-published %d last events", self.index, len(rows))
+            except (OSError, psycopg.Error, RedisError) as e:
+                log.warning("worker %d: re-publishing last events failed (%s)", self.index, e)
 
     def _load(self) -> tuple[Any, Any, list[tuple[Any, ...]]]:
         with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
@@ -142,7 +221,8 @@ class Worker:
         caught mid-execution carried on."""
         for row in rows:
             order = LiveOrder.from_row(row, self.markets[row[2]])
-            if order.status in ("open", "partially_filled"):
+            if order.status in RESTING:
+                self._known[order.id] = order
                 self.state.rest(order)
             else:
                 self._spawn(order)
@@ -151,9 +231,11 @@ class Worker:
         for symbol in self.symbols:
             self.executor.trigger(symbol)
 
-    async def _ensure_groups(self) -> None:
+    async def _ensure_groups(self, streams: list[str] | None = None) -> None:
+        """Create the consumer group (and the stream) where missing: at start, and when Redis
+        came back empty. From id 0: entries the API appended meanwhile are read too."""
         assert self._redis is not None
-        for stream in self.streams:
+        for stream in streams or self.streams:
             try:
                 await self._redis.xgroup_create(stream, self.settings.group, id="0", mkstream=True)
             except ResponseError as e:
@@ -166,6 +248,7 @@ class Worker:
         # First our own unacknowledged entries (from id 0, a restart's leftovers), then new ones.
         backlog: dict[str, str] | None = {s: "0" for s in self.streams}
         delay = 0.1
+        redis_lost = False
         while not self._stop.is_set():
             if len(self.inflight) >= 2 * self.settings.queue_concurrency + READ_COUNT:
                 self._room.clear()
@@ -190,15 +273,32 @@ class Worker:
                         backlog[stream] = entry_id
                 # an entry trimmed or deleted meanwhile comes back with no fields
                 entries = [e for e in entries if e[2]]
+                if redis_lost:
+                    redis_lost = False
+                    self._background(self._reannounce(REANNOUNCE_AFTER_OUTAGE_S))
                 if entries:
                     await self._admit(entries)
                 delay = 0.1
             except ResponseError as e:
                 if "NOGROUP" not in str(e):
                     raise
-                await self._ensure_groups()  # Redis restarted empty; the sweeper refills
-            except (OSError, psycopg.OperationalError, aioredis.ConnectionError) as e:
+                # Redis restarted empty: the groups again (the sweeper re-appends the
+                # pending orders it lost; orders in flight carry on in memory).
+                log.warning("worker %d: stream group missing; creating it again", self.index)
+                backlog = {s: "0" for s in self.streams}
+                redis_lost = True
+                try:
+                    await self._ensure_groups()
+                except RedisError as e2:
+                    log.warning("worker %d: group not created (%s); retrying", self.index, e2)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+            except (OSError, psycopg.OperationalError, RedisError) as e:
+                # Redis or PostgreSQL unreachable. Entries read but not admitted are ours in
+                # the group's pending list: read them again from there once it is back.
                 log.warning("worker %d read failed (%s); retrying", self.index, e)
+                backlog = {s: "0" for s in self.streams}
+                redis_lost = redis_lost or not isinstance(e, psycopg.Error)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
@@ -217,17 +317,22 @@ class Worker:
                     if (stream, entry_id) not in live.entry_ids:
                         live.entry_ids.append((stream, entry_id))
                     continue
+                taken = self._taken_status(oid)
+                if taken is not None:
+                    # This process holds the order: its status here is the truth (the row
+                    # fetched may predate changes made or queued meanwhile).
+                    if fsm.is_terminal(taken) or oid in self.state.by_id:
+                        ack.append((stream, entry_id))
+                    # else between two steps here (a launch, a crashed execution): left
+                    # unacknowledged, XAUTOCLAIM brings it back later
+                    continue
                 row = rows.get(oid)
                 if (
                     row is None
                     or row[9] != "pending"
-                    and (
-                        fsm.is_terminal(row[9])
-                        or row[2] not in self.state.books
-                        or self._is_managed(row)
-                    )
+                    and (fsm.is_terminal(row[9]) or row[2] not in self.state.books)
                 ):
-                    # unknown, final, or resting in our book already: nothing to execute
+                    # unknown, final, or not a market of ours: nothing to execute
                     ack.append((stream, entry_id))
                     continue
                 order = LiveOrder.from_row(row, self.markets[row[2]])
@@ -245,25 +350,44 @@ class Worker:
                     pipe.xack(stream, self.settings.group, entry_id)
                 await pipe.execute()
 
-    def _is_managed(self, row: tuple[Any, ...]) -> bool:
-        return str(row[0]) in self.state.by_id
+    def _taken_status(self, oid: str) -> str | None:
+        """The status of an order this process has taken (None: never taken here)."""
+        order = self._known.get(oid)
+        if order is not None:
+            return order.status
+        return self._finished.get(oid)
 
-    async def _db(self) -> psycopg.AsyncConnection[Any]:
+    def _forget_finished(self) -> None:
+        """Final orders leave `_known` for the bounded `_finished` list of ids."""
+        for oid in [oid for oid, o in self._known.items() if fsm.is_terminal(o.status)]:
+            self._finished[oid] = self._known.pop(oid).status
+        while len(self._finished) > FINISHED_KEPT:
+            self._finished.popitem(last=False)
+
+    async def _query(self, query: str, params: Any) -> list[tuple[Any, ...]]:
+        """One autocommit query on this worker's connection, opened again after a failure."""
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(
                 self.settings.database_url, autocommit=True
             )
-        return self._conn
+        try:
+            cur = await self._conn.execute(query, params)
+            return await cur.fetchall()
+        except psycopg.OperationalError:
+            conn, self._conn = self._conn, None
+            await conn.close()
+            raise
 
     async def _fetch(self, ids: list[str]) -> dict[str, tuple[Any, ...]]:
-        conn = await self._db()
-        cur = await conn.execute(
+        rows = await self._query(
             f"SELECT {LiveOrder.COLUMNS} FROM orders WHERE id = ANY(%s::uuid[])",  # noqa: S608
             (ids,),
         )
-        return {str(r[0]): r for r in await cur.fetchall()}
+        return {str(r[0]): r for r in rows}
 
     def _spawn(self, order: LiveOrder) -> None:
+        self._known[order.id] = order
+        self._finished.pop(order.id, None)
         self.inflight[order.id] = order
         task = asyncio.create_task(self._execute(order))
         self._tasks.add(task)
@@ -272,10 +396,16 @@ class Worker:
     async def _execute(self, order: LiveOrder) -> None:
         try:
             async with self._sem:
+                if self._stop.is_set() and order.status in ("pending", *RESTING):
+                    # Stopping: not started, handed back. A pending order's entry stays
+                    # unacknowledged; a resting one is in the book again at the next start.
+                    return
                 await self.executor.run(order)
         except Exception:
-            # Left unacknowledged: XAUTOCLAIM or a restart runs it again.
+            # Left unacknowledged: XAUTOCLAIM reads it again from what PostgreSQL holds (or
+            # a restart recovers it).
             log.exception("order %s: execution crashed", order.id, extra={"order_id": order.id})
+            self._known.pop(order.id, None)
         finally:
             self.inflight.pop(order.id, None)
             order_queue_size.set(len(self.inflight))
@@ -333,6 +463,15 @@ class Worker:
             await self.executor.cancel_resting(resting)
             return self._cancel_result(resting)
         rows = await self._fetch([order_id])
+        if order_id in self.inflight or order_id in self.state.by_id:
+            return await self._cancel(order_id)  # taken meanwhile: as above
+        taken = self._taken_status(order_id)
+        if taken is not None:
+            return {
+                "status": 409,
+                "code": "order_not_cancelable",
+                "message": f"the order is {taken}",
+            }
         row = rows.get(order_id)
         if row is None:
             return {"status": 404, "code": "not_found"}
@@ -422,22 +561,29 @@ class Worker:
         API's commit and its XADD, or Redis restarted empty). Shards with unread entries
         are left alone: their orders are still on the way."""
         assert self._redis is not None
+        self._forget_finished()
         quiet: list[str] = []
+        group = self.settings.group
         for shard, stream in zip(self.shards, self.streams, strict=True):
-            groups = await self._redis.xinfo_groups(stream)
-            lag = next((g.get("lag") for g in groups if g["name"] in (b"workers", "workers")), 0)
+            try:
+                groups = await self._redis.xinfo_groups(stream)
+            except ResponseError as e:
+                if "no such key" not in str(e):
+                    raise
+                await self._ensure_groups([stream])  # Redis came back empty
+                groups = []
+            lag = next((g.get("lag") for g in groups if g["name"] in (group.encode(), group)), 0)
             if not lag:
                 quiet.extend(s for s in self.symbols if shard_of(s, self.settings.shards) == shard)
         if not quiet:
             return 0
-        conn = await self._db()
-        cur = await conn.execute(
+        found = await self._query(
             "SELECT id, symbol FROM orders WHERE status = 'pending' AND symbol = ANY(%s)"
             " AND created_at < now() - make_interval(secs => %s)"
             " ORDER BY created_at LIMIT 1000",
             (quiet, self.settings.sweep_after_ms / 1000),
         )
-        rows = [(str(i), sym) for i, sym in await cur.fetchall() if str(i) not in self.inflight]
+        rows = [(str(i), sym) for i, sym in found if str(i) not in self.inflight]
         if rows:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for oid, sym in rows:
@@ -454,14 +600,20 @@ class Worker:
         for stream in self.streams:
             cursor = "0-0"
             while True:
-                cursor, items, *_ = await self._redis.xautoclaim(
-                    stream,
-                    self.settings.group,
-                    self.consumer,
-                    self.settings.claim_idle_ms,
-                    cursor,
-                    count=READ_COUNT,
-                )
+                try:
+                    cursor, items, *_ = await self._redis.xautoclaim(
+                        stream,
+                        self.settings.group,
+                        self.consumer,
+                        self.settings.claim_idle_ms,
+                        cursor,
+                        count=READ_COUNT,
+                    )
+                except ResponseError as e:
+                    if "NOGROUP" not in str(e):
+                        raise
+                    await self._ensure_groups([stream])  # Redis came back empty
+                    break
                 entries = [(stream, eid.decode(), f) for eid, f in items if f]
                 if entries:
                     claimed += len(entries)

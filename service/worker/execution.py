@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from engine_core.fills import slippage_bound, within_slippage
 from engine_core.limits import max_fill_within_limit
 from engine_core.pools import InsufficientLiquidity
@@ -90,6 +92,28 @@ class Executor:
         self._limiter = limiter
         self._state = state
         self._spawn = spawn
+        self._limiter_down = False
+        self._local_next = 0.0  # when Redis is unreachable: the next local start time
+
+    async def _acquire(self) -> None:
+        """A start slot of the attempt rate limit shared through Redis. With Redis unreachable
+        (restarting, say) orders in flight carry on: this worker then spaces its starts by
+        itself, at its share of the limit."""
+        try:
+            await self._limiter.acquire()
+        except (RedisError, OSError) as e:
+            if not self._limiter_down:
+                log.warning("rate limiter unreachable (%s); pacing attempts locally", e)
+                self._limiter_down = True
+            s = self._settings
+            gap = s.queue_rate_limit_duration_ms / 1000 * s.workers / s.queue_rate_limit_max
+            now = time.monotonic()
+            self._local_next = max(now, self._local_next + gap)
+            await asyncio.sleep(self._local_next - now)
+            return
+        if self._limiter_down:
+            log.info("rate limiter reachable again")
+            self._limiter_down = False
 
     # -- entry points --
     async def run(self, order: LiveOrder) -> None:
@@ -173,7 +197,7 @@ class Executor:
                     self._observe_final(order)
                 continue
             self._state.unrest(order)
-            await self._limiter.acquire()
+            await self._acquire()
             order.attempts += 1
             self._writer.transition(order, "routing")
             self._writer.transition(order, "building", route=plan.json, extra={"route": plan.json})
@@ -190,16 +214,33 @@ class Executor:
     async def _execute(self, order: LiveOrder) -> None:
         failed: tuple[int, str, str, str | None] | None = None
         reason = None
-        if order.status == "submitted":
-            # Taken over mid-attempt: that transaction never landed (landing and `confirmed`
-            # are one commit), so it is closed as not landed and a new attempt starts.
+        tries = 0  # attempts of this execution
+        # Taken over before its attempt was submitted (routing, building): that attempt
+        # starts again, same number. A market order's attempts are all of this execution.
+        again = order.status in ("routing", "building")
+        if again:
+            tries = order.attempts - 1 if order.type == "market" else 0
+        elif order.status == "submitted":
+            # Taken over mid-attempt. Its transaction is recorded (attempts, 'submitted'), and
+            # the chain's record of it is PostgreSQL: a landing commits with `confirmed`, its
+            # fills and the pools in one transaction. So an order still `submitted` did not
+            # land; the attempt is closed as not landed and, if attempts are left, another
+            # one starts. The same transaction is never submitted twice.
             reason = "not_landed"
             failed = (order.attempts, tx_signature(order.id, order.attempts), "failed", reason)
-        tries = 0
+            tries = order.attempts if order.type == "market" else 1
+            if tries >= self._settings.max_attempts:
+                order.failure_reason = reason
+                await self._writer.transition(order, "failed", attempt=failed)
+                self._observe_final(order)
+                return
         while True:
-            await self._limiter.acquire()
+            await self._acquire()
             tries += 1
-            order.attempts += 1
+            if again:
+                again = False
+            else:
+                order.attempts += 1
             extra = {"lastError": reason} if reason else None
             await self._writer.transition(order, "routing", attempt=failed, extra=extra)
             try:
@@ -241,6 +282,14 @@ class Executor:
             if order.type == "market":
                 raise AttemptFailed("insufficient_liquidity")
             raise NothingExecutable()
+        if (
+            order.type == "market"
+            and plan.route is not None
+            and any(leg.amount <= 0 or leg.quote <= 0 for leg in plan.route.legs)
+        ):
+            # A swap that moves nothing of one token (an amount below what the pool can
+            # price): the chain would refuse it whatever the attempt.
+            raise AttemptFailed("invalid_order")
         log.info(
             "route order=%s %s %s %s legs=%s quote=%s",
             order.id,
@@ -323,8 +372,12 @@ class Executor:
 
     def _plan_json(self, order: LiveOrder, plan: Plan) -> dict[str, Any]:
         return plan_json(
-            order.market, order.side, plan.route, [(p, q) for _, p, q in plan.internal],
-            bound=plan.bound, limit=plan.limit,
+            order.market,
+            order.side,
+            plan.route,
+            [(p, q) for _, p, q in plan.internal],
+            bound=plan.bound,
+            limit=plan.limit,
         )
 
     def _land(self, order: LiveOrder, plan: Plan, tx: str) -> None:

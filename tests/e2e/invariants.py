@@ -38,8 +38,12 @@ class Report:
     bad_transitions: int = 0  # consecutive events not allowed by the state table
     fills_mismatch: int = 0  # sum(fills) != orders.filled / quote_amount
     pool_mismatch: int = 0  # venues whose pools moved by other than their fills
+    unexplained: int = 0  # failed with no failureReason, failed attempts with no error,
+    # attempts still `submitted` on a final order
     attempts: int = 0
     landed: int = 0
+    attempt_errors: dict[str, int] = field(default_factory=dict)  # failed attempts by error
+    failure_reasons: dict[str, int] = field(default_factory=dict)  # failed orders by reason
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -53,6 +57,7 @@ class Report:
             and self.bad_transitions == 0
             and self.fills_mismatch == 0
             and self.pool_mismatch == 0
+            and self.unexplained == 0
         )
 
     def note(self, what: str) -> None:
@@ -71,8 +76,11 @@ class Report:
             "bad_transitions": self.bad_transitions,
             "fills_mismatch": self.fills_mismatch,
             "pool_mismatch": self.pool_mismatch,
+            "unexplained": self.unexplained,
             "attempts": self.attempts,
             "landed": self.landed,
+            "attempt_errors": self.attempt_errors,
+            "failure_reasons": self.failure_reasons,
             "problems": self.problems,
         }
 
@@ -97,20 +105,24 @@ def final_count(conn: psycopg.Connection[Any]) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def check_invariants(
-    dsn: str, pools_before: dict[tuple[str, str], int] | None = None
-) -> Report:
+def check_invariants(dsn: str, pools_before: dict[tuple[str, str], int] | None = None) -> Report:
     """Check every order of the database at `dsn` (see the module docstring). Give
     `pools_before` (pool_base_totals before the run) when only this run's orders (and no
     simulator trades) moved the pools."""
     r = Report()
     with psycopg.connect(dsn) as conn:
-        orders = {
-            str(oid): (status, seq, filled, quote, tx, attempts)
-            for oid, status, seq, filled, quote, tx, attempts in conn.execute(
-                "SELECT id, status, seq, filled, quote_amount, tx_hash, attempts FROM orders"
-            )
-        }
+        orders: dict[str, tuple[Any, ...]] = {}
+        reasons: Counter[str] = Counter()
+        for oid, status, seq, filled, quote, tx, attempts, reason in conn.execute(
+            "SELECT id, status, seq, filled, quote_amount, tx_hash, attempts, failure_reason"
+            " FROM orders"
+        ):
+            orders[str(oid)] = (status, seq, filled, quote, tx, attempts)
+            if status == "failed":
+                reasons[str(reason)] += 1
+                if not reason:
+                    r.unexplained += 1
+                    r.note(f"{oid}: failed with no failureReason")
         events: dict[str, list[tuple[int, str, Any, int]]] = {}
         for oid, seq, status, ts, event_id in conn.execute(
             "SELECT order_id, seq, status, ts, event_id FROM order_events ORDER BY order_id, seq"
@@ -118,10 +130,19 @@ def check_invariants(
             events.setdefault(str(oid), []).append((seq, status, ts, event_id))
         landed: dict[str, list[tuple[int, str]]] = {}
         attempt_rows = 0
-        for oid, attempt, tx, status in conn.execute(
-            "SELECT order_id, attempt, tx_hash, status FROM attempts"
+        errors: Counter[str] = Counter()
+        in_doubt: set[str] = set()
+        for oid, attempt, tx, status, error in conn.execute(
+            "SELECT order_id, attempt, tx_hash, status, error FROM attempts"
         ):
             attempt_rows += 1
+            if status == "failed":
+                errors[str(error)] += 1
+                if not error:
+                    r.unexplained += 1
+                    r.note(f"{oid}: attempt {attempt} failed with no error")
+            if status == "submitted":
+                in_doubt.add(str(oid))
             if status == "landed":
                 landed.setdefault(str(oid), []).append((attempt, tx))
         fills: dict[str, list[tuple[int, str, int, int, str | None]]] = {}
@@ -137,10 +158,15 @@ def check_invariants(
 
     r.orders = len(orders)
     r.attempts = attempt_rows
+    r.attempt_errors = dict(errors)
+    r.failure_reasons = dict(reasons)
     r.statuses = dict(Counter(o[0] for o in orders.values()))
     for oid, (status, seq, filled, quote, tx, _attempts) in orders.items():
         if fsm.is_terminal(status):
             r.final += 1
+            if oid in in_doubt:
+                r.unexplained += 1
+                r.note(f"{oid}: {status} with an attempt still submitted")
         else:
             r.note(f"{oid}: not final ({status})")
         # -- executed at most once --
