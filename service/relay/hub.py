@@ -37,6 +37,10 @@ class Target:
     after_event_id: int | None = None
 
 
+# How far below the watermark a /ws catch-up after a pub/sub outage starts reading.
+RESYNC_SLACK = 10_000
+
+
 @dataclass(frozen=True, slots=True)
 class Resync:
     """Pub/sub was lost and is back: catch up from the store, live events follow this item."""
@@ -48,7 +52,7 @@ Item = Event | Resync
 
 
 class Subscriber:
-    __slots__ = ("target", "queue", "last_seq", "kicked", "kick_reason")
+    __slots__ = ("target", "queue", "last_seq", "kicked", "kick_reason", "joined_at")
 
     def __init__(self, target: Target, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
         self.target = target
@@ -56,6 +60,7 @@ class Subscriber:
         self.last_seq: dict[str, int] = {}  # per order: the highest seq sent to this client
         self.kicked = asyncio.Event()
         self.kick_reason = ""
+        self.joined_at = 0  # the hub's watermark when this connection subscribed
 
     def offer(self, item: Item) -> None:
         if self.kicked.is_set():
@@ -93,6 +98,7 @@ class Hub:
         return self._by_client, t.client_id
 
     def add(self, sub: Subscriber) -> None:
+        sub.joined_at = self.watermark
         index, key = self._index(sub)
         index.setdefault(key, set()).add(sub)
 
@@ -173,8 +179,14 @@ async def pump(
         while True:
             events = await store.client_events(client_id, after_event_id)
             for event in events:
-                if event.seq > last_seq.get(event.order_id, 0):
-                    await deliver(event, "replay")
+                last = last_seq.get(event.order_id)
+                if last is not None and event.seq <= last:
+                    continue  # sent already
+                if last is not None and event.seq > last + 1:
+                    # Event ids are taken before commit: an event of this order with a
+                    # lower id than the floor may have committed late. The store has it.
+                    await replay_order(event.order_id, before_seq=event.seq)
+                await deliver(event, "replay")
             if len(events) < PAGE:
                 return
             after_event_id = events[-1].event_id
@@ -212,7 +224,14 @@ async def pump(
                     await replay_order(target.order_id)
                 else:
                     assert target.client_id is not None
-                    floor = max(item.after_event_id, target.after_event_id or 0)
+                    # Ids are taken before commit, so events just below the watermark may
+                    # have committed after it: look back RESYNC_SLACK ids (repeats are
+                    # dropped by seq), but not before this connection began.
+                    floor = max(
+                        item.after_event_id - RESYNC_SLACK,
+                        target.after_event_id or 0,
+                        sub.joined_at,
+                    )
                     await replay_client(target.client_id, floor)
             else:
                 last = last_seq.get(item.order_id)
