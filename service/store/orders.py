@@ -5,6 +5,7 @@ Every statement binds its parameters; column lists are constants of this module.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,6 +88,9 @@ RESTING_BIDS = (
     " ORDER BY limit_price DESC, created_at LIMIT 200"
 )
 
+FAST_FAIL_WINDOW_S = 1.0
+FAST_FAIL_TIMEOUT_S = 0.2
+
 FILL_COLUMNS = "order_id, venue, amount, quote_amount, fee, tx_hash, ts"
 
 
@@ -101,6 +105,7 @@ class OrderStore:
             kwargs={"autocommit": True},
             timeout=5.0,
         )
+        self._down_until = 0.0
 
     def open(self) -> None:
         self.pool.open(wait=False)
@@ -109,9 +114,16 @@ class OrderStore:
         self.pool.close()
 
     def _rows(self, query: str, params: Any = None) -> list[dict[str, Any]]:
-        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(query, params)  # type: ignore[arg-type]  # queries are module constants
-            return cur.fetchall()
+        # Right after PostgreSQL failed, don't let every request wait the pool's full
+        # timeout: answer 503 fast for a second, then try for real again.
+        timeout = FAST_FAIL_TIMEOUT_S if time.monotonic() < self._down_until else None
+        try:
+            with self.pool.connection(timeout) as conn, conn.cursor(row_factory=dict_row) as cur:
+                cur.execute(query, params)  # type: ignore[arg-type]  # queries are constants
+                return cur.fetchall()
+        except psycopg.OperationalError:
+            self._down_until = time.monotonic() + FAST_FAIL_WINDOW_S
+            raise
 
     def _row(self, query: str, params: Any = None) -> dict[str, Any] | None:
         rows = self._rows(query, params)
