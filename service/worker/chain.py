@@ -46,6 +46,14 @@ class MockChain:
         self._failure_rate = settings.mock_failure_rate
         self._rng = random.Random(seed)
 
+    @property
+    def instant_quote(self) -> bool:
+        return self._quote_ms == (0, 0)
+
+    @property
+    def instant_swap(self) -> bool:
+        return self._swap_ms == (0, 0)
+
     async def quote_delay(self) -> None:
         await self._sleep(self._quote_ms)
 

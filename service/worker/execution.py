@@ -242,7 +242,12 @@ class Executor:
             else:
                 order.attempts += 1
             extra = {"lastError": reason} if reason else None
-            await self._writer.transition(order, "routing", attempt=failed, extra=extra)
+            routing = self._writer.transition(order, "routing", attempt=failed, extra=extra)
+            if not self._chain.instant_quote:
+                # A step that waits for the network waits for its status to be stored
+                # first; with no latency the next statuses join the same group commit
+                # (still one event each, in order, each committed before it is published).
+                await routing
             try:
                 await self._attempt(order)
                 engine_attempts_total.labels("landed").inc()
@@ -300,16 +305,18 @@ class Executor:
             plan.json["quoteAmount"],
             extra={"order_id": order.id},
         )
-        await self._writer.transition(
-            order, "building", route=plan.json, extra={"route": plan.json}
-        )
+        self._writer.transition(order, "building", route=plan.json, extra={"route": plan.json})
         tx = tx_signature(order.id, order.attempts)
-        await self._writer.transition(
+        submitted = self._writer.transition(
             order,
             "submitted",
             attempt=(order.attempts, tx, "submitted", None),
             extra={"pendingTx": tx},
         )
+        if plan.route is not None and not self._chain.instant_swap:
+            # The transaction is recorded (attempts, 'submitted') before it is sent. With
+            # no swap latency it lands in the commit that stores it, or after: never before.
+            await submitted
         if plan.route is not None:
             await self._chain.swap_delay()
             error = self._chain.landing_error()
