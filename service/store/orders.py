@@ -101,7 +101,9 @@ class OrderStore:
             min_size=1,
             max_size=size,
             open=False,
-            check=ConnectionPool.check_connection,
+            # No check on every checkout (a round trip each, 13 % of the API's time): a
+            # connection PostgreSQL dropped fails its request once (503, fast-fail window),
+            # and the pool discards it.
             kwargs={"autocommit": True},
             timeout=5.0,
         )
