@@ -29,6 +29,12 @@ def sol_steps(market: Market, side: str) -> list[str]:
     return steps
 
 
+def worst_price(side: str, price_raw: int, slippage_bps: int) -> int:
+    """The worst price a taker accepts at `slippage_bps` from `price_raw` (rounded down)."""
+    sign = 1 if side == "buy" else -1
+    return price_raw * (10_000 + sign * slippage_bps) // 10_000
+
+
 def quote_of(qty: int, price_raw: int, base_decimals: int) -> int:
     """Quote units of `qty` base units at price_raw (quote units per whole base token)."""
     return qty * price_raw // 10**base_decimals

@@ -32,7 +32,7 @@ from service.errors import ApiError, unavailable
 from service.markets import Market
 from service.metrics import db_pool_connections
 from service.metrics.exposition import render
-from service.routes import plan_json
+from service.routes import plan_json, worst_price
 from service.store.orders import OrderStore, Unavailable
 from service.units import from_base_units
 
@@ -224,7 +224,7 @@ class QuoteResource:
         px = ask if side == "buy" else bid
         internal: list[tuple[int, int]] = []
         if px is not None:
-            bound = px * 10_050 // 10_000 if side == "buy" else px * 9_950 // 10_000
+            bound = worst_price(side, px, 50)
             left = amount
             for price, qty in _pg(self.markets.store.resting, symbol, side, bound):
                 if left == 0:

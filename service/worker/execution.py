@@ -33,7 +33,7 @@ from service.metrics import (
     order_fill_ratio,
     orders_total,
 )
-from service.routes import plan_json, quote_of
+from service.routes import plan_json, quote_of, worst_price
 from service.worker.chain import FINAL, MockChain, tx_signature
 from service.worker.live_order import LiveOrder
 from service.worker.market_state import MarketState
@@ -42,7 +42,6 @@ from service.worker.writer import EventWriter, Fill
 
 log = logging.getLogger(__name__)
 
-BPS = 10_000
 
 
 class AttemptFailed(Exception):
@@ -179,11 +178,7 @@ class Executor:
             launch_px = ask if order.side == "buy" else bid
             cap = order.limit_price
             if launch_px is not None:
-                slip = (
-                    launch_px * (BPS + order.slippage_bps) // BPS
-                    if order.side == "buy"
-                    else launch_px * (BPS - order.slippage_bps) // BPS
-                )
+                slip = worst_price(order.side, launch_px, order.slippage_bps)
                 cap = (
                     slip
                     if cap is None
@@ -343,13 +338,7 @@ class Executor:
             ask, bid = self._state.quotes(order.symbol)
             px = ask if order.side == "buy" else bid
             internal_limit = (
-                None
-                if px is None
-                else (
-                    px * (BPS + order.slippage_bps) // BPS
-                    if order.side == "buy"
-                    else px * (BPS - order.slippage_bps) // BPS
-                )
+                None if px is None else worst_price(order.side, px, order.slippage_bps)
             )
         else:
             internal_limit = limit
