@@ -43,7 +43,6 @@ from service.worker.writer import EventWriter, Fill
 log = logging.getLogger(__name__)
 
 
-
 class AttemptFailed(Exception):
     def __init__(self, reason: str, tx_hash: str | None = None) -> None:
         super().__init__(reason)
@@ -337,9 +336,7 @@ class Executor:
             # around the venues' price.
             ask, bid = self._state.quotes(order.symbol)
             px = ask if order.side == "buy" else bid
-            internal_limit = (
-                None if px is None else worst_price(order.side, px, order.slippage_bps)
-            )
+            internal_limit = None if px is None else worst_price(order.side, px, order.slippage_bps)
         else:
             internal_limit = limit
         internal: list[tuple[int, int, int]] = []
