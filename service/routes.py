@@ -59,13 +59,16 @@ def plan_json(
         quote = sum(quote_of(q, p, base_dec) for p, q in internal)
         base_s = from_base_units(qty, base_dec)
         quote_s = from_base_units(quote, quote_dec)
-        out["legs"].insert(0, {
-            "venue": "internal",
-            "amountIn": base_s if side == "sell" else quote_s,
-            "amountOut": quote_s if side == "sell" else base_s,
-            "fee": "0",
-            "priceImpactBps": 0,
-        })
+        out["legs"].insert(
+            0,
+            {
+                "venue": "internal",
+                "amountIn": base_s if side == "sell" else quote_s,
+                "amountOut": quote_s if side == "sell" else base_s,
+                "fee": "0",
+                "priceImpactBps": 0,
+            },
+        )
         total_qty, total_quote = qty + route.amount, quote + route.quote_amount
         out["amount"] = from_base_units(total_qty, base_dec)
         out["quoteAmount"] = from_base_units(total_quote, quote_dec)

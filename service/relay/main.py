@@ -83,9 +83,7 @@ class RelayServer:
         self._targets: weakref.WeakKeyDictionary[ServerConnection, Target] = (
             weakref.WeakKeyDictionary()
         )
-        self._owners: weakref.WeakKeyDictionary[ServerConnection, str] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._owners: weakref.WeakKeyDictionary[ServerConnection, str] = weakref.WeakKeyDictionary()
         self._pool: AsyncConnectionPool | None = None
         self._redis: Redis | None = None
         self._listener: asyncio.Task[None] | None = None
@@ -257,10 +255,15 @@ class RelayServer:
             return _error(e)
         owner = key_client or target.client_id or target.order_id or ""
         if self._per_client[owner] >= self.settings.ws_max_connections_per_client:
-            return _error(ApiError(
-                429, "too_many_connections",
-                f"at most {self.settings.ws_max_connections_per_client} WebSocket connections"
-                " per client", headers={"Retry-After": "5"}))
+            return _error(
+                ApiError(
+                    429,
+                    "too_many_connections",
+                    f"at most {self.settings.ws_max_connections_per_client} WebSocket connections"
+                    " per client",
+                    headers={"Retry-After": "5"},
+                )
+            )
         self._targets[connection] = target
         self._owners[connection] = owner
         return None
