@@ -22,8 +22,9 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from engine_core import fsm
 from engine_core.fills import slippage_bound, within_slippage
-from engine_core.limits import max_fill_within_limit
+from engine_core.limits import max_fill_within_limit, within_limit
 from engine_core.pools import InsufficientLiquidity
 from engine_core.router import Route, best_route, execute_route
 from service.config import Settings
@@ -66,12 +67,9 @@ class Plan:
     def internal_qty(self) -> int:
         return sum(q for _, _, q in self.internal)
 
-
-def within_limit(side: str, quote: int, qty: int, limit: int, base_decimals: int) -> bool:
-    """Average price of (qty, quote) at or better than the limit, exactly in integers."""
-    if side == "buy":
-        return quote * 10**base_decimals <= limit * qty
-    return quote * 10**base_decimals >= limit * qty
+    @property
+    def qty(self) -> int:
+        return self.internal_qty + (self.route.amount if self.route else 0)
 
 
 class Executor:
@@ -132,10 +130,10 @@ class Executor:
         if order.type != "market" and order.status == "pending":
             plan = self._plan(order)
             fok_short = order.time_in_force == "FOK" and (
-                plan is None or self._plan_qty(plan) < order.remaining
+                plan is None or plan.qty < order.remaining
             )
             if plan is None or fok_short:
-                if order.resting_tif or (order.type == "sniper" and order.time_in_force != "IOC"):
+                if order.rests_remainder:
                     await self._rest(order)
                 else:
                     await self._end(order, "expired")
@@ -187,8 +185,7 @@ class Executor:
             if plan is None:
                 if order.time_in_force == "IOC":
                     self._state.unrest(order)
-                    waits.append(self._writer.transition(order, "expired"))
-                    self._observe_final(order)
+                    waits.append(self._final(order, "expired"))
                 continue
             self._state.unrest(order)
             await self._acquire()
@@ -225,8 +222,7 @@ class Executor:
             tries = order.attempts if order.type == "market" else 1
             if tries >= self._settings.max_attempts:
                 order.failure_reason = reason
-                await self._writer.transition(order, "failed", attempt=failed)
-                self._observe_final(order)
+                await self._final(order, "failed", attempt=failed)
                 return
         while True:
             await self._acquire()
@@ -249,7 +245,7 @@ class Executor:
                 return
             except NothingExecutable:
                 engine_attempts_total.labels("nothing_executable").inc()
-                if order.resting_tif or order.type == "sniper":
+                if order.rests_remainder:
                     await self._rest(order)
                 else:
                     await self._end(order, "expired")
@@ -267,8 +263,7 @@ class Executor:
                 )
                 if e.reason in FINAL or tries >= self._settings.max_attempts:
                     order.failure_reason = e.reason
-                    await self._writer.transition(order, "failed", attempt=failed)
-                    self._observe_final(order)
+                    await self._final(order, "failed", attempt=failed)
                     return
                 await asyncio.sleep(self._chain.backoff_s(tries, self._settings.retry_base_ms))
 
@@ -317,9 +312,6 @@ class Executor:
             if error:
                 raise AttemptFailed(error, tx)
         self._land(order, plan, tx)
-
-    def _plan_qty(self, plan: Plan) -> int:
-        return plan.internal_qty + (plan.route.amount if plan.route else 0)
 
     def _plan(self, order: LiveOrder, limit: int | None = None) -> Plan | None:
         """What the order can execute now: crossing makers of other clients first, then the
@@ -391,9 +383,7 @@ class Executor:
             ok = (
                 within_slippage(order.side, actual.quote_amount, plan.bound)
                 if plan.bound is not None
-                else within_limit(
-                    order.side, actual.quote_amount, actual.amount, plan.limit or 0, decimals
-                )
+                else within_limit(actual, plan.limit, decimals)
             )
             if not ok:
                 raise AttemptFailed("slippage_exceeded", tx)
@@ -447,13 +437,11 @@ class Executor:
         done = maker.remaining == 0
         if done:
             self._state.unrest(maker)
-        self._writer.transition(
+        self._final(
             maker,
             "filled" if done else "partially_filled",
             fills=[Fill("internal", qty, quote, 0, tx)],
         )
-        if done:
-            self._observe_final(maker)
 
     # -- after an execution --
     async def _after_execution(self, order: LiveOrder) -> None:
@@ -462,21 +450,15 @@ class Executor:
     def _after_execution_now(self, order: LiveOrder) -> asyncio.Future[int]:
         """Queue the status that follows `confirmed`; returns the future of the last one."""
         if order.remaining == 0:
-            fut = self._writer.transition(order, "filled")
-            self._observe_final(order)
-            return fut
+            return self._final(order, "filled")
         if order.cancel_requested:
             self._writer.transition(order, "partially_filled")
-            fut = self._writer.transition(order, "canceled")
-            self._observe_final(order)
-            return fut
-        if order.resting_tif or (order.type == "sniper" and order.time_in_force != "IOC"):
+            return self._final(order, "canceled")
+        if order.rests_remainder:
             fut = self._writer.transition(order, "partially_filled")
             self._state.rest(order)
             return fut
-        fut = self._writer.transition(order, "expired")
-        self._observe_final(order)
-        return fut
+        return self._final(order, "expired")
 
     async def _rest(self, order: LiveOrder) -> None:
         if order.cancel_requested:
@@ -488,8 +470,14 @@ class Executor:
         self._state.rest(order)
 
     async def _end(self, order: LiveOrder, status: str) -> None:
-        await self._writer.transition(order, status)
-        self._observe_final(order)
+        await self._final(order, status)
+
+    def _final(self, order: LiveOrder, status: str, **kw: Any) -> asyncio.Future[int]:
+        """Queue a status change, counted in the metrics when it ends the order."""
+        fut = self._writer.transition(order, status, **kw)
+        if fsm.is_terminal(status):
+            self._observe_final(order)
+        return fut
 
     async def expire(self, order: LiveOrder) -> None:
         await self._end(order, "expired")

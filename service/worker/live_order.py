@@ -91,9 +91,12 @@ class LiveOrder:
         )
 
     @property
-    def resting_tif(self) -> bool:
-        """Whether an unfilled remainder rests in the book (else it expires)."""
-        return self.type != "market" and self.time_in_force in ("GTC", "GTD")
+    def rests_remainder(self) -> bool:
+        """Whether an unfilled remainder rests in the book (else it expires): limit GTC/GTD,
+        and snipers unless IOC."""
+        if self.type == "sniper":
+            return self.time_in_force != "IOC"
+        return self.type == "limit" and self.time_in_force in ("GTC", "GTD")
 
     @property
     def remaining(self) -> int:
