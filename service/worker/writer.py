@@ -141,7 +141,6 @@ class EventWriter:
         stream_group: str,
         pool_states: Callable[[str], list[tuple[str, dict[str, Any]]]],
         market_row: Callable[[str], tuple[Any, bool]],
-        on_final: Callable[[Change], None] | None = None,
     ) -> None:
         self._conninfo = conninfo
         self._redis = redis
@@ -150,7 +149,6 @@ class EventWriter:
         self._pool_states = pool_states
         self._market_row = market_row
         self._touched: dict[str, list[asyncio.Future[None]]] = {}
-        self._on_final = on_final
         self._queue: list[Change] = []
         self._wake = asyncio.Event()
         self._conn: psycopg.AsyncConnection[Any] | None = None
@@ -419,8 +417,6 @@ class EventWriter:
             log.warning("publish/ack failed after commit (%s); clients will replay", e)
         engine_events_published_total.inc(len(batch))
         for change, event_id in zip(batch, event_ids, strict=True):
-            if change.final and self._on_final:
-                self._on_final(change)
             if change.done is not None and not change.done.done():
                 change.done.set_result(event_id)
         log.debug("published %d events in %.1f ms", len(batch), (time.perf_counter() - t0) * 1000)
