@@ -11,7 +11,6 @@ import orjson
 import redis
 
 from service.config import Settings
-from service.events import pubsub_frame
 from service.markets import shard_of
 
 log = logging.getLogger(__name__)
@@ -30,26 +29,6 @@ class OrderQueue:
         self.blocking = redis.Redis.from_url(
             settings.redis_url, socket_timeout=60, socket_connect_timeout=2.0
         )
-
-    def enqueue(self, order_id: str, symbol: str, client_id: str, message: bytes) -> bool:
-        """False when Redis is unreachable: the order is committed already, and the
-        workers' sweeper appends it once Redis is back."""
-        s = self._settings
-        stream = s.stream_key(shard_of(symbol, s.shards))
-        try:
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.xadd(stream, {"id": order_id, "symbol": symbol})
-            pipe.publish(s.events_channel, pubsub_frame(client_id, order_id, message))
-            pipe.execute()
-            return True
-        except redis.RedisError as e:
-            log.warning(
-                "order %s committed but not queued (%s); the sweeper will",
-                order_id,
-                e,
-                extra={"order_id": order_id},
-            )
-            return False
 
     def command(
         self, symbol: str, cmd: str, args: dict[str, Any], timeout: float

@@ -6,13 +6,12 @@ Every statement binds its parameters; column lists are constants of this module.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
 import psycopg
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 ORDER_COLUMNS = (
@@ -21,28 +20,9 @@ ORDER_COLUMNS = (
     " quote_amount, fees, route, tx_hash, attempts, failure_reason, seq, created_at, updated_at"
 )
 
-# One statement, one round trip, atomic: the order and its first event (seq 1, pending),
-# or nothing when (client_id, idem_key) exists already.
-INSERT_ORDER = f"""
-WITH ins AS (
-    INSERT INTO orders (id, client_id, client_order_id, idem_key, request_hash, symbol, side,
-        type, time_in_force, amount, limit_price, expires_at, slippage_bps, status, seq,
-        created_at, updated_at)
-    VALUES (%(id)s, %(client_id)s, %(client_order_id)s, %(idem_key)s, %(request_hash)s,
-        %(symbol)s, %(side)s, %(type)s, %(time_in_force)s, %(amount)s, %(limit_price)s,
-        %(expires_at)s, %(slippage_bps)s, 'pending', 1, %(ts)s, %(ts)s)
-    ON CONFLICT (client_id, idem_key) WHERE idem_key IS NOT NULL DO NOTHING
-    RETURNING {ORDER_COLUMNS}
-), ev AS (
-    INSERT INTO order_events (order_id, client_id, seq, status, ts, payload)
-    SELECT id, client_id, 1, 'pending', created_at, %(payload)s FROM ins
-    RETURNING event_id
-)
-SELECT ins.*, (SELECT event_id FROM ev) AS event_id FROM ins
-"""  # noqa: S608 - constant column list, values bound
-
-# The same for a whole batch of orders (the API's group commit): one statement, one round
-# trip, one commit for every request waiting on it. The rows come as ONE json parameter
+# The order and its first event (seq 1, pending) for a whole batch of orders (the API's
+# group commit): one statement, one round trip, one commit for every request waiting on it.
+# The rows come as ONE json parameter
 # (orjson here, json_to_recordset on the server; psycopg's array dumper costs far more).
 # Rows come back for the orders inserted; an order whose (client_id, idem_key) exists
 # already (or came earlier in this batch) gets none. Arrival order decides which of two
@@ -136,15 +116,6 @@ class OrderStore:
             conn.execute("SELECT 1")
 
     # -- COMMANDS --
-    def insert(self, values: dict[str, Any]) -> tuple[dict[str, Any], int] | None:
-        """Insert the order with its pending event; None if its idempotency key exists."""
-        values = {**values, "payload": Jsonb(values["payload"]), "ts": datetime.now(UTC)}
-        row = self._row(INSERT_ORDER, values)
-        if row is None:
-            return None
-        event_id = row.pop("event_id")
-        return row, event_id
-
     def insert_many(self, batch: list[dict[str, Any]]) -> list[tuple[dict[str, Any], int] | None]:
         """`insert` for many orders in one statement and one transaction: for each, its row
         and event id, or None where its idempotency key exists (or repeats in the batch).

@@ -222,7 +222,7 @@ def test_sql_safety_the_constants_spliced_today_are_column_lists() -> None:
     passes because it never looks)."""
     from service.store import orders
 
-    assert "FROM orders" in orders.INSERT_ORDER or "INSERT INTO orders" in orders.INSERT_ORDER
+    assert "INSERT INTO orders" in orders.INSERT_ORDERS
     assert re.fullmatch(r"[a-z_, ]+", orders.ORDER_COLUMNS)
     assert re.fullmatch(r"[a-z_, ]+", orders.FILL_COLUMNS)
     spliced = 0
