@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 MAX_BASE_UNITS = 2**62  # fits a PostgreSQL bigint with room for sums
 
@@ -36,16 +36,16 @@ def to_base_units(value: object, decimals: int, field: str) -> int:
 
 
 def from_base_units(units: int | None, decimals: int) -> str | None:
-    """1500000000 with 9 decimals -> '1.5'."""
+    """1500000000 with 9 decimals -> '1.5' (no exponent, no trailing zeros)."""
     if units is None:
         return None
-    d = Decimal(units).scaleb(-decimals)
-    return _plain(d)
-
-
-def _plain(d: Decimal) -> str:
-    s = format(d.normalize(), "f")
-    return s
+    if decimals <= 0:
+        return str(units * 10**-decimals)
+    whole, frac = divmod(abs(units), 10**decimals)
+    sign = "-" if units < 0 else ""
+    if not frac:
+        return f"{sign}{whole}"
+    return f"{sign}{whole}.{str(frac).rjust(decimals, '0').rstrip('0')}"
 
 
 def price_string(
@@ -55,12 +55,19 @@ def price_string(
     quote_decimals: int,
     extra_digits: int = 4,
 ) -> str | None:
-    """Average price in quote tokens per whole base token, quote decimals + a few digits."""
+    """Average price in quote tokens per whole base token, to quote decimals + a few digits
+    (half to even), exactly: integer division, no floating or decimal context."""
     if base_units <= 0:
         return None
-    p = Decimal(quote_units).scaleb(base_decimals - quote_decimals) / Decimal(base_units)
-    q = Decimal(1).scaleb(-(quote_decimals + extra_digits))
-    return _plain(p.quantize(q, rounding=ROUND_HALF_EVEN))
+    digits = quote_decimals + extra_digits
+    # price * 10**digits = quote_units * 10**(base_decimals - quote_decimals + digits) / base
+    scale = base_decimals - quote_decimals + digits
+    num = quote_units * 10**scale if scale >= 0 else quote_units
+    den = base_units if scale >= 0 else base_units * 10**-scale
+    q, r = divmod(num, den)
+    if 2 * r > den or (2 * r == den and q % 2):
+        q += 1
+    return from_base_units(q, digits)
 
 
 def price_to_raw(value: object, quote_decimals: int, field: str) -> int:

@@ -6,9 +6,8 @@ import asyncio
 import hashlib
 import random
 
+from engine_core.codec import b58encode
 from service.config import Settings
-
-_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 # Errors an attempt can meet, as a Solana client meets them:
 # - RETRYABLE, the network's (the transaction did not land): tried again after a backoff.
@@ -23,20 +22,10 @@ REQUOTE = ("slippage_exceeded",)
 FINAL = ("insufficient_liquidity", "pool_not_open", "invalid_order")
 
 
-def base58(data: bytes) -> str:
-    n = int.from_bytes(data, "big")
-    out = []
-    while n:
-        n, r = divmod(n, 58)
-        out.append(_B58[r])
-    pad = len(data) - len(data.lstrip(b"\0"))
-    return "1" * pad + "".join(reversed(out))
-
-
 def tx_signature(order_id: str, attempt: int) -> str:
     """A Solana-shaped signature (64 bytes, base58), fixed by order and attempt, so a
     re-submission of the same attempt is recognisably the same transaction."""
-    return base58(hashlib.sha512(f"{order_id}:{attempt}".encode()).digest())
+    return b58encode(hashlib.sha512(f"{order_id}:{attempt}".encode()).digest())
 
 
 class MockChain:

@@ -29,6 +29,7 @@ from engine_core.pools import InsufficientLiquidity
 from engine_core.router import Route, best_route, execute_route
 from service.config import Settings
 from service.metrics import (
+    child,
     engine_attempts_total,
     order_execution_duration_seconds,
     order_fill_ratio,
@@ -240,18 +241,18 @@ class Executor:
                 await routing
             try:
                 await self._attempt(order)
-                engine_attempts_total.labels("landed").inc()
+                child(engine_attempts_total, "landed").inc()
                 await self._after_execution(order)
                 return
             except NothingExecutable:
-                engine_attempts_total.labels("nothing_executable").inc()
+                child(engine_attempts_total, "nothing_executable").inc()
                 if order.rests_remainder:
                     await self._rest(order)
                 else:
                     await self._end(order, "expired")
                 return
             except AttemptFailed as e:
-                engine_attempts_total.labels(e.reason).inc()
+                child(engine_attempts_total, e.reason).inc()
                 reason = e.reason
                 failed = (order.attempts, e.tx_hash, "failed", e.reason) if e.tx_hash else None
                 log.info(
@@ -487,8 +488,8 @@ class Executor:
         await self._end(order, "canceled")
 
     def _observe_final(self, order: LiveOrder) -> None:
-        orders_total.labels(order.type, order.side, order.status).inc()
-        order_execution_duration_seconds.labels(order.type, order.side).observe(
+        child(orders_total, order.type, order.side, order.status).inc()
+        child(order_execution_duration_seconds, order.type, order.side).observe(
             max(0.0, time.time() - order.created_at.timestamp())
         )
-        order_fill_ratio.labels(order.type, order.side).observe(order.filled / order.amount)
+        child(order_fill_ratio, order.type, order.side).observe(order.filled / order.amount)
