@@ -248,8 +248,7 @@ def test_sniper_waits_for_launch_then_fires_in_arrival_order(eng: Engine) -> Non
     assert c["status"] == "expired" and c["filled"] == "0"  # its cap is below the launch
     assert statuses(eng, a["id"]) == ["pending", "open", *EXEC, "filled"]
     # After the launch a sniper is an order on an open market: it fires at once.
-    late = submit(eng, symbol="PUMP/SOL", side="buy", amount="10", type="sniper",
-                  slippageBps=500)
+    late = submit(eng, symbol="PUMP/SOL", side="buy", amount="10", type="sniper", slippageBps=500)
     assert wait_for(eng, late["id"], FINAL)["status"] == "filled"
     assert statuses(eng, late["id"]) == ["pending", *EXEC, "filled"]
 
@@ -305,8 +304,15 @@ def test_markets_show_reference_and_both_venues(eng: Engine, tmp_path: Path) -> 
 
 def test_quote_shows_the_internal_leg_before_the_venues(eng: Engine) -> None:
     set_price(eng, "ETH/USDT", "3000")
-    maker = submit(eng, symbol="ETH/USDT", side="sell", amount="0.1", type="limit",
-                   limitPrice="3005", timeInForce="GTC")
+    maker = submit(
+        eng,
+        symbol="ETH/USDT",
+        side="sell",
+        amount="0.1",
+        type="limit",
+        limitPrice="3005",
+        timeInForce="GTC",
+    )
     wait_for(eng, maker["id"], {"open"})
     status, quote, _ = eng.request("GET", "/quote?symbol=ETH/USDT&side=buy&amount=0.3")
     assert status == 200, quote

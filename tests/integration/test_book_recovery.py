@@ -55,8 +55,9 @@ def worker_running(settings: Settings) -> Iterator[Worker]:
 
 def order_row(settings: Settings, oid: str) -> tuple[Any, ...]:
     with psycopg.connect(settings.database_url) as conn:
-        row = conn.execute("SELECT status, filled, amount FROM orders WHERE id = %s",
-                           (oid,)).fetchone()
+        row = conn.execute(
+            "SELECT status, filled, amount FROM orders WHERE id = %s", (oid,)
+        ).fetchone()
     assert row is not None
     return row
 
@@ -82,8 +83,14 @@ def test_resting_order_rebuilt_after_restart_then_fills_on_price_move(
     sim_settings: Settings,
 ) -> None:
     client = testing.TestClient(create_app(sim_settings))
-    body = {"clientId": "rest", "symbol": "SOL/USDC", "side": "buy", "amount": "1",
-            "type": "limit", "limitPrice": "140"}
+    body = {
+        "clientId": "rest",
+        "symbol": "SOL/USDC",
+        "side": "buy",
+        "amount": "1",
+        "type": "limit",
+        "limitPrice": "140",
+    }
     with worker_running(sim_settings):
         oid = client.simulate_post("/orders", json=body).json["id"]
         assert wait_status(sim_settings, oid, {"open"}) == "open"
@@ -94,7 +101,14 @@ def test_resting_order_rebuilt_after_restart_then_fills_on_price_move(
         assert wait_status(sim_settings, oid, {"filled"}) == "filled"
     events = client.simulate_get(f"/orders/{oid}/events").json["events"]
     assert [e["status"] for e in events] == [
-        "pending", "open", "routing", "building", "submitted", "confirmed", "filled"]
+        "pending",
+        "open",
+        "routing",
+        "building",
+        "submitted",
+        "confirmed",
+        "filled",
+    ]
 
 
 def test_cancel_racing_fill_ends_canceled_without_later_fill_or_filled(
@@ -106,12 +120,21 @@ def test_cancel_racing_fill_ends_canceled_without_later_fill_or_filled(
         for i in range(6):
             price = "150" if i % 2 == 0 else "149"
             client.simulate_post("/sim/price", json={"symbol": "SOL/USDC", "price": price})
-            oid = client.simulate_post("/orders", json={
-                "clientId": f"race{i}", "symbol": "SOL/USDC", "side": "buy", "amount": "0.5",
-                "type": "limit", "limitPrice": "145"}).json["id"]
+            oid = client.simulate_post(
+                "/orders",
+                json={
+                    "clientId": f"race{i}",
+                    "symbol": "SOL/USDC",
+                    "side": "buy",
+                    "amount": "0.5",
+                    "type": "limit",
+                    "limitPrice": "145",
+                },
+            ).json["id"]
             wait_status(sim_settings, oid, {"open"})
-            move = pool.submit(client.simulate_post, "/sim/price",
-                               json={"symbol": "SOL/USDC", "price": "140"})
+            move = pool.submit(
+                client.simulate_post, "/sim/price", json={"symbol": "SOL/USDC", "price": "140"}
+            )
             cancel = pool.submit(client.simulate_delete, f"/orders/{oid}")
             move.result()
             code = cancel.result().status_code
@@ -120,10 +143,9 @@ def test_cancel_racing_fill_ends_canceled_without_later_fill_or_filled(
             assert (code, final) in ((200, "canceled"), (409, "filled"))
             with psycopg.connect(sim_settings.database_url) as conn:
                 events = conn.execute(
-                    "SELECT status, ts FROM order_events WHERE order_id = %s ORDER BY seq",
-                    (oid,)).fetchall()
-                fills = conn.execute("SELECT ts FROM fills WHERE order_id = %s",
-                                     (oid,)).fetchall()
+                    "SELECT status, ts FROM order_events WHERE order_id = %s ORDER BY seq", (oid,)
+                ).fetchall()
+                fills = conn.execute("SELECT ts FROM fills WHERE order_id = %s", (oid,)).fetchall()
             assert events[-1][0] == final
             assert sum(1 for s, _ in events if s in ("canceled", "filled")) == 1
             if final == "canceled":
