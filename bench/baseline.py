@@ -53,7 +53,7 @@ def event_frame(client_id: str, order_id: str, seq: int, event_id: int, t_ns: in
         "attempts": 1,
     }
     message = ev.ws_message(order_id, "routing", seq, event_id, datetime.now(UTC), payload)
-    return ev.pubsub_frame(client_id, order_id, message)
+    return ev.pubsub_frame(client_id, order_id, seq, event_id, message)
 
 
 def split(data: bytes) -> list[bytes]:
@@ -197,7 +197,7 @@ def _stream_worker(index: int, dsn: str, stream: str, channel: str, n: int, out:
                     for s in range(1, EVENTS_PER_ORDER):
                         payload = orjson.dumps({"status": STATUSES[s], "filled": "0"})
                         cp.write_row((oid, s + 1, STATUSES[s], now, payload.decode()))
-                        frames.append(ev.pubsub_frame("bare", oid, payload))
+                        frames.append(ev.pubsub_frame("bare", oid, s + 1, 0, payload))
             cur.execute(
                 "UPDATE orders_bare o SET status = 'filled', seq = 6, updated_at = now()"
                 " FROM unnest(%s::uuid[]) AS u(id) WHERE o.id = u.id",

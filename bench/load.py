@@ -528,7 +528,11 @@ async def scenario_relay(args: argparse.Namespace, workdir: Path) -> dict[str, A
     with eng.fresh(args.keep) as f:
         env = eng.engine_env(f, parse_env(args.env))
         with eng.start(env, workdir, "up", args.engine_dir) as e:
-            return await relay_measure(e.ws, f"{f.prefix}:events", args, "relay")
+            profile = start_profiles(args, e, "relay")
+            try:
+                return await relay_measure(e.ws, f"{f.prefix}:events", args, "relay")
+            finally:
+                stop_profiles(profile)
 
 
 def start_profiles(args: argparse.Namespace, e: eng.Engine, name: str) -> list[Any]:

@@ -1,7 +1,7 @@
 """The order:update message, built the same way for live events and for replays.
 
-On pub/sub a message is `client_id \\n order_id \\n <ws json>`: the relay routes on the two
-header lines and forwards the JSON bytes untouched.
+On pub/sub a message is `client_id \\n order_id \\n seq event_id \\n <ws json>`: the relay
+routes and orders on the header lines (no JSON parsing) and forwards the JSON bytes untouched.
 """
 
 from __future__ import annotations
@@ -29,13 +29,15 @@ def ws_message(
     return orjson.dumps({"event": "order:update", "payload": body})
 
 
-def pubsub_frame(client_id: str, order_id: str, message: bytes) -> bytes:
-    return client_id.encode() + b"\n" + order_id.encode() + b"\n" + message
+def pubsub_frame(client_id: str, order_id: str, seq: int, event_id: int, message: bytes) -> bytes:
+    return f"{client_id}\n{order_id}\n{seq} {event_id}\n".encode() + message
 
 
-def parse_frame(frame: bytes) -> tuple[str, str, bytes]:
-    client_id, order_id, message = frame.split(b"\n", 2)
-    return client_id.decode(), order_id.decode(), message
+def parse_frame(frame: bytes) -> tuple[str, str, int, int, bytes]:
+    """(client_id, order_id, seq, event_id, message); ValueError if malformed."""
+    client_id, order_id, ids, message = frame.split(b"\n", 3)
+    seq, event_id = ids.split(b" ")
+    return client_id.decode(), order_id.decode(), int(seq), int(event_id), message
 
 
 # Several frames in one pub/sub message (a worker's batch, the API's group commit): the

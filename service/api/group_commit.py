@@ -154,7 +154,7 @@ class GroupCommit:
                 message = ws_message(
                     order_id, "pending", 1, event_id, row["created_at"], values["payload"]
                 )
-                frames.append(pubsub_frame(row["client_id"], order_id, message))
+                frames.append(pubsub_frame(row["client_id"], order_id, 1, event_id, message))
             pipe = self._redis.pipeline(transaction=False)
             # the events (one message) before the entries: a worker may read an entry and
             # publish `routing` at once

@@ -16,8 +16,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from service.events import BATCH_SEP, parse_frame, split_frames
 from service.relay.replay import PAGE, Event, EventStore
 
@@ -52,7 +50,7 @@ Item = Event | Resync
 
 
 class Subscriber:
-    __slots__ = ("target", "queue", "last_seq", "kicked", "kick_reason", "joined_at")
+    __slots__ = ("target", "queue", "last_seq", "kicked", "kick_reason", "joined_at", "direct")
 
     def __init__(self, target: Target, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
         self.target = target
@@ -61,14 +59,30 @@ class Subscriber:
         self.kicked = asyncio.Event()
         self.kick_reason = ""
         self.joined_at = 0  # the hub's watermark when this connection subscribed
+        # Set by the pump while it waits on an empty queue with its replay done: writes one
+        # message to the socket now, or returns False (socket not open or not keeping up).
+        self.direct: Callable[[bytes], bool] | None = None
 
-    def offer(self, item: Item) -> None:
+    def offer(self, item: Item) -> bool:
+        """Queue `item` for the pump; True if it was written to the socket at once instead.
+
+        Written at once only when the pump would send it next and alone: the pump is idle
+        on an empty queue and the event is the order's next seq (or its first here). Any
+        other case (a gap, a repeat, a resync, a busy socket) goes through the queue, whose
+        order the pump keeps."""
         if self.kicked.is_set():
-            return
+            return False
+        direct = self.direct
+        if direct is not None and type(item) is Event and self.queue.empty():
+            last = self.last_seq.get(item.order_id)
+            if (last is None or item.seq == last + 1) and direct(item.message):
+                self.last_seq[item.order_id] = item.seq
+                return True
         try:
             self.queue.put_nowait(item)
         except asyncio.QueueFull:
             self.kick(f"too slow: more than {self.queue.maxsize} messages waiting")
+        return False
 
     def kick(self, reason: str) -> None:
         self.kick_reason = reason
@@ -84,6 +98,7 @@ class Hub:
         # Highest eventId dispatched: after a pub/sub outage, /ws connections catch up from it.
         self.watermark = 0
         self.received = 0  # frames taken from pub/sub (tests wait on it)
+        self.sent_direct = 0  # events written straight to a socket by dispatch
 
     def __len__(self) -> int:
         return sum(len(s) for s in self._by_order.values()) + sum(
@@ -120,10 +135,9 @@ class Hub:
     def _dispatch_one(self, frame: bytes) -> int:
         self.received += 1
         try:
-            client_id, order_id, message = parse_frame(frame)
-            body = orjson.loads(message)["payload"]
-            event = Event(order_id, int(body["seq"]), int(body["eventId"]), message)
-        except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+            client_id, order_id, seq, event_id, message = parse_frame(frame)
+            event = Event(order_id, seq, event_id, message)
+        except ValueError:  # UnicodeDecodeError is one
             log.warning("dropping a malformed pub/sub frame: %r", frame[:200])
             return 0
         if event.event_id > self.watermark:
@@ -132,7 +146,8 @@ class Hub:
         for subs in (self._by_order.get(order_id), self._by_client.get(client_id)):
             if subs:
                 for sub in subs:
-                    sub.offer(event)
+                    if sub.offer(event):
+                        self.sent_direct += 1
                 n += len(subs)
         return n
 
@@ -152,7 +167,7 @@ async def pump(
     sub: Subscriber,
     send: Callable[[bytes], Awaitable[Any]],
     store: EventStore,
-    on_sent: Callable[[str], None] = lambda kind: None,
+    on_sent: Callable[[str, int], None] = lambda kind, n: None,
 ) -> None:
     """Replay, then stream live events to one connection until cancelled or send fails.
 
@@ -164,7 +179,7 @@ async def pump(
     async def deliver(event: Event, kind: str) -> None:
         await send(event.message)
         last_seq[event.order_id] = event.seq
-        on_sent(kind)
+        on_sent(kind, 1)
 
     async def replay_order(order_id: str, before_seq: int | None = None) -> None:
         while True:
@@ -208,15 +223,21 @@ async def pump(
     async def flush() -> None:
         if send_many is not None and len(run) > 1:
             await send_many([e.message for e in run])
-            for _ in run:
-                on_sent("live")
+            on_sent("live", len(run))
         else:
             for e in run:
                 await deliver(e, "live")
         run.clear()
 
+    # While idle on an empty queue, dispatch writes the next event itself (Subscriber.offer).
+    send_now: Callable[[bytes], bool] | None = getattr(send, "now", None)
     while True:
-        item = await sub.queue.get()
+        if send_now is not None and sub.queue.empty():
+            sub.direct = send_now
+        try:
+            item = await sub.queue.get()
+        finally:
+            sub.direct = None
         while True:
             if isinstance(item, Resync):
                 await flush()

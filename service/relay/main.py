@@ -30,6 +30,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from service import metrics
 from service.api.auth import KeyRing
@@ -187,7 +188,10 @@ class RelayServer:
                         continue
                     kind = msg["type"]
                     if kind == "message":
+                        direct = self.hub.sent_direct
                         self.hub.dispatch(msg["data"])
+                        if self.hub.sent_direct != direct:
+                            self._live.inc(self.hub.sent_direct - direct)
                     elif kind == "subscribe":
                         # Also seen when redis-py reconnected by itself: messages may be lost.
                         self._on_subscribed(channel)
@@ -329,7 +333,7 @@ class RelayServer:
         counters = {"live": self._live, "replay": self._replay}
         tasks = (
             asyncio.create_task(
-                pump(sub, _sender(ws), self.store, lambda kind: counters[kind].inc())
+                pump(sub, _sender(ws), self.store, lambda kind, n: counters[kind].inc(n))
             ),
             asyncio.create_task(_discard_incoming(ws)),
             asyncio.create_task(sub.kicked.wait()),
@@ -379,8 +383,28 @@ def _sender(ws: ServerConnection) -> Callable[[bytes], Awaitable[None]]:
             if all(protocol.writes):  # no end-of-stream marker among them
                 protocol.writes = [b"".join(protocol.writes)]
 
+    def now(message: bytes) -> bool:
+        """One text frame written at once, as websockets' `broadcast` writes it, unless the
+        connection is not open or already has DIRECT_MAX_BUFFERED bytes waiting (then the
+        pump sends it, waiting for the socket to drain)."""
+        if (
+            ws.protocol.state is not State.OPEN
+            or ws.transport.get_write_buffer_size() > DIRECT_MAX_BUFFERED
+        ):
+            return False
+        try:
+            ws.protocol.send_text(message)
+            ws.send_data()
+        except Exception:  # noqa: BLE001 - the connection is going; the pump will find out
+            return False
+        return True
+
     send.many = many  # type: ignore[attr-defined]  # read by hub.pump
+    send.now = now  # type: ignore[attr-defined]
     return send
+
+
+DIRECT_MAX_BUFFERED = 64 * 1024
 
 
 MAX_CLIENT_MESSAGES = 16

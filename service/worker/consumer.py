@@ -199,7 +199,8 @@ class Worker:
                     async with self._redis.pipeline(transaction=False) as pipe:
                         for oid, client, seq, status, ts, payload, event_id in rows[i : i + 1000]:
                             message = ws_message(str(oid), status, seq, event_id, ts, payload)
-                            pipe.publish(channel, pubsub_frame(client, str(oid), message))
+                            frame = pubsub_frame(client, str(oid), seq, event_id, message)
+                            pipe.publish(channel, frame)
                         await pipe.execute()
                 if rows:
                     log.info("worker %d re-published %d last events", self.index, len(rows))

@@ -402,7 +402,11 @@ class EventWriter:
                     change.ts,
                     change.payload,
                 )
-                frames.append(pubsub_frame(change.order.client_id, change.order.id, message))
+                frames.append(
+                    pubsub_frame(
+                        change.order.client_id, change.order.id, change.seq, event_id, message
+                    )
+                )
                 if change.final or change.status in ACK_STATUSES:
                     for stream, entry in change.order.entry_ids:
                         acks.setdefault(stream, []).append(entry)

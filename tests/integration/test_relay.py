@@ -100,7 +100,8 @@ class World:
         return ws_message(order_id, status, seq, event_id, ts, payload)
 
     async def publish(self, client_id: str, order_id: str, message: bytes) -> None:
-        frame = pubsub_frame(client_id, order_id, message)
+        body = orjson.loads(message)["payload"]
+        frame = pubsub_frame(client_id, order_id, body["seq"], body["eventId"], message)
         await self.redis.publish(self.settings.events_channel, frame)
 
     async def emit(self, order_id: str, client_id: str, seq: int) -> bytes:
