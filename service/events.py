@@ -20,12 +20,18 @@ def iso(ts: datetime) -> str:
 
 
 def ws_message(
-    order_id: str, status: str, seq: int, event_id: int, ts: datetime, payload: dict[str, Any]
+    order_id: str,
+    status: str,
+    seq: int,
+    event_id: int,
+    ts: datetime | str,
+    payload: dict[str, Any],
 ) -> bytes:
+    """The order:update message; `ts` a datetime, or already as `iso` gives it."""
     body: dict[str, Any] = {"id": order_id, "status": status, "seq": seq, "eventId": event_id}
     for key in WS_FIELDS:
         body[key] = payload.get(key)
-    body["ts"] = iso(ts)
+    body["ts"] = ts if isinstance(ts, str) else iso(ts)
     return orjson.dumps({"event": "order:update", "payload": body})
 
 

@@ -14,11 +14,21 @@ from typing import Any
 from prometheus_client import Counter, Gauge, Histogram, values
 
 _HOST = socket.gethostname()  # once: prometheus_client calls process_id() on every update
+_ID = f"{_HOST}-{os.getpid()}"
+
+
+def _forked() -> None:
+    global _ID
+    _ID = f"{_HOST}-{os.getpid()}"
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def process_id(pid: int | None = None) -> str:
-    """Host and pid: containers sharing one metrics volume each count pids from 1."""
-    return f"{_HOST}-{os.getpid() if pid is None else pid}"
+    """Host and pid: containers sharing one metrics volume each count pids from 1. This
+    process's is kept (and made again in a forked child), not asked of the OS per update."""
+    return _ID if pid is None else f"{_HOST}-{pid}"
 
 
 @functools.cache

@@ -145,9 +145,9 @@ class Executor:
         """After the market's pools moved: start the resting orders that can now execute
         (the book finds the candidates in log time; each is confirmed by the exact limit
         computation before it leaves the book). Returns how many started."""
-        if not self._state.launched(symbol):
-            return 0
         book = self._state.books[symbol]
+        if not len(book) or not self._state.launched(symbol):
+            return 0
         ask, bid = self._state.quotes(symbol)
         started = 0
         for handle in book.executable(ask, bid):
@@ -324,14 +324,13 @@ class Executor:
         book = self._state.books[order.symbol]
         if limit is None:
             limit = order.limit_price
-        if limit is None:
+        internal_limit = limit
+        if limit is None and len(book):
             # No price given: internal makers only where they beat the slippage bound
             # around the venues' price.
             ask, bid = self._state.quotes(order.symbol)
             px = ask if order.side == "buy" else bid
             internal_limit = None if px is None else worst_price(order.side, px, order.slippage_bps)
-        else:
-            internal_limit = limit
         internal: list[tuple[int, int, int]] = []
         if internal_limit is not None and len(book):
             internal = book.crossing(

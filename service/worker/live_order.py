@@ -37,6 +37,10 @@ class LiveOrder:
     handle: int = 0  # in the market's book
     book_seq: int = -1  # time priority in the book, kept across executions
     cancel_requested: bool = False
+    # payload() of the last call and what it was computed from (most status changes leave
+    # the amounts as they were)
+    _payload_of: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+    _payload: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     COLUMNS = (
         "id, client_id, symbol, side, type, time_in_force, amount, limit_price, slippage_bps,"
@@ -103,7 +107,15 @@ class LiveOrder:
         return self.amount - self.filled
 
     def payload(self) -> dict[str, Any]:
-        """The WebSocket fields of this order as it stands, as decimal strings."""
+        """The WebSocket fields of this order as it stands, as decimal strings (a new dict
+        the caller may extend)."""
+        of = (self.filled, self.quote_amount, self.tx_hash, self.failure_reason, self.attempts)
+        if of != self._payload_of:
+            self._payload = self._compute_payload()
+            self._payload_of = of
+        return dict(self._payload)
+
+    def _compute_payload(self) -> dict[str, Any]:
         base, quote = self.market.base.decimals, self.market.quote.decimals
         values = {
             "filled": from_base_units(self.filled, base) or "0",

@@ -24,7 +24,7 @@ import redis.asyncio as aioredis
 from psycopg.types.json import Jsonb, set_json_dumps
 
 from engine_core import fsm
-from service.events import pubsub_batch, pubsub_frame, ws_message
+from service.events import iso, pubsub_batch, pubsub_frame, ws_message
 from service.metrics import engine_batch_size, engine_events_published_total
 from service.worker.live_order import LiveOrder
 
@@ -58,7 +58,7 @@ INSERT_EVENTS = (
     "INSERT INTO order_events (order_id, client_id, seq, status, ts, payload)"
     " SELECT order_id, client_id, seq, status, ts, payload FROM ROWS FROM ("
     "json_to_recordset(%s::json) AS (order_id uuid, client_id text, seq integer, status text,"
-    " ts timestamptz, payload jsonb)) WITH ORDINALITY"
+    " ts timestamptz, payload json)) WITH ORDINALITY"
     " AS e(order_id, client_id, seq, status, ts, payload, ord) ORDER BY ord"
     " RETURNING order_id, seq, event_id"
 )
@@ -128,7 +128,6 @@ class Change:
     # the order row as of this change: status, seq, filled, quote_amount, fees, attempts,
     # tx_hash, failure_reason (the order may move on before the batch commits)
     row: tuple[Any, ...] = ()
-    ts: datetime = field(default_factory=lambda: datetime.now(UTC))
     done: asyncio.Future[int] | None = None
 
 
@@ -212,10 +211,12 @@ class EventWriter:
                 (sym, venue, state) for sym in symbols for venue, state in self._pool_states(sym)
             ]
             markets = [(sym, *self._market_row(sym)) for sym in symbols]
-            event_ids = await self._commit_until_done(batch, pools, markets)
+            # One time for the batch: its events' ts, the orders' updated_at, the pools'.
+            now = datetime.now(UTC)
+            event_ids = await self._commit_until_done(batch, pools, markets, now)
             if batch:
                 engine_batch_size.observe(len(batch))
-                await self._publish(batch, event_ids)
+                await self._publish(batch, event_ids, now)
             for futures in touched.values():
                 for fut in futures:
                     if not fut.done():
@@ -240,6 +241,7 @@ class EventWriter:
         batch: list[Change],
         pools: list[tuple[str, str, dict[str, Any]]],
         markets: list[tuple[str, Any, bool]],
+        now: datetime,
     ) -> list[int]:
         delay = 0.05
         failed = False
@@ -250,7 +252,7 @@ class EventWriter:
                     if stored is not None:
                         self.healthy = True
                         return stored
-                ids = await self._commit(batch, pools, markets)
+                ids = await self._commit(batch, pools, markets, now)
                 self.healthy = True
                 return ids
             except psycopg.OperationalError as e:
@@ -293,13 +295,13 @@ class EventWriter:
         batch: list[Change],
         pools: list[tuple[str, str, dict[str, Any]]],
         markets: list[tuple[str, Any, bool]],
+        now: datetime,
     ) -> list[int]:
         conn = await self._connection()
-        now = datetime.now(UTC)
         events = conn.cursor()
         async with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
             if batch:
-                await self._write_changes(cur, events, batch)
+                await self._write_changes(cur, events, batch, now)
             if pools:
                 await cur.executemany(
                     UPSERT_POOL,
@@ -319,6 +321,7 @@ class EventWriter:
         cur: psycopg.AsyncCursor[Any],
         events: psycopg.AsyncCursor[Any],
         batch: list[Change],
+        now: datetime,
     ) -> None:
         last: dict[str, Change] = {}  # each order's last change of the batch
         routes: dict[str, dict[str, Any]] = {}
@@ -331,7 +334,7 @@ class EventWriter:
             row = dict(zip(ORDER_FIELDS, c.row, strict=True))
             row["id"] = oid
             row["route"] = routes.get(oid)
-            row["ts"] = c.ts
+            row["ts"] = now
             orders.append(row)
         await cur.execute(UPDATE_ORDERS, (_json_rows(orders),))
         await events.execute(
@@ -344,7 +347,7 @@ class EventWriter:
                             "client_id": c.order.client_id,
                             "seq": c.seq,
                             "status": c.status,
-                            "ts": c.ts,
+                            "ts": now,
                             "payload": c.payload,
                         }
                         for c in batch
@@ -361,7 +364,7 @@ class EventWriter:
                 "quote_amount": f.quote_amount,
                 "fee": f.fee,
                 "tx_hash": f.tx_hash,
-                "ts": c.ts,
+                "ts": now,
             }
             for c in batch
             for f in c.fills
@@ -380,16 +383,17 @@ class EventWriter:
                         "tx_hash": tx,
                         "status": status,
                         "error": error,
-                        "started_at": c.ts,
+                        "started_at": now,
                         "ended_at": None,
                     }
                 else:  # a later one: as the upsert of it would have left the row
-                    a.update(status=status, error=error, ended_at=c.ts)
+                    a.update(status=status, error=error, ended_at=now)
         if attempts:
             await cur.execute(UPSERT_ATTEMPTS, (_json_rows(list(attempts.values())),))
 
-    async def _publish(self, batch: list[Change], event_ids: list[int]) -> None:
+    async def _publish(self, batch: list[Change], event_ids: list[int], now: datetime) -> None:
         t0 = time.perf_counter()
+        ts = iso(now)
         try:
             frames: list[bytes] = []
             acks: dict[str, list[str]] = {}
@@ -399,7 +403,7 @@ class EventWriter:
                     change.status,
                     change.seq,
                     event_id,
-                    change.ts,
+                    ts,
                     change.payload,
                 )
                 frames.append(
