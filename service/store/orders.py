@@ -32,7 +32,7 @@ WITH input AS (
     SELECT * FROM ROWS FROM (json_to_recordset(%(rows)s::json) AS (id uuid, client_id text,
         client_order_id text, idem_key text, request_hash text, symbol text, side text,
         type text, time_in_force text, amount bigint, limit_price bigint,
-        expires_at timestamptz, slippage_bps integer, ts timestamptz, payload jsonb))
+        expires_at timestamptz, slippage_bps integer, ts timestamptz, payload json))
     WITH ORDINALITY AS t(id, client_id, client_order_id, idem_key, request_hash, symbol,
         side, type, time_in_force, amount, limit_price, expires_at, slippage_bps, ts, payload,
         ord)
