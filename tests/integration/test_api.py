@@ -136,6 +136,37 @@ def test_post_order_concurrent_identical_retries_make_one_order(
     assert counts(settings, redis_client)[0] == 1
 
 
+def test_post_order_many_concurrent_requests_each_committed_once_in_shared_batches(
+    settings: Settings, redis_client: redis.Redis
+) -> None:
+    from service.api.resources import OrdersResource
+
+    app = create_app(settings)
+    client = testing.TestClient(app)
+    resource = app._router.find("/orders")[0]  # type: ignore[attr-defined]
+    assert isinstance(resource, OrdersResource)
+    results: list[tuple[int, str]] = []
+    lock = threading.Lock()
+
+    def post(i: int) -> None:
+        for j in range(3):
+            body = {**GOOD, "clientId": f"c{i % 4}", "clientOrderId": f"o-{i}-{j}"}
+            r = client.simulate_post("/orders", json=body)
+            with lock:
+                results.append((r.status_code, r.json["id"]))
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [code for code, _ in results] == [201] * 96
+    assert len({oid for _, oid in results}) == 96
+    assert counts(settings, redis_client) == (96, 96, 96)
+    assert resource.commits.orders == 96
+    assert resource.commits.batches < 96  # requests in flight together shared commits
+
+
 def test_get_unknown_order_404_in_contract_shape(client: testing.TestClient) -> None:
     r = client.simulate_get(f"/orders/{uuid.uuid4()}")
     assert r.status_code == 404 and r.json["error"]["code"] == "not_found"
