@@ -162,3 +162,44 @@ def test_worker_rate_limit_spreads_attempt_starts_over_windows(make_settings: An
     assert (starts[-1] - starts[0]).total_seconds() >= 0.9
     for i in range(len(starts) - 4):
         assert (starts[i + 4] - starts[i]).total_seconds() >= 0.45
+
+
+def test_writer_order_update_finds_rows_by_index_not_by_scanning_orders(
+    settings: Settings,
+) -> None:
+    """The batch UPDATE of orders must look rows up by primary key: planned for the 100 rows
+    a bare json_to_recordset is assumed to return, it hash-joined over a sequential scan of
+    the whole table on every batch."""
+    import orjson
+
+    from service.worker.writer import UPDATE_ORDERS
+
+    with psycopg.connect(settings.database_url) as conn:
+        conn.execute(
+            "INSERT INTO orders (id, client_id, request_hash, symbol, side, type,"
+            " time_in_force, amount, slippage_bps, status)"
+            " SELECT gen_random_uuid(), 'c', 'h', 'SOL/USDC', 'buy', 'market', 'IOC', 1, 50,"
+            " 'pending' FROM generate_series(1, 5000)"
+        )
+        conn.execute("ANALYZE orders")
+        conn.execute("SET plan_cache_mode = force_custom_plan")  # as the writer's connection
+        ids = [r[0] for r in conn.execute("SELECT id FROM orders LIMIT 8").fetchall()]
+        rows = [
+            {"id": str(i), "status": "routing", "seq": 2, "filled": 0, "quote_amount": 0,
+             "fees": 0, "attempts": 1, "tx_hash": None, "failure_reason": None,
+             "route": None, "ts": "2026-01-01T00:00:00Z"}
+            for i in ids
+        ]  # fmt: skip
+        plan = "\n".join(
+            r[0]
+            for r in conn.execute(
+                "EXPLAIN " + UPDATE_ORDERS, (orjson.dumps(rows).decode(), len(rows))
+            ).fetchall()
+        )
+        assert "Index Scan using orders_pkey" in plan, plan
+        assert "Seq Scan on orders" not in plan, plan
+        conn.execute(UPDATE_ORDERS, (orjson.dumps(rows).decode(), len(rows)))
+        updated = conn.execute(
+            "SELECT count(*) FROM orders WHERE status = 'routing' AND seq = 2"
+        ).fetchone()
+        assert updated == (8,)
