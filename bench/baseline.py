@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import multiprocessing as mp
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -303,10 +304,10 @@ async def serve_relay(port: int, channel: str) -> None:
             if msg["type"] != "message":
                 continue
             for frame in split(msg["data"]):
-                client, _, rest = frame.partition(b"\n")
+                client, _order, _ids, message = frame.split(b"\n", 3)
                 ws = conns.get(client.decode())
                 if ws is not None:
-                    broadcast([ws], rest.partition(b"\n")[2])
+                    broadcast([ws], message)
 
     task = asyncio.create_task(pump())
     async with serve(handler, "127.0.0.1", port, compression=None, max_size=65536):
@@ -322,17 +323,14 @@ async def relay_run(args: argparse.Namespace, relay_measure: Any) -> dict[str, A
     )
     try:
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+        while True:  # until it accepts connections
             try:
-                with (
-                    contextlib.suppress(OSError),
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1),
-                ):
-                    pass
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
-            except Exception:  # noqa: BLE001 - an HTTP error means it is listening
-                break
-        time.sleep(0.5)
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("the bare relay did not start") from None
+                time.sleep(0.1)
         return await relay_measure(f"ws://127.0.0.1:{port}", channel, args, "bare-relay")
     finally:
         proc.terminate()
