@@ -3,13 +3,12 @@ send it next and alone; everything else keeps the queue's order."""
 
 import asyncio
 
-from service.relay.hub import Hub, Resync, Subscriber, Target
+from service.events import pubsub_frame
+from service.relay.hub import Hub, Resync, Subscriber, Target, pump
 from service.relay.replay import Event
 
 
 def frame(client: str, order: str, seq: int, event_id: int) -> bytes:
-    from service.events import pubsub_frame
-
     return pubsub_frame(client, order, seq, event_id, b'{"seq":%d}' % seq)
 
 
@@ -82,8 +81,6 @@ def test_a_malformed_frame_is_dropped() -> None:
 
 
 def test_pump_sets_direct_only_while_idle() -> None:
-    from service.relay.hub import pump
-
     async def main() -> None:
         sent: list[bytes] = []
 
