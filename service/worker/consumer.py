@@ -21,6 +21,7 @@ from typing import Any, cast
 import orjson
 import psycopg
 import redis.asyncio as aioredis
+from psycopg.types.json import set_json_loads
 from redis.exceptions import RedisError, ResponseError
 
 from engine_core import fsm
@@ -371,6 +372,7 @@ class Worker:
             self._conn = await psycopg.AsyncConnection.connect(
                 self.settings.database_url, autocommit=True
             )
+            set_json_loads(orjson.loads, self._conn)  # the re-announced events' payloads
         try:
             cur = await self._conn.execute(query, params)
             return await cur.fetchall()

@@ -42,8 +42,8 @@ class LiveOrder:
     _payload_of: tuple[Any, ...] = field(default=(), repr=False, compare=False)
     _payload: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    COLUMNS = (
-        "id, client_id, symbol, side, type, time_in_force, amount, limit_price, slippage_bps,"
+    COLUMNS = (  # the id as text: it is a str here, made by PostgreSQL, not via uuid.UUID
+        "id::text, client_id, symbol, side, type, time_in_force, amount, limit_price, slippage_bps,"
         " status, seq, filled, quote_amount, fees, attempts, tx_hash, failure_reason, created_at,"
         " expires_at"
     )

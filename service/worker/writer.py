@@ -64,7 +64,7 @@ INSERT_EVENTS = (
     "json_to_recordset(%s::json) AS (order_id uuid, client_id text, seq integer, status text,"
     " ts timestamptz, payload json)) WITH ORDINALITY"
     " AS e(order_id, client_id, seq, status, ts, payload, ord) ORDER BY ord"
-    " RETURNING order_id, seq, event_id"
+    " RETURNING order_id::text, seq, event_id"
 )
 INSERT_FILLS = (
     "INSERT INTO fills (order_id, attempt, venue, amount, quote_amount, fee, tx_hash, ts)"
@@ -317,7 +317,7 @@ class EventWriter:
                 )
         if not batch:
             return []
-        got = {(str(oid), seq): eid for oid, seq, eid in await events.fetchall()}
+        got = {(oid, seq): eid for oid, seq, eid in await events.fetchall()}
         return [got[(c.order.id, c.seq)] for c in batch]
 
     async def _write_changes(
