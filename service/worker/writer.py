@@ -13,8 +13,8 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -109,7 +109,7 @@ def _json_rows(rows: list[dict[str, Any]]) -> str:
 ACK_STATUSES = frozenset({"open", "partially_filled"})
 
 
-@dataclass
+@dataclass(slots=True)
 class Fill:
     venue: str
     amount: int
@@ -118,14 +118,14 @@ class Fill:
     tx_hash: str | None
 
 
-@dataclass
+@dataclass(slots=True)
 class Change:
     order: LiveOrder
     status: str
     seq: int
     payload: dict[str, Any]
     route: dict[str, Any] | None = None
-    fills: list[Fill] = field(default_factory=list)
+    fills: Sequence[Fill] = ()
     attempt: tuple[int, str, str, str | None] | None = None  # (n, tx_hash, status, error)
     pools: tuple[str, ...] = ()  # (symbol) whose pool state this change moved
     final: bool = False
