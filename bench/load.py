@@ -354,11 +354,15 @@ async def queued_run(
         env = eng.engine_env(f, extra_env)
         eng.migrate(env, args.engine_dir)
         symbols = args.queued_symbols.split(",")
+        amounts = amounts_for(symbols)
+
+        def queue_orders() -> None:
+            """N more orders in PostgreSQL, then on their markets' streams."""
+            orders = bulk_insert_orders(f.database_url, args.n, symbols, args.clients, amounts)
+            xadd_orders(f.prefix, int(env.get("SHARDS", "8")), orders)
+
         t = time.perf_counter()
-        orders = bulk_insert_orders(
-            f.database_url, args.n, symbols, args.clients, amounts_for(symbols)
-        )
-        xadd_orders(f.prefix, int(env.get("SHARDS", "8")), orders)
+        queue_orders()
         setup_s = time.perf_counter() - t
         counter = PubSubCounter(f"{f.prefix}:events")
         await counter.start()
@@ -379,10 +383,7 @@ async def queued_run(
             done = 0
             for wave in range(waves):
                 if wave:
-                    more = bulk_insert_orders(
-                        f.database_url, args.n, symbols, args.clients, amounts_for(symbols)
-                    )
-                    xadd_orders(f.prefix, int(env.get("SHARDS", "8")), more)
+                    queue_orders()
                 wave_held = 0
                 while time.perf_counter() < deadline:
                     await asyncio.sleep(0.5)
@@ -406,7 +407,7 @@ async def queued_run(
                 per_wave.append(
                     {
                         "held_peak": wave_held,
-                        "rss_kb_after": {n: eng.rss_kb(p) for n, p in e.pids().items()},
+                        "rss_kb_after": {name: eng.rss_kb(pid) for name, pid in e.pids().items()},
                     }
                 )
             await asyncio.sleep(0.5)  # the last publishes
