@@ -53,8 +53,9 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
  && python -c "import importlib, importlib.resources as res, pkgutil, engine_core; \
 mods = [m.name for m in pkgutil.iter_modules(engine_core.__path__)]; \
 [importlib.import_module('engine_core.' + m) for m in mods]; \
+importlib.import_module('service.simulator.price'); importlib.import_module('service.simulator.codec'); \
 data = res.files('service'); \
-assert data.joinpath('markets.toml').is_file(), 'service/markets.toml missing'; \
+assert data.joinpath('domain', 'markets.toml').is_file(), 'service/domain/markets.toml missing'; \
 assert any(p.name.endswith('.sql') for p in data.joinpath('store', 'migrations').iterdir()), \
 'service/store/migrations/*.sql missing'; \
 print('engine_core modules:', mods)"

@@ -1,1 +1,2 @@
-"""Benchmarks (pytest-benchmark): each Cython function beside its plain-Python twin."""
+"""Benchmarks, apart from the tests: micro/ (pytest-benchmark), load/ (end-to-end runs),
+chaos/ (crash runs)."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-DEFAULT_MARKETS_FILE = Path(__file__).with_name("markets.toml")
+DEFAULT_MARKETS_FILE = Path(__file__).parent / "domain" / "markets.toml"
 
 
 class ConfigError(ValueError):

@@ -10,11 +10,11 @@ import orjson
 from falcon import media
 
 from service.api.auth import AuthMiddleware
+from service.api.client_rate_limit import RateLimiter, RateLimitMiddleware
 from service.api.commands import SimResource
+from service.api.market_commands import OrderQueue
 from service.api.openapi import OpenApiResource, build_openapi
 from service.api.pages import add_pages
-from service.api.queue import OrderQueue
-from service.api.ratelimit import RateLimiter, RateLimitMiddleware
 from service.api.resources import (
     HealthResource,
     MarketsResource,
@@ -23,8 +23,8 @@ from service.api.resources import (
     QuoteResource,
 )
 from service.config import Settings
+from service.domain.markets import load_markets
 from service.errors import ApiError
-from service.markets import load_markets
 from service.store.orders import OrderStore
 
 log = logging.getLogger(__name__)

@@ -10,12 +10,12 @@ from typing import Any
 import falcon
 
 from engine_core import fsm
-from service.api.queue import OrderQueue
+from service.api.market_commands import OrderQueue
 from service.api.render import order_json
+from service.domain.markets import Market
+from service.domain.units import UnitsError, to_base_units
 from service.errors import ApiError, bad_request, unavailable
-from service.markets import Market
 from service.store.orders import OrderStore, Unavailable
-from service.units import UnitsError, to_base_units
 
 VENUES = ("raydium", "meteora")
 

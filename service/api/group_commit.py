@@ -31,8 +31,8 @@ import psycopg
 import redis
 
 from service.config import Settings
-from service.events import pubsub_batch, pubsub_frame, ws_message
-from service.markets import shard_of
+from service.domain.markets import shard_of
+from service.domain.wire import pubsub_batch, pubsub_frame, ws_message
 from service.store.orders import OrderStore, Unavailable
 
 log = logging.getLogger(__name__)

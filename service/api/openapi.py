@@ -21,8 +21,8 @@ from service import __version__
 from service.api import validation as v
 from service.api.auth import API_KEY_HEADER
 from service.config import Settings
-from service.markets import Market
-from service.units import MAX_BASE_UNITS
+from service.domain.markets import Market
+from service.domain.units import MAX_BASE_UNITS
 
 JSON = "application/json"
 VENUES = ("raydium", "meteora")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.events import iso
-from service.markets import Market
-from service.units import from_base_units, price_string
+from service.domain.markets import Market
+from service.domain.units import from_base_units, price_string
+from service.domain.wire import iso
 
 
 def fill_json(row: dict[str, Any], market: Market) -> dict[str, Any]:

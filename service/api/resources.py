@@ -18,7 +18,7 @@ from service import __version__
 from service.api.auth import admit_client, scope_client
 from service.api.commands import CancelMixin
 from service.api.group_commit import GroupCommit
-from service.api.queue import OrderQueue
+from service.api.market_commands import OrderQueue
 from service.api.render import event_json, order_json
 from service.api.validation import (
     NewOrder,
@@ -28,13 +28,13 @@ from service.api.validation import (
     parse_quote_query,
 )
 from service.config import Settings
+from service.domain.markets import Market
+from service.domain.plan_json import plan_json, worst_price
+from service.domain.units import from_base_units
 from service.errors import ApiError, unavailable
-from service.markets import Market
 from service.metrics import db_pool_connections
 from service.metrics.exposition import render
-from service.routes import plan_json, worst_price
 from service.store.orders import OrderStore, Unavailable
-from service.units import from_base_units
 
 NOT_FOUND = ApiError(404, "not_found", "no such order", "id")
 

@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation, localcontext
 
 from engine_core.fsm import STATUS_NAMES
+from service.domain.markets import Market
+from service.domain.units import MAX_BASE_UNITS, UnitsError, from_base_units, to_base_units
 from service.errors import ApiError, bad_request
-from service.markets import Market
-from service.units import MAX_BASE_UNITS, UnitsError, from_base_units, to_base_units
 
 ORDER_FIELDS: tuple[str, ...] = (
     "clientId",

@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from service.events import BATCH_SEP, parse_frame, split_frames
-from service.relay.replay import PAGE, Event, EventStore
+from service.domain.wire import BATCH_SEP, parse_frame, split_frames
+from service.store.events import PAGE, Event, EventStore
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ from service.api.auth import KeyRing
 from service.config import Settings
 from service.errors import ApiError, bad_request
 from service.relay.hub import DEFAULT_QUEUE_SIZE, Hub, Subscriber, Target, pump
-from service.relay.replay import EventStore
+from service.store.events import EventStore
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from engine_core.pools import make_pool
-from service.markets import Market
+from service.domain.markets import Market
 
 
 def ensure_pools(conn: psycopg.Connection[Any], markets: dict[str, Market]) -> None:

@@ -27,17 +27,17 @@ from redis.exceptions import RedisError, ResponseError
 from engine_core import fsm
 from engine_core.pools import make_pool
 from service.config import Settings
-from service.events import pubsub_frame, ws_message
-from service.markets import Market, load_markets, shard_of
+from service.domain.markets import Market, load_markets, shard_of
+from service.domain.order import LiveOrder
+from service.domain.units import to_base_units
+from service.domain.wire import pubsub_frame, ws_message
 from service.metrics import order_queue_latency_seconds, order_queue_size
+from service.simulator.chain import MockChain
+from service.simulator.market import Simulator
 from service.store.pools import ensure_pools, load_markets_state, load_pools
-from service.units import to_base_units
-from service.worker.chain import MockChain
-from service.worker.execution import Executor
-from service.worker.live_order import LiveOrder
+from service.worker.attempt_pacer import RateLimiter
+from service.worker.executor import Executor
 from service.worker.market_state import MarketState
-from service.worker.ratelimit import RateLimiter
-from service.worker.simulator import Simulator
 from service.worker.writer import EventWriter
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from typing import Any
 from engine_core.book import Book
 from engine_core.limits import venue_quotes
 from engine_core.pools import pool_from_state
-from service.markets import Market
-from service.worker.live_order import LiveOrder
+from service.domain.markets import Market
+from service.domain.order import LiveOrder
 
 
 class MarketState:

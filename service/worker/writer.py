@@ -24,9 +24,9 @@ import redis.asyncio as aioredis
 from psycopg.types.json import Jsonb, set_json_dumps
 
 from engine_core import fsm
-from service.events import iso, pubsub_batch, pubsub_frame, ws_message
+from service.domain.order import LiveOrder
+from service.domain.wire import iso, pubsub_batch, pubsub_frame, ws_message
 from service.metrics import engine_batch_size, engine_events_published_total
-from service.worker.live_order import LiveOrder
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ redis-server (never the shared ones), with real latencies (swap 50-150 ms, quote
 10 % seeded chain failures, sends CHAOS_ORDERS orders (300 by default) and breaks something a
 third of the way in, while orders are mid-flight: `kill -9` of a worker, Redis killed and
 started again empty, PostgreSQL stopped for 10 s, SIGTERM to the whole engine and a restart.
-Then every promise is checked on what PostgreSQL holds (tests/e2e/invariants.py) and on what
+Then every promise is checked on what PostgreSQL holds (bench/chaos/invariants.py) and on what
 one client's WebSocket received. `python -m bench.chaos` runs the same with 2,000 orders.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import chaos
+from bench.chaos import chaos
 
 pytestmark = pytest.mark.e2e
 

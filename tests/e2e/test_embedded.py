@@ -17,7 +17,7 @@ import psutil
 import pytest
 from websockets.asyncio.client import connect
 
-from service.embedded import wanted
+from service.runtime.embedded import wanted
 from tests.e2e.conftest import Engine, engine_command, free_port, wait_until_up
 
 pytestmark = pytest.mark.e2e

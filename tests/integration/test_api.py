@@ -194,7 +194,7 @@ def test_list_orders_newest_first_with_cursor_pages(client: testing.TestClient) 
 
 
 def test_markets_and_quote_from_pool_state(client: testing.TestClient, settings: Settings) -> None:
-    from service.cli import cmd_migrate
+    from service.runtime.cli import cmd_migrate
 
     cmd_migrate(settings)  # seeds the pools, as `order-engine migrate` and `up` do
     markets = client.simulate_get("/markets").json["markets"]

@@ -21,7 +21,7 @@ from websockets.asyncio.client import connect
 
 from service.api.app import create_app
 from service.api.auth import KeyRing
-from service.api.ratelimit import RateLimiter
+from service.api.client_rate_limit import RateLimiter
 from service.config import Settings
 from tests.integration.test_api import GOOD, counts
 from tests.integration.test_relay import rejected, relay_for, run, wait_until, ws_url

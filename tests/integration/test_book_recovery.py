@@ -15,8 +15,8 @@ import pytest
 from falcon import testing
 
 from service.api.app import create_app
-from service.cli import cmd_migrate
 from service.config import Settings
+from service.runtime.cli import cmd_migrate
 from service.worker.consumer import Worker
 
 pytestmark = pytest.mark.integration

@@ -41,13 +41,13 @@ from schemathesis.checks import positive_data_acceptance
 from schemathesis.config import SchemathesisConfig
 
 from service.api.app import create_app
+from service.api.market_commands import OrderQueue
 from service.api.openapi import build_openapi
-from service.api.queue import OrderQueue
 from service.api.validation import parse_order
-from service.cli import cmd_migrate
 from service.config import DEFAULT_MARKETS_FILE, Settings
+from service.domain.markets import load_markets
 from service.errors import ApiError
-from service.markets import load_markets
+from service.runtime.cli import cmd_migrate
 from service.store.orders import OrderStore
 
 pytestmark = [

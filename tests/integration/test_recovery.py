@@ -16,8 +16,8 @@ import redis
 from psycopg.types.json import Jsonb
 
 from service.config import Settings
-from service.markets import shard_of
-from service.worker.chain import tx_signature
+from service.domain.markets import shard_of
+from service.simulator.chain import tx_signature
 from service.worker.consumer import Worker
 from service.worker.writer import EventWriter
 from tests.integration.test_worker import events_of, post_orders, run_worker_until_final

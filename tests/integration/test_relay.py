@@ -28,9 +28,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from service.config import Settings
-from service.events import pubsub_frame, ws_message
+from service.domain.wire import pubsub_frame, ws_message
 from service.relay import RelayServer, serve_relay
-from service.relay.replay import PAGE, Event
+from service.store.events import PAGE, Event
 
 pytestmark = pytest.mark.integration
 

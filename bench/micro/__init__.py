@@ -1,0 +1,1 @@
+"""Micro benchmarks (pytest-benchmark): each compiled function beside its plain-Python twin."""

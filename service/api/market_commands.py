@@ -1,0 +1,58 @@
+"""The API's side of Redis: append an accepted order to its market's shard stream and
+publish its `pending` event, in one round trip."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import orjson
+import redis
+
+from service.config import Settings
+from service.domain.markets import shard_of
+
+log = logging.getLogger(__name__)
+
+
+class OrderQueue:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self.redis = redis.Redis.from_url(
+            settings.redis_url,
+            socket_timeout=2.0,
+            socket_connect_timeout=2.0,
+            health_check_interval=30,
+        )
+        # BLPOP waits longer than the socket timeout of the main client allows.
+        self.blocking = redis.Redis.from_url(
+            settings.redis_url, socket_timeout=60, socket_connect_timeout=2.0
+        )
+
+    def command(
+        self, symbol: str, cmd: str, args: dict[str, Any], timeout: float
+    ) -> dict[str, Any] | None:
+        """Append a command to the market's stream and wait for its owner's answer; None
+        when no worker answered in time (or Redis is down)."""
+        s = self._settings
+        reply = s.key("reply", uuid.uuid4().hex)
+        stream = s.stream_key(shard_of(symbol, s.shards))
+        try:
+            self.redis.xadd(
+                stream, {"cmd": cmd, "symbol": symbol, "reply": reply, "args": orjson.dumps(args)}
+            )
+            got = self.blocking.blpop([reply], timeout=timeout)
+        except redis.RedisError as e:
+            log.warning("command %s on %s failed: %s", cmd, symbol, e)
+            return None
+        if got is None:
+            return None
+        result: dict[str, Any] = orjson.loads(got[1])
+        return result
+
+    def ping(self) -> None:
+        self.redis.ping()
+
+    def close(self) -> None:
+        self.redis.close()

@@ -1,0 +1,129 @@
+"""An order as its owning worker holds it while executing it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from service.domain.markets import Market
+from service.domain.units import from_base_units, price_string
+from service.domain.wire import WS_FIELDS
+
+
+@dataclass
+class LiveOrder:
+    id: str
+    client_id: str
+    symbol: str
+    side: str
+    type: str
+    time_in_force: str
+    amount: int
+    limit_price: int | None
+    slippage_bps: int
+    status: str
+    seq: int
+    filled: int
+    quote_amount: int
+    fees: int
+    attempts: int
+    tx_hash: str | None
+    failure_reason: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    market: Market
+    entry_ids: list[tuple[str, str]] = field(default_factory=list)  # (stream, entry id)
+    handle: int = 0  # in the market's book
+    book_seq: int = -1  # time priority in the book, kept across executions
+    cancel_requested: bool = False
+    # payload() of the last call and what it was computed from (most status changes leave
+    # the amounts as they were)
+    _payload_of: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+    _payload: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    COLUMNS = (  # the id as text: it is a str here, made by PostgreSQL, not via uuid.UUID
+        "id::text, client_id, symbol, side, type, time_in_force, amount, limit_price, slippage_bps,"
+        " status, seq, filled, quote_amount, fees, attempts, tx_hash, failure_reason, created_at,"
+        " expires_at"
+    )
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...], market: Market) -> LiveOrder:
+        (
+            oid,
+            client_id,
+            symbol,
+            side,
+            type_,
+            tif,
+            amount,
+            limit_price,
+            slippage_bps,
+            status,
+            seq,
+            filled,
+            quote_amount,
+            fees,
+            attempts,
+            tx_hash,
+            failure_reason,
+            created_at,
+            expires_at,
+        ) = row
+        return cls(
+            id=str(oid),
+            client_id=client_id,
+            symbol=symbol,
+            side=side,
+            type=type_,
+            time_in_force=tif,
+            amount=amount,
+            limit_price=limit_price,
+            slippage_bps=slippage_bps,
+            status=status,
+            seq=seq,
+            filled=filled,
+            quote_amount=quote_amount,
+            fees=fees,
+            attempts=attempts,
+            tx_hash=tx_hash,
+            failure_reason=failure_reason,
+            created_at=created_at,
+            expires_at=expires_at,
+            market=market,
+        )
+
+    @property
+    def rests_remainder(self) -> bool:
+        """Whether an unfilled remainder rests in the book (else it expires): limit GTC/GTD,
+        and snipers unless IOC."""
+        if self.type == "sniper":
+            return self.time_in_force != "IOC"
+        return self.type == "limit" and self.time_in_force in ("GTC", "GTD")
+
+    @property
+    def remaining(self) -> int:
+        return self.amount - self.filled
+
+    def payload(self) -> dict[str, Any]:
+        """The WebSocket fields of this order as it stands, as decimal strings (a new dict
+        the caller may extend)."""
+        of = (self.filled, self.quote_amount, self.tx_hash, self.failure_reason, self.attempts)
+        if of != self._payload_of:
+            self._payload = self._compute_payload()
+            self._payload_of = of
+        return dict(self._payload)
+
+    def _compute_payload(self) -> dict[str, Any]:
+        base, quote = self.market.base.decimals, self.market.quote.decimals
+        values = {
+            "filled": from_base_units(self.filled, base) or "0",
+            "remaining": from_base_units(self.remaining, base) or "0",
+            "avgPrice": price_string(self.quote_amount, self.filled, base, quote),
+            "txHash": self.tx_hash,
+            "failureReason": self.failure_reason,
+            "attempts": self.attempts,
+        }
+        assert tuple(values) == WS_FIELDS
+        return values

@@ -1,0 +1,5 @@
+"""The simulated world around the engine: the mock chain (latency, failures, signatures), the
+seeded reference price process and the outside traders that move the venues.
+
+May import: `engine_core`, `service.domain`, `service.config`. The engine core never imports it.
+"""

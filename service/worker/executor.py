@@ -1,0 +1,494 @@
+"""Executing orders, attempt by attempt:
+
+    routing -> building -> submitted -> confirmed -> filled | partially_filled | expired
+
+An attempt first matches crossing resting orders of other clients in the market's book
+(venue `internal`, at the resting order's price, no fee), then routes the rest to the venues,
+within the order's limit price or its slippage bound. A retryable failure starts a new
+attempt after an exponential backoff (`attempts` rises); a final one, or the last attempt,
+ends `failed` with the reason. Everything an attempt changes (fills of both sides, pools)
+lands in the memory of this worker synchronously and in PostgreSQL in one batch, so a fill
+is never recorded twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from engine_core import fsm
+from engine_core.fills import slippage_bound, within_slippage
+from engine_core.limits import max_fill_within_limit, within_limit
+from engine_core.pools import InsufficientLiquidity
+from engine_core.router import Route, best_route, execute_route
+from service.config import Settings
+from service.domain.order import LiveOrder
+from service.domain.plan_json import plan_json, quote_of, worst_price
+from service.metrics import (
+    child,
+    engine_attempts_total,
+    order_execution_duration_seconds,
+    order_fill_ratio,
+    orders_total,
+)
+from service.simulator.chain import FINAL, MockChain, tx_signature
+from service.worker.attempt_pacer import RateLimiter
+from service.worker.market_state import MarketState
+from service.worker.writer import EventWriter, Fill
+
+log = logging.getLogger(__name__)
+
+
+class AttemptFailed(Exception):
+    def __init__(self, reason: str, tx_hash: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.tx_hash = tx_hash
+
+
+class NothingExecutable(Exception):
+    """A limit order found nothing within its price when its attempt routed."""
+
+
+@dataclass
+class Plan:
+    limit: int | None  # price_raw the whole plan respects (None: a market order)
+    internal: list[tuple[int, int, int]]  # (maker handle, maker price_raw, qty)
+    route: Route | None  # the venues' part
+    bound: int | None = None  # market orders: min quote out / max quote in of the route
+    json: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def internal_qty(self) -> int:
+        return sum(q for _, _, q in self.internal)
+
+    @property
+    def qty(self) -> int:
+        return self.internal_qty + (self.route.amount if self.route else 0)
+
+
+class Executor:
+    def __init__(
+        self,
+        settings: Settings,
+        writer: EventWriter,
+        chain: MockChain,
+        limiter: RateLimiter,
+        state: MarketState,
+        spawn: Callable[[LiveOrder], None],
+    ) -> None:
+        self._settings = settings
+        self._writer = writer
+        self._chain = chain
+        self._limiter = limiter
+        self._state = state
+        self._spawn = spawn
+        self._limiter_down = False
+        self._local_next = 0.0  # when Redis is unreachable: the next local start time
+
+    async def _acquire(self) -> None:
+        """A start slot of the attempt rate limit shared through Redis. With Redis unreachable
+        (restarting, say) orders in flight carry on: this worker then spaces its starts by
+        itself, at its share of the limit."""
+        try:
+            await self._limiter.acquire()
+        except (RedisError, OSError) as e:
+            if not self._limiter_down:
+                log.warning("rate limiter unreachable (%s); pacing attempts locally", e)
+                self._limiter_down = True
+            s = self._settings
+            gap = s.queue_rate_limit_duration_ms / 1000 * s.workers / s.queue_rate_limit_max
+            now = time.monotonic()
+            self._local_next = max(now, self._local_next + gap)
+            await asyncio.sleep(self._local_next - now)
+            return
+        if self._limiter_down:
+            log.info("rate limiter reachable again")
+            self._limiter_down = False
+
+    # -- entry points --
+    async def run(self, order: LiveOrder) -> None:
+        """Take an order the worker owns from whatever state it is in to the next resting
+        or final state."""
+        if order.status == "confirmed":
+            # The attempt landed before a restart; only the status after it is missing.
+            await self._after_execution(order)
+            return
+        if order.cancel_requested and order.status in ("pending", "open", "partially_filled"):
+            await self.cancel_resting(order)
+            return
+        if order.status in ("open", "partially_filled") and self._state.is_resting(order):
+            return
+        if not self._state.launched(order.symbol):
+            await self._rest(order)  # a sniper waiting for its pool
+            return
+        if order.type != "market" and order.status == "pending":
+            plan = self._plan(order)
+            fok_short = order.time_in_force == "FOK" and (
+                plan is None or plan.qty < order.remaining
+            )
+            if plan is None or fok_short:
+                if order.rests_remainder:
+                    await self._rest(order)
+                else:
+                    await self._end(order, "expired")
+                return
+        await self._execute(order)
+
+    def trigger(self, symbol: str) -> int:
+        """After the market's pools moved: start the resting orders that can now execute
+        (the book finds the candidates in log time; each is confirmed by the exact limit
+        computation before it leaves the book). Returns how many started."""
+        book = self._state.books[symbol]
+        if not len(book) or not self._state.launched(symbol):
+            return 0
+        ask, bid = self._state.quotes(symbol)
+        started = 0
+        for handle in book.executable(ask, bid):
+            order = self._state.resting.get(handle)
+            if order is None or self._plan(order) is None:
+                continue
+            self._state.unrest(order)
+            self._spawn(order)
+            started += 1
+        return started
+
+    async def launch(self, symbol: str) -> None:
+        """A pool just opened: the market's snipers fire in arrival order inside the launch,
+        each seeing the pool as the ones before it left it, capped by limitPrice and by
+        slippageBps from the launch price."""
+        book = self._state.books[symbol]
+        snipers = sorted(
+            (o for o in self._state.resting.values() if o.symbol == symbol),
+            key=lambda o: o.book_seq,
+        )
+        ask, bid = self._state.quotes(symbol)
+        waits = []
+        for order in snipers:
+            if order.handle not in book:
+                continue
+            launch_px = ask if order.side == "buy" else bid
+            cap = order.limit_price
+            if launch_px is not None:
+                slip = worst_price(order.side, launch_px, order.slippage_bps)
+                cap = (
+                    slip
+                    if cap is None
+                    else (min(cap, slip) if order.side == "buy" else max(cap, slip))
+                )
+            plan = self._plan(order, limit=cap)
+            if plan is None:
+                if order.time_in_force == "IOC":
+                    self._state.unrest(order)
+                    waits.append(self._final(order, "expired"))
+                continue
+            self._state.unrest(order)
+            await self._acquire()
+            order.attempts += 1
+            self._writer.transition(order, "routing")
+            self._writer.transition(order, "building", route=plan.json, extra={"route": plan.json})
+            tx = tx_signature(order.id, order.attempts)
+            self._writer.transition(
+                order, "submitted", attempt=(order.attempts, tx, "submitted", None)
+            )
+            self._land(order, plan, tx)
+            waits.append(self._after_execution_now(order))
+        await asyncio.gather(*waits)
+        self.trigger(symbol)
+
+    # -- one execution --
+    async def _execute(self, order: LiveOrder) -> None:
+        failed: tuple[int, str, str, str | None] | None = None
+        reason = None
+        tries = 0  # attempts of this execution
+        # Taken over before its attempt was submitted (routing, building): that attempt
+        # starts again, same number. A market order's attempts are all of this execution.
+        again = order.status in ("routing", "building")
+        if again:
+            tries = order.attempts - 1 if order.type == "market" else 0
+        elif order.status == "submitted":
+            # Taken over mid-attempt. Its transaction is recorded (attempts, 'submitted'), and
+            # the chain's record of it is PostgreSQL: a landing commits with `confirmed`, its
+            # fills and the pools in one transaction. So an order still `submitted` did not
+            # land; the attempt is closed as not landed and, if attempts are left, another
+            # one starts. The same transaction is never submitted twice.
+            reason = "not_landed"
+            failed = (order.attempts, tx_signature(order.id, order.attempts), "failed", reason)
+            tries = order.attempts if order.type == "market" else 1
+            if tries >= self._settings.max_attempts:
+                order.failure_reason = reason
+                await self._final(order, "failed", attempt=failed)
+                return
+        while True:
+            await self._acquire()
+            tries += 1
+            if again:
+                again = False
+            else:
+                order.attempts += 1
+            extra = {"lastError": reason} if reason else None
+            routing = self._writer.transition(order, "routing", attempt=failed, extra=extra)
+            if not self._chain.instant_quote:
+                # A step that waits for the network waits for its status to be stored
+                # first; with no latency the next statuses join the same group commit
+                # (still one event each, in order, each committed before it is published).
+                await routing
+            try:
+                await self._attempt(order)
+                child(engine_attempts_total, "landed").inc()
+                await self._after_execution(order)
+                return
+            except NothingExecutable:
+                child(engine_attempts_total, "nothing_executable").inc()
+                if order.rests_remainder:
+                    await self._rest(order)
+                else:
+                    await self._end(order, "expired")
+                return
+            except AttemptFailed as e:
+                child(engine_attempts_total, e.reason).inc()
+                reason = e.reason
+                failed = (order.attempts, e.tx_hash, "failed", e.reason) if e.tx_hash else None
+                log.info(
+                    "order %s attempt %d failed: %s",
+                    order.id,
+                    order.attempts,
+                    e.reason,
+                    extra={"order_id": order.id},
+                )
+                if e.reason in FINAL or tries >= self._settings.max_attempts:
+                    order.failure_reason = e.reason
+                    await self._final(order, "failed", attempt=failed)
+                    return
+                await asyncio.sleep(self._chain.backoff_s(tries, self._settings.retry_base_ms))
+
+    async def _attempt(self, order: LiveOrder) -> None:
+        await self._chain.quote_delay()
+        if not self._state.launched(order.symbol):
+            raise AttemptFailed("pool_not_open")
+        plan = self._plan(order)
+        if plan is None:
+            if order.type == "market":
+                raise AttemptFailed("insufficient_liquidity")
+            raise NothingExecutable()
+        if (
+            order.type == "market"
+            and plan.route is not None
+            and any(leg.amount <= 0 or leg.quote <= 0 for leg in plan.route.legs)
+        ):
+            # A swap that moves nothing of one token (an amount below what the pool can
+            # price): the chain would refuse it whatever the attempt.
+            raise AttemptFailed("invalid_order")
+        log.info(
+            "route order=%s %s %s %s legs=%s quote=%s",
+            order.id,
+            order.symbol,
+            order.side,
+            plan.json.get("amount"),
+            "+".join(leg["venue"] for leg in plan.json["legs"]),
+            plan.json["quoteAmount"],
+            extra={"order_id": order.id},
+        )
+        self._writer.transition(order, "building", route=plan.json, extra={"route": plan.json})
+        tx = tx_signature(order.id, order.attempts)
+        submitted = self._writer.transition(
+            order,
+            "submitted",
+            attempt=(order.attempts, tx, "submitted", None),
+            extra={"pendingTx": tx},
+        )
+        if plan.route is not None and not self._chain.instant_swap:
+            # The transaction is recorded (attempts, 'submitted') before it is sent. With
+            # no swap latency it lands in the commit that stores it, or after: never before.
+            await submitted
+        if plan.route is not None:
+            await self._chain.swap_delay()
+            error = self._chain.landing_error()
+            if error:
+                raise AttemptFailed(error, tx)
+        self._land(order, plan, tx)
+
+    def _plan(self, order: LiveOrder, limit: int | None = None) -> Plan | None:
+        """What the order can execute now: crossing makers of other clients first, then the
+        venues for the rest, within the limit (limit orders, capped snipers) or the
+        slippage bound (market orders, uncapped snipers)."""
+        market = order.market
+        decimals = market.base.decimals
+        pools = self._state.pools(order.symbol)
+        book = self._state.books[order.symbol]
+        if limit is None:
+            limit = order.limit_price
+        internal_limit = limit
+        if limit is None and len(book):
+            # No price given: internal makers only where they beat the slippage bound
+            # around the venues' price.
+            ask, bid = self._state.quotes(order.symbol)
+            px = ask if order.side == "buy" else bid
+            internal_limit = None if px is None else worst_price(order.side, px, order.slippage_bps)
+        internal: list[tuple[int, int, int]] = []
+        if internal_limit is not None and len(book):
+            internal = book.crossing(
+                order.side, internal_limit, order.remaining, self._state.client(order.client_id)
+            )
+        rest = order.remaining - sum(q for _, _, q in internal)
+        route: Route | None = None
+        if rest > 0 and pools:
+            if limit is None:
+                try:
+                    route = best_route(pools, order.side, rest)
+                except InsufficientLiquidity:
+                    if not internal:
+                        return None
+            else:
+                route = max_fill_within_limit(pools, order.side, rest, limit, decimals)
+        if not internal and route is None:
+            return None
+        plan = Plan(limit, internal, route)
+        if route is not None and limit is None:
+            plan.bound = slippage_bound(order.side, route.quote_amount, order.slippage_bps)
+        plan.json = self._plan_json(order, plan)
+        return plan
+
+    def _plan_json(self, order: LiveOrder, plan: Plan) -> dict[str, Any]:
+        return plan_json(
+            order.market,
+            order.side,
+            plan.route,
+            [(p, q) for _, p, q in plan.internal],
+            bound=plan.bound,
+            limit=plan.limit,
+        )
+
+    def _land(self, order: LiveOrder, plan: Plan, tx: str) -> None:
+        """Apply the plan to the pools and the book as they are now, or refuse it.
+        Synchronous up to the queued `confirmed` change: no other order moves this market
+        in between, and the pool snapshot written with it includes exactly these fills."""
+        symbol = order.symbol
+        decimals = order.market.base.decimals
+        fills: list[Fill] = []
+        trial: dict[str, Any] | None = None
+        actual: Route | None = None
+        if plan.route is not None:
+            trial = {venue: pool.copy() for venue, pool in self._state.pools(symbol).items()}
+            try:
+                actual = execute_route(trial, plan.route)
+            except InsufficientLiquidity:
+                raise AttemptFailed("insufficient_liquidity", tx) from None
+            ok = (
+                within_slippage(order.side, actual.quote_amount, plan.bound)
+                if plan.bound is not None
+                else within_limit(actual, plan.limit, decimals)
+            )
+            if not ok:
+                raise AttemptFailed("slippage_exceeded", tx)
+        book = self._state.books[symbol]
+        makers: list[tuple[int, int, int]] = []
+        if plan.internal:
+            # Makers canceled or filled since routing are simply not matched any more.
+            price = plan.limit
+            if price is None:
+                price = (
+                    max(p for _, p, _ in plan.internal)
+                    if order.side == "buy"
+                    else min(p for _, p, _ in plan.internal)
+                )
+            makers = book.match(
+                order.side, price, plan.internal_qty, self._state.client(order.client_id)
+            )
+        if trial is not None:
+            self._state.replace(symbol, trial)
+        for _handle, price, qty in makers:
+            quote = quote_of(qty, price, decimals)
+            fills.append(Fill("internal", qty, quote, 0, tx))
+            order.filled += qty
+            order.quote_amount += quote
+        if actual is not None:
+            for leg in actual.legs:
+                fills.append(Fill(leg.venue, leg.amount, leg.quote, leg.fee, tx))
+            order.filled += actual.amount
+            order.quote_amount += actual.quote_amount
+            order.fees += actual.fees
+        if not fills:
+            raise AttemptFailed("not_landed", tx)  # every maker went away meanwhile
+        order.tx_hash = tx
+        self._writer.transition(
+            order,
+            "confirmed",
+            fills=fills,
+            attempt=(order.attempts, tx, "landed", None),
+            pools=(symbol,) if trial is not None else (),
+        )
+        for handle, price, qty in makers:
+            self._fill_maker(handle, price, qty, tx)
+        if trial is not None:
+            self.trigger(symbol)
+
+    def _fill_maker(self, handle: int, price: int, qty: int, tx: str) -> None:
+        maker = self._state.resting[handle]
+        quote = quote_of(qty, price, maker.market.base.decimals)
+        maker.filled += qty
+        maker.quote_amount += quote
+        done = maker.remaining == 0
+        if done:
+            self._state.unrest(maker)
+        self._final(
+            maker,
+            "filled" if done else "partially_filled",
+            fills=[Fill("internal", qty, quote, 0, tx)],
+        )
+
+    # -- after an execution --
+    async def _after_execution(self, order: LiveOrder) -> None:
+        await self._after_execution_now(order)
+
+    def _after_execution_now(self, order: LiveOrder) -> asyncio.Future[int]:
+        """Queue the status that follows `confirmed`; returns the future of the last one."""
+        if order.remaining == 0:
+            return self._final(order, "filled")
+        if order.cancel_requested:
+            self._writer.transition(order, "partially_filled")
+            return self._final(order, "canceled")
+        if order.rests_remainder:
+            fut = self._writer.transition(order, "partially_filled")
+            self._state.rest(order)
+            return fut
+        return self._final(order, "expired")
+
+    async def _rest(self, order: LiveOrder) -> None:
+        if order.cancel_requested:
+            await self._end(order, "canceled")
+            return
+        status = "open" if order.filled == 0 else "partially_filled"
+        if order.status != status:
+            await self._writer.transition(order, status)
+        self._state.rest(order)
+
+    async def _end(self, order: LiveOrder, status: str) -> None:
+        await self._final(order, status)
+
+    def _final(self, order: LiveOrder, status: str, **kw: Any) -> asyncio.Future[int]:
+        """Queue a status change, counted in the metrics when it ends the order."""
+        fut = self._writer.transition(order, status, **kw)
+        if fsm.is_terminal(status):
+            self._observe_final(order)
+        return fut
+
+    async def expire(self, order: LiveOrder) -> None:
+        await self._end(order, "expired")
+
+    async def cancel_resting(self, order: LiveOrder) -> None:
+        self._state.unrest(order)
+        await self._end(order, "canceled")
+
+    def _observe_final(self, order: LiveOrder) -> None:
+        child(orders_total, order.type, order.side, order.status).inc()
+        child(order_execution_duration_seconds, order.type, order.side).observe(
+            max(0.0, time.time() - order.created_at.timestamp())
+        )
+        child(order_fill_ratio, order.type, order.side).observe(order.filled / order.amount)
