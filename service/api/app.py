@@ -11,8 +11,7 @@ from falcon import media
 
 from service.api.auth import AuthMiddleware
 from service.api.client_rate_limit import RateLimiter, RateLimitMiddleware
-from service.api.commands import SimResource
-from service.api.market_commands import OrderQueue
+from service.api.market_commands import MarketCommands
 from service.api.openapi import OpenApiResource, build_openapi
 from service.api.pages import add_pages
 from service.api.resources import (
@@ -22,10 +21,11 @@ from service.api.resources import (
     OrdersResource,
     QuoteResource,
 )
+from service.api.sim import SimResource
 from service.config import Settings
 from service.domain.markets import load_markets
-from service.errors import ApiError
-from service.store.orders import OrderStore
+from service.errors import ApiError, unavailable
+from service.store.orders import OrderStore, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,13 @@ def _render_api_error(
     resp.media = ex.body()
     for name, value in ex.headers.items():
         resp.set_header(name, value)
+
+
+def _render_unavailable(
+    req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict[str, Any]
+) -> None:
+    """PostgreSQL down (or restarting) under any resource: the contract's 503, one place."""
+    _render_api_error(req, resp, unavailable("postgres"), params)
 
 
 def _render_http_error(req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError) -> None:
@@ -57,12 +64,12 @@ def _render_unexpected(
 
 
 def create_app(
-    settings: Settings, *, store: OrderStore | None = None, queue: OrderQueue | None = None
+    settings: Settings, *, store: OrderStore | None = None, queue: MarketCommands | None = None
 ) -> falcon.App:
     markets = load_markets(settings.markets_file)
     store = store or OrderStore(settings.database_url, settings.db_pool_size)
     store.open()
-    queue = queue or OrderQueue(settings)
+    queue = queue or MarketCommands(settings)
     app = falcon.App()
     app.add_middleware(AuthMiddleware(settings.api_keys, store))  # then the limit, by client
     app.add_middleware(RateLimitMiddleware(RateLimiter(settings)))
@@ -90,6 +97,8 @@ def create_app(
 
     app.add_error_handler(Exception, _render_unexpected)
     app.add_error_handler(ApiError, _render_api_error)
+    for outage in Unavailable:
+        app.add_error_handler(outage, _render_unavailable)
     app.set_error_serializer(_render_http_error)
     return app
 

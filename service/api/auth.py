@@ -23,16 +23,15 @@ the app is created.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 import falcon
 
-from service.errors import ApiError, unavailable
-from service.store.orders import OrderStore, Unavailable
+from service.auth import KeyRing
+from service.errors import ApiError
+from service.store.orders import OrderStore
 
 log = logging.getLogger(__name__)
 
@@ -62,30 +61,6 @@ def order_not_found() -> ApiError:
 
 def is_open_path(path: str) -> bool:
     return (path.rstrip("/") or "/") in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
-
-
-class KeyRing:
-    """The configured keys as sha256 digests -> clientId; lookups in constant time."""
-
-    def __init__(self, api_keys: Mapping[str, str]) -> None:
-        self._entries: tuple[tuple[bytes, str], ...] = tuple(
-            (hashlib.sha256(key.encode()).digest(), client) for key, client in api_keys.items()
-        )
-
-    def __bool__(self) -> bool:
-        return bool(self._entries)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def client_for(self, key: str) -> str | None:
-        """The clientId bound to `key`, or None. Compares against every entry."""
-        given = hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
-        found: str | None = None
-        for digest, client in self._entries:
-            if hmac.compare_digest(given, digest):
-                found = client
-        return found
 
 
 def presented_keys(req: falcon.Request) -> list[str]:
@@ -149,10 +124,7 @@ class AuthMiddleware:
         client = req.context.client_id
         if client is None or "order_id" not in params or self.store is None:
             return
-        try:
-            row = self.store.get(str(params["order_id"]))
-        except Unavailable:
-            raise unavailable("postgres") from None
+        row = self.store.get(str(params["order_id"]))  # PostgreSQL down: the app's 503 handler
         if row is None or row["client_id"] != client:
             raise order_not_found()
 

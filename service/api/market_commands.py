@@ -1,5 +1,6 @@
-"""The API's side of Redis: append an accepted order to its market's shard stream and
-publish its `pending` event, in one round trip."""
+"""Commands for a market's owning worker (cancel, /sim/launch, /sim/price): appended to the
+market's shard stream, answered on a reply list the API waits on. Also the API's Redis client,
+which the group commit borrows to queue accepted orders."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ import redis
 
 from service.config import Settings
 from service.domain.markets import shard_of
+from service.errors import ApiError, unavailable
 
 log = logging.getLogger(__name__)
 
 
-class OrderQueue:
+class MarketCommands:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self.redis = redis.Redis.from_url(
@@ -56,3 +58,17 @@ class OrderQueue:
 
     def close(self) -> None:
         self.redis.close()
+
+
+def raise_for_reply(result: dict[str, Any] | None) -> None:
+    """A worker's reply to a command as the API answers it: no reply is 503, an error reply
+    its ApiError."""
+    if result is None:
+        raise unavailable("worker")
+    if result["status"] >= 400:
+        raise ApiError(
+            result["status"],
+            result.get("code", "error"),
+            result.get("message") or result.get("code", "error"),
+            result.get("field"),
+        )

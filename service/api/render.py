@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from service.domain.markets import Market
@@ -62,4 +63,32 @@ def event_json(row: dict[str, Any]) -> dict[str, Any]:
         "status": row["status"],
         "ts": iso(row["ts"]),
         **row["payload"],
+    }
+
+
+def spot_price(pool: Any, market: Market) -> str:
+    x64 = Decimal(pool.spot_price_x64()) / Decimal(2**64)
+    price = x64.scaleb(market.base.decimals - market.quote.decimals)
+    return format(price.quantize(Decimal(1).scaleb(-(market.quote.decimals + 4))).normalize(), "f")
+
+
+def market_json(market: Market, pools: dict[str, Any], reference: Decimal) -> dict[str, Any]:
+    venues = []
+    for name, pool in sorted(pools.items()):
+        v: dict[str, Any] = {"venue": name, "kind": pool.kind, "price": spot_price(pool, market)}
+        if hasattr(pool, "base_reserve"):
+            v["baseReserve"] = from_base_units(pool.base_reserve, market.base.decimals)
+            v["quoteReserve"] = from_base_units(pool.quote_reserve, market.quote.decimals)
+        if hasattr(pool, "fee_bps"):
+            v["feeBps"] = pool.fee_bps
+        venues.append(v)
+    return {
+        "symbol": market.symbol,
+        "base": {"symbol": market.base.symbol, "decimals": market.base.decimals},
+        "quote": {"symbol": market.quote.symbol, "decimals": market.quote.decimals},
+        "launched": bool(pools),
+        "referencePrice": format(
+            reference.quantize(Decimal(1).scaleb(-(market.quote.decimals + 4))).normalize(), "f"
+        ),
+        "venues": venues,
     }

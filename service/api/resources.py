@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import falcon
-import orjson
 
+from engine_core import fsm
 from engine_core.limits import venue_quotes
 from engine_core.pools import InsufficientLiquidity, pool_from_state
 from engine_core.router import best_route
 from service import __version__
 from service.api.auth import admit_client, scope_client
-from service.api.commands import CancelMixin
 from service.api.group_commit import GroupCommit
-from service.api.market_commands import OrderQueue
-from service.api.render import event_json, order_json
+from service.api.market_commands import MarketCommands, raise_for_reply
+from service.api.media import query_params, read_json
+from service.api.render import event_json, market_json, order_json
 from service.api.validation import (
     NewOrder,
     encode_cursor,
@@ -34,21 +33,18 @@ from service.domain.units import from_base_units
 from service.errors import ApiError, unavailable
 from service.metrics import db_pool_connections
 from service.metrics.exposition import render
-from service.store.orders import OrderStore, Unavailable
+from service.store.orders import OrderStore
 
 NOT_FOUND = ApiError(404, "not_found", "no such order", "id")
 
 
-def _pg(call: Any, *args: Any) -> Any:
-    try:
-        return call(*args)
-    except Unavailable:
-        raise unavailable("postgres") from None
-
-
-class OrdersResource(CancelMixin):
+class OrdersResource:
     def __init__(
-        self, settings: Settings, markets: dict[str, Market], store: OrderStore, queue: OrderQueue
+        self,
+        settings: Settings,
+        markets: dict[str, Market],
+        store: OrderStore,
+        queue: MarketCommands,
     ) -> None:
         self.settings = settings
         self.markets = markets
@@ -66,11 +62,11 @@ class OrdersResource(CancelMixin):
             idempotency_key=req.get_header("Idempotency-Key"),
         )
         admit_client(req, order.client_id)  # 403 for another key's client; rate limit when open
-        created = _pg(self._insert, order)
+        created = self._insert(order)
         if created is None:
             row = self._existing(order)
             resp.status = falcon.HTTP_200
-            fills = _pg(self.store.fills, [row["id"]])[str(row["id"])]
+            fills = self.store.fills([row["id"]])[str(row["id"])]
             resp.media = order_json(row, self.markets[row["symbol"]], fills)
             return
         row, _event_id = created  # queued and published by the group commit already
@@ -109,7 +105,7 @@ class OrdersResource(CancelMixin):
 
     def _existing(self, order: NewOrder) -> dict[str, Any]:
         assert order.idem_key is not None
-        row = _pg(self.store.by_idem_key, order.client_id, order.idem_key)
+        row = self.store.by_idem_key(order.client_id, order.idem_key)
         if row is None:  # pragma: no cover - the conflicting row is committed by then
             raise unavailable("postgres")
         if row["request_hash"] != order.request_hash():
@@ -125,10 +121,10 @@ class OrdersResource(CancelMixin):
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         q = parse_list_query(query_params(req))
         client_id = scope_client(req, q.client_id)  # with API keys: the key's client only
-        rows = _pg(self.store.list_orders, client_id, q.status, q.limit + 1, q.cursor)
+        rows = self.store.list_orders(client_id, q.status, q.limit + 1, q.cursor)
         more = len(rows) > q.limit
         rows = rows[: q.limit]
-        fills = _pg(self.store.fills, [r["id"] for r in rows])
+        fills = self.store.fills([r["id"] for r in rows])
         resp.media = {
             "orders": [order_json(r, self.markets[r["symbol"]], fills[str(r["id"])]) for r in rows],
             "nextCursor": encode_cursor(rows[-1]["created_at"], str(rows[-1]["id"]))
@@ -137,19 +133,35 @@ class OrdersResource(CancelMixin):
         }
 
     def on_get_item(self, req: falcon.Request, resp: falcon.Response, order_id: uuid.UUID) -> None:
-        row = _pg(self.store.get, str(order_id))
+        row = self.store.get(str(order_id))
         if row is None:
             raise NOT_FOUND
-        fills = _pg(self.store.fills, [row["id"]])[str(row["id"])]
+        fills = self.store.fills([row["id"]])[str(row["id"])]
         resp.media = order_json(row, self.markets[row["symbol"]], fills)
+
+    def on_delete_item(
+        self, req: falcon.Request, resp: falcon.Response, order_id: uuid.UUID
+    ) -> None:
+        oid = str(order_id)
+        row = self.store.get(oid)
+        if row is None:  # another client's order was answered 404 by the auth middleware
+            raise NOT_FOUND
+        if fsm.is_terminal(row["status"]):
+            raise ApiError(409, "order_not_cancelable", f"the order is {row['status']}", "id")
+        raise_for_reply(self.queue.command(row["symbol"], "cancel", {"id": oid}, timeout=35))
+        row = self.store.get(oid)
+        assert row is not None
+        resp.media = order_json(
+            row, self.markets[row["symbol"]], self.store.fills([row["id"]])[oid]
+        )
 
     def on_get_events(
         self, req: falcon.Request, resp: falcon.Response, order_id: uuid.UUID
     ) -> None:
-        row = _pg(self.store.get, str(order_id))
+        row = self.store.get(str(order_id))
         if row is None:
             raise NOT_FOUND
-        resp.media = {"events": [event_json(e) for e in _pg(self.store.events, str(order_id))]}
+        resp.media = {"events": [event_json(e) for e in self.store.events(str(order_id))]}
 
 
 class MarketsResource:
@@ -159,7 +171,7 @@ class MarketsResource:
 
     def pools(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
-        for row in _pg(self.store.pools):
+        for row in self.store.pools():
             out.setdefault(row["symbol"], {})[row["venue"]] = pool_from_state(row["state"])
         return out
 
@@ -167,7 +179,7 @@ class MarketsResource:
         return self.references().get(symbol, self.markets[symbol].reference_price)
 
     def references(self) -> dict[str, Decimal]:
-        return {r["symbol"]: r["reference_price"] for r in _pg(self.store.markets_state)}
+        return {r["symbol"]: r["reference_price"] for r in self.store.markets_state()}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         pools = self.pools()
@@ -178,34 +190,6 @@ class MarketsResource:
                 for m in self.markets.values()
             ]
         }
-
-
-def spot_price(pool: Any, market: Market) -> str:
-    x64 = Decimal(pool.spot_price_x64()) / Decimal(2**64)
-    price = x64.scaleb(market.base.decimals - market.quote.decimals)
-    return format(price.quantize(Decimal(1).scaleb(-(market.quote.decimals + 4))).normalize(), "f")
-
-
-def market_json(market: Market, pools: dict[str, Any], reference: Decimal) -> dict[str, Any]:
-    venues = []
-    for name, pool in sorted(pools.items()):
-        v: dict[str, Any] = {"venue": name, "kind": pool.kind, "price": spot_price(pool, market)}
-        if hasattr(pool, "base_reserve"):
-            v["baseReserve"] = from_base_units(pool.base_reserve, market.base.decimals)
-            v["quoteReserve"] = from_base_units(pool.quote_reserve, market.quote.decimals)
-        if hasattr(pool, "fee_bps"):
-            v["feeBps"] = pool.fee_bps
-        venues.append(v)
-    return {
-        "symbol": market.symbol,
-        "base": {"symbol": market.base.symbol, "decimals": market.base.decimals},
-        "quote": {"symbol": market.quote.symbol, "decimals": market.quote.decimals},
-        "launched": bool(pools),
-        "referencePrice": format(
-            reference.quantize(Decimal(1).scaleb(-(market.quote.decimals + 4))).normalize(), "f"
-        ),
-        "venues": venues,
-    }
 
 
 class QuoteResource:
@@ -226,7 +210,7 @@ class QuoteResource:
         if px is not None:
             bound = worst_price(side, px, 50)
             left = amount
-            for price, qty in _pg(self.markets.store.resting, symbol, side, bound):
+            for price, qty in self.markets.store.resting(symbol, side, bound):
                 if left == 0:
                     break
                 internal.append((price, min(qty, left)))
@@ -242,7 +226,7 @@ class QuoteResource:
 
 
 class HealthResource:
-    def __init__(self, store: OrderStore, queue: OrderQueue) -> None:
+    def __init__(self, store: OrderStore, queue: MarketCommands) -> None:
         self.store = store
         self.queue = queue
 
@@ -279,24 +263,3 @@ class MetricsResource:
         data, content_type = render()
         resp.data = data
         resp.content_type = content_type
-
-
-def query_params(req: falcon.Request) -> Mapping[str, str]:
-    # A repeated parameter arrives as a list; validation refuses it, naming the parameter.
-    return cast(Mapping[str, str], req.params)
-
-
-def read_json(req: falcon.Request, max_bytes: int) -> Any:
-    length = req.content_length
-    if length is not None and length > max_bytes:
-        raise ApiError(413, "body_too_large", f"the body is larger than {max_bytes} bytes")
-    ctype = (req.content_type or "").split(";")[0].strip().lower()
-    if ctype != "application/json":
-        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
-    raw = req.bounded_stream.read(max_bytes + 1)
-    if len(raw) > max_bytes:
-        raise ApiError(413, "body_too_large", f"the body is larger than {max_bytes} bytes")
-    try:
-        return orjson.loads(raw)
-    except ValueError:
-        raise ApiError(400, "invalid_json", "the body is not valid JSON") from None

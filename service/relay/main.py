@@ -33,7 +33,7 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 
 from service import metrics
-from service.api.auth import KeyRing
+from service.auth import KeyRing
 from service.config import Settings
 from service.errors import ApiError, bad_request
 from service.relay.hub import DEFAULT_QUEUE_SIZE, Hub, Subscriber, Target, pump

@@ -1,62 +1,21 @@
-"""Requests that change a market go to the market's owning worker through its stream, and
-wait for its answer: cancel, and the simulator's launch and price moves."""
+"""POST /sim/launch and /sim/price: the simulator's market commands, sent to the market's
+owning worker through its stream (like a cancel), answered with the market as /markets shows it."""
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import falcon
 
-from engine_core import fsm
-from service.api.market_commands import OrderQueue
-from service.api.render import order_json
+from service.api.market_commands import MarketCommands, raise_for_reply
+from service.api.media import read_json
+from service.api.render import market_json
 from service.domain.markets import Market
 from service.domain.units import UnitsError, to_base_units
-from service.errors import ApiError, bad_request, unavailable
-from service.store.orders import OrderStore, Unavailable
+from service.errors import ApiError, bad_request
 
 VENUES = ("raydium", "meteora")
-
-
-def _answer(result: dict[str, Any] | None) -> None:
-    if result is None:
-        raise unavailable("worker")
-    if result["status"] >= 400:
-        raise ApiError(
-            result["status"],
-            result.get("code", "error"),
-            result.get("message") or result.get("code", "error"),
-            result.get("field"),
-        )
-
-
-class CancelMixin:
-    """DELETE /orders/{id} on the orders resource."""
-
-    store: OrderStore
-    queue: OrderQueue
-    markets: dict[str, Market]
-
-    def on_delete_item(
-        self, req: falcon.Request, resp: falcon.Response, order_id: uuid.UUID
-    ) -> None:
-        oid = str(order_id)
-        try:
-            row = self.store.get(oid)
-        except Unavailable:
-            raise unavailable("postgres") from None
-        if row is None:  # another client's order was answered 404 by the auth middleware
-            raise ApiError(404, "not_found", "no such order", "id")
-        if fsm.is_terminal(row["status"]):
-            raise ApiError(409, "order_not_cancelable", f"the order is {row['status']}", "id")
-        _answer(self.queue.command(row["symbol"], "cancel", {"id": oid}, timeout=35))
-        row = self.store.get(oid)
-        assert row is not None
-        resp.media = order_json(
-            row, self.markets[row["symbol"]], self.store.fills([row["id"]])[oid]
-        )
 
 
 def _fields(body: Any, allowed: tuple[str, ...], required: tuple[str, ...]) -> dict[str, Any]:
@@ -75,7 +34,7 @@ class SimResource:
     """POST /sim/launch and POST /sim/price (SIM_ENABLED)."""
 
     def __init__(
-        self, markets: dict[str, Market], queue: OrderQueue, markets_view: Any, max_body: int
+        self, markets: dict[str, Market], queue: MarketCommands, markets_view: Any, max_body: int
     ) -> None:
         self.markets = markets
         self.queue = queue
@@ -89,8 +48,6 @@ class SimResource:
         return self.markets[symbol]
 
     def on_post_launch(self, req: falcon.Request, resp: falcon.Response) -> None:
-        from service.api.resources import read_json
-
         body = _fields(
             read_json(req, self.max_body),
             ("symbol", "venue", "baseReserve", "quoteReserve", "feeBps"),
@@ -108,12 +65,10 @@ class SimResource:
         if isinstance(fee, bool) or not isinstance(fee, int) or not 0 <= fee <= 1000:
             raise bad_request("feeBps", "feeBps must be an integer 0..1000")
         args = {k: str(v) if k != "feeBps" else v for k, v in body.items()}
-        _answer(self.queue.command(market.symbol, "sim_launch", args, timeout=30))
+        raise_for_reply(self.queue.command(market.symbol, "sim_launch", args, timeout=30))
         self._render(resp, market)
 
     def on_post_price(self, req: falcon.Request, resp: falcon.Response) -> None:
-        from service.api.resources import read_json
-
         body = _fields(read_json(req, self.max_body), ("symbol", "price"), ("symbol", "price"))
         market = self._market(body)
         price = body["price"]
@@ -125,7 +80,7 @@ class SimResource:
                 raise InvalidOperation
         except InvalidOperation:
             raise bad_request("price", "price must be a decimal number > 0") from None
-        _answer(
+        raise_for_reply(
             self.queue.command(
                 market.symbol,
                 "sim_price",
@@ -136,8 +91,6 @@ class SimResource:
         self._render(resp, market)
 
     def _render(self, resp: falcon.Response, market: Market) -> None:
-        from service.api.resources import market_json
-
         resp.media = market_json(
             market, self.view.pools().get(market.symbol, {}), self.view.reference(market.symbol)
         )
