@@ -41,7 +41,7 @@ from schemathesis.checks import positive_data_acceptance
 from schemathesis.config import SchemathesisConfig
 
 from service.api.app import create_app
-from service.api.market_commands import OrderQueue
+from service.api.market_commands import MarketCommands
 from service.api.openapi import build_openapi
 from service.api.validation import parse_order
 from service.config import DEFAULT_MARKETS_FILE, Settings
@@ -70,7 +70,7 @@ FUZZ = settings(
 TOTAL: Counter[int] = Counter()  # every test's status codes, printed at the end
 
 
-class StubWorkerQueue(OrderQueue):
+class StubWorkerQueue(MarketCommands):
     """Commands (cancel, /sim/*) wait for the market's worker. A running worker would change
     the counts under the test's feet, and none would make each command wait out its timeout
     (then 503), so here every command is answered at once as a worker that did it would."""
