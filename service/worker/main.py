@@ -8,7 +8,7 @@ import os
 import signal
 
 from service.config import Settings
-from service.worker.consumer import Worker
+from service.worker.worker import Worker
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from falcon import testing
 from service.api.app import create_app
 from service.config import Settings
 from service.runtime.cli import cmd_migrate
-from service.worker.consumer import Worker
+from service.worker.worker import Worker
 
 pytestmark = pytest.mark.integration
 

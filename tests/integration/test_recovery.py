@@ -18,7 +18,7 @@ from psycopg.types.json import Jsonb
 from service.config import Settings
 from service.domain.markets import shard_of
 from service.simulator.chain import tx_signature
-from service.worker.consumer import Worker
+from service.worker.worker import Worker
 from service.worker.writer import EventWriter
 from tests.integration.test_worker import events_of, post_orders, run_worker_until_final
 

@@ -15,7 +15,7 @@ from falcon import testing
 
 from service.api.app import create_app
 from service.config import Settings
-from service.worker.consumer import Worker
+from service.worker.worker import Worker
 
 pytestmark = pytest.mark.integration
 
