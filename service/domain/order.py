@@ -42,14 +42,9 @@ class LiveOrder:
     _payload_of: tuple[Any, ...] = field(default=(), repr=False, compare=False)
     _payload: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    COLUMNS = (  # the id as text: it is a str here, made by PostgreSQL, not via uuid.UUID
-        "id::text, client_id, symbol, side, type, time_in_force, amount, limit_price, slippage_bps,"
-        " status, seq, filled, quote_amount, fees, attempts, tx_hash, failure_reason, created_at,"
-        " expires_at"
-    )
-
     @classmethod
     def from_row(cls, row: tuple[Any, ...], market: Market) -> LiveOrder:
+        """From a row of store/worker.py's LIVE_ORDER_COLUMNS, in that order."""
         (
             oid,
             client_id,

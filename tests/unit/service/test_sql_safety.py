@@ -6,7 +6,7 @@ Every .py file under service/ is parsed, and two rules are checked on the syntax
    reads as SQL (`SELECT … FROM`, `INSERT INTO`, `UPDATE … SET`, `DELETE FROM`, `WHERE`,
    `VALUES (`, `ON CONFLICT`, `RETURNING`) may only splice in CONSTANTS: an UPPER_CASE
    module-level name of that module (or imported from another service module), or an
-   UPPER_CASE class attribute such as `LiveOrder.COLUMNS`, whose value is itself a string
+   UPPER_CASE class attribute such as `LIVE_ORDER_COLUMNS`, whose value is itself a string
    (column lists). That is what the existing `# noqa: S608` lines do.
 2. The query argument of `execute`, `executemany`, `copy`, `stream` and the stores'
    `_rows`/`_row` helpers must not be built there from anything but such constants, whatever
@@ -232,7 +232,7 @@ def test_sql_safety_the_constants_spliced_today_are_column_lists() -> None:
             built = checker.built_parts(node) if isinstance(node, ast.expr) else None
             if built and SQL_SHAPE.search(built[0]):
                 spliced += len(built[1])
-    assert spliced >= 5  # ORDER_COLUMNS, FILL_COLUMNS, LiveOrder.COLUMNS … in the stores
+    assert spliced >= 5  # ORDER_COLUMNS, FILL_COLUMNS, LIVE_ORDER_COLUMNS … in the stores
 
 
 COLUMNS = "id, status"  # used by the snippets below: a constant of the checked "module"

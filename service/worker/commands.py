@@ -1,0 +1,171 @@
+"""Market commands, applied by the market's owner in stream order: cancel, and the
+simulator's price moves and launches. Each answers the API on its reply list; a cancel of an
+order in mid-execution answers when that execution ends, without holding up the stream.
+
+Replies are `{"status": <HTTP-like code>, "code", "message", "field"}`; the API turns them
+into its answer (`service.api.market_commands.raise_for_reply`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from decimal import Decimal
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+
+from engine_core.pools import make_pool
+from service.domain.markets import Market
+from service.domain.order import LiveOrder
+from service.domain.units import to_base_units
+from service.simulator.market import Simulator
+from service.store.worker import WorkerStore
+from service.worker.executor import Executor
+from service.worker.market_state import MarketState
+from service.worker.roster import Roster
+from service.worker.writer import EventWriter
+
+log = logging.getLogger(__name__)
+
+REPLY_TTL_S = 60
+Reply = dict[str, Any]
+
+
+def _not_cancelable(message: str) -> Reply:
+    return {"status": 409, "code": "order_not_cancelable", "message": message}
+
+
+class Commands:
+    def __init__(
+        self,
+        markets: dict[str, Market],
+        redis: aioredis.Redis,
+        store: WorkerStore,
+        roster: Roster,
+        state: MarketState,
+        executor: Executor,
+        writer: EventWriter,
+        sim: Simulator,
+    ) -> None:
+        self._markets = markets
+        self._redis = redis
+        self._store = store
+        self._roster = roster
+        self._state = state
+        self._executor = executor
+        self._writer = writer
+        self._sim = sim
+
+    async def apply(self, fields: dict[bytes, bytes]) -> None:
+        cmd = fields[b"cmd"].decode()
+        args = orjson.loads(fields.get(b"args", b"{}"))
+        reply = fields.get(b"reply")
+        result: Reply | Awaitable[Reply]
+        try:
+            if cmd == "cancel":
+                result = await self._cancel(args["id"])
+            elif cmd == "sim_price":
+                result = await self._sim_price(args["symbol"], Decimal(args["price"]))
+            elif cmd == "sim_launch":
+                result = await self._sim_launch(args)
+            else:
+                result = {"status": 400, "code": "unknown_command"}
+        except Exception as e:
+            log.exception("command %s failed", cmd)
+            result = {"status": 500, "code": "internal_error", "message": str(e)}
+        if isinstance(result, dict):
+            await self._reply(reply, result)
+        else:
+            self._roster.background(self._reply_later(reply, result))
+
+    async def _reply_later(self, reply: bytes | None, pending: Awaitable[Reply]) -> None:
+        await self._reply(reply, await pending)
+
+    async def _reply(self, reply: bytes | None, result: Reply) -> None:
+        if reply:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.lpush(reply, orjson.dumps(result))
+                pipe.expire(reply, REPLY_TTL_S)
+                await pipe.execute()
+
+    # -- cancel --
+    async def _cancel(self, order_id: str) -> Reply | Awaitable[Reply]:
+        order = self._roster.inflight.get(order_id)
+        if order is not None:
+            if order.type == "market":
+                return _not_cancelable("a market order cannot be canceled once taken")
+            order.cancel_requested = True  # ends `canceled` after its attempt, fills kept
+            return self._when_done(order)
+        resting = self._state.by_id.get(order_id)
+        if resting is not None:
+            await self._executor.cancel_resting(resting)
+            return self._cancel_result(resting)
+        rows = await self._store.orders([order_id])
+        if order_id in self._roster.inflight or order_id in self._state.by_id:
+            return await self._cancel(order_id)  # taken meanwhile: as above
+        taken = self._roster.taken_status(order_id)
+        if taken is not None:
+            return _not_cancelable(f"the order is {taken}")
+        row = rows.get(order_id)
+        if row is None:
+            return {"status": 404, "code": "not_found"}
+        if row.status == "pending" and row.symbol in self._state.books:
+            pending = LiveOrder.from_row(row, self._markets[row.symbol])
+            pending.cancel_requested = True
+            self._roster.spawn(pending)
+            return self._when_done(pending)
+        return _not_cancelable(f"the order is {row.status}")
+
+    async def _when_done(self, order: LiveOrder) -> Reply:
+        while order.id in self._roster.inflight:
+            await asyncio.sleep(0.01)
+        return self._cancel_result(order)
+
+    @staticmethod
+    def _cancel_result(order: LiveOrder) -> Reply:
+        if order.status == "canceled":
+            return {"status": 200}
+        return _not_cancelable(f"the order is {order.status}")
+
+    # -- simulator --
+    async def _sim_price(self, symbol: str, price: Decimal) -> Reply:
+        if not self._state.launched(symbol):
+            return {"status": 409, "code": "pool_not_open", "field": "symbol"}
+        self._sim.set_price(symbol, price)
+        await self._writer.touch(symbol)
+        self._executor.trigger(symbol)
+        return {"status": 200}
+
+    async def _sim_launch(self, args: dict[str, Any]) -> Reply:
+        symbol, venue = args["symbol"], args["venue"]
+        market = self._markets[symbol]
+        if venue in self._state.pools(symbol):
+            return {
+                "status": 409,
+                "code": "already_launched",
+                "field": "venue",
+                "message": f"{venue} already has a {symbol} pool",
+            }
+        pool = make_pool(
+            "cpmm",
+            {
+                "base_reserve": to_base_units(
+                    args["baseReserve"], market.base.decimals, "baseReserve"
+                ),
+                "quote_reserve": to_base_units(
+                    args["quoteReserve"], market.quote.decimals, "quoteReserve"
+                ),
+                "fee_bps": int(args.get("feeBps", 25)),
+            },
+        )
+        self._state.open_pool(symbol, venue, pool)
+        ask, _ = self._state.quotes(symbol)
+        if ask is not None:
+            self._state.reference[symbol] = Decimal(ask).scaleb(-market.quote.decimals)
+        await self._writer.touch(symbol)
+        log.info("launched %s on %s", symbol, venue)
+        await self._executor.launch(symbol)
+        return {"status": 200}

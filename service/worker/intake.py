@@ -1,0 +1,247 @@
+"""Taking work from the shard streams: XREADGROUP (first this consumer's own unacknowledged
+entries after a restart, then new ones), XAUTOCLAIM of a dead consumer's entries, and the
+sweeper that re-appends `pending` orders no entry carries.
+
+An order's entry is acknowledged once the order is durably resting or final (by the writer);
+a duplicate entry of such an order is acknowledged here at once. Commands are applied in
+stream order and acknowledged after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, cast
+
+import psycopg
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError, ResponseError
+
+from engine_core import fsm
+from service.config import Settings
+from service.domain.markets import Market, shard_of
+from service.domain.order import LiveOrder
+from service.metrics import order_queue_latency_seconds, order_queue_size
+from service.store.worker import WorkerStore
+from service.worker.commands import Commands
+from service.worker.market_state import MarketState
+from service.worker.roster import Roster
+
+log = logging.getLogger(__name__)
+
+READ_COUNT = 256
+Entry = tuple[str, str, dict[bytes, bytes]]  # (stream, entry id, fields)
+
+
+class Intake:
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        markets: dict[str, Market],
+        shards: list[int],
+        symbols: list[str],
+        consumer: str,
+        redis: aioredis.Redis,
+        store: WorkerStore,
+        roster: Roster,
+        state: MarketState,
+        commands: Commands,
+        on_redis_back: Callable[[], None],
+        stop: asyncio.Event,
+    ) -> None:
+        self._name = name
+        self._settings = settings
+        self._markets = markets
+        self._shards = shards
+        self._symbols = symbols
+        self.streams = [settings.stream_key(s) for s in shards]
+        self._consumer = consumer
+        self._redis = redis
+        self._store = store
+        self._roster = roster
+        self._state = state
+        self._commands = commands
+        self._on_redis_back = on_redis_back  # Redis came back (maybe empty): re-announce
+        self._stop = stop
+
+    async def ensure_groups(self, streams: list[str] | None = None) -> None:
+        """Create the consumer group (and the stream) where missing: at start, and when Redis
+        came back empty. From id 0: entries the API appended meanwhile are read too."""
+        for stream in streams or self.streams:
+            try:
+                await self._redis.xgroup_create(stream, self._settings.group, id="0", mkstream=True)
+            except ResponseError as e:
+                if "BUSYGROUP" not in str(e):
+                    raise
+
+    # -- reading --
+    async def read_loop(self) -> None:
+        s = self._settings
+        roster = self._roster
+        # First our own unacknowledged entries (from id 0, a restart's leftovers), then new ones.
+        backlog: dict[str, str] | None = {st: "0" for st in self.streams}
+        delay = 0.1
+        redis_lost = False
+        while not self._stop.is_set():
+            if len(roster.inflight) >= 2 * s.queue_concurrency + READ_COUNT:
+                roster.room.clear()
+                await roster.room.wait()
+                continue
+            try:
+                reply: Any = await self._redis.xreadgroup(
+                    s.group,
+                    self._consumer,
+                    cast(Any, backlog or {st: ">" for st in self.streams}),
+                    count=READ_COUNT,
+                    block=None if backlog is not None else 1000,
+                )
+                entries = [
+                    (st.decode(), eid.decode(), f) for st, items in reply or [] for eid, f in items
+                ]
+                if backlog is not None:
+                    if not entries:
+                        backlog = None
+                        continue
+                    for stream, entry_id, _ in entries:
+                        backlog[stream] = entry_id
+                # an entry trimmed or deleted meanwhile comes back with no fields
+                entries = [e for e in entries if e[2]]
+                if redis_lost:
+                    redis_lost = False
+                    self._on_redis_back()
+                if entries:
+                    await self.admit(entries)
+                delay = 0.1
+            except ResponseError as e:
+                if "NOGROUP" not in str(e):
+                    raise
+                # Redis restarted empty: the groups again (the sweeper re-appends the
+                # pending orders it lost; orders in flight carry on in memory).
+                log.warning("%s: stream group missing; creating it again", self._name)
+                backlog = {st: "0" for st in self.streams}
+                redis_lost = True
+                try:
+                    await self.ensure_groups()
+                except RedisError as e2:
+                    log.warning("%s: group not created (%s); retrying", self._name, e2)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+            except (OSError, psycopg.OperationalError, RedisError) as e:
+                # Redis or PostgreSQL unreachable. Entries read but not admitted are ours in
+                # the group's pending list: read them again from there once it is back.
+                log.warning("%s read failed (%s); retrying", self._name, e)
+                backlog = {st: "0" for st in self.streams}
+                redis_lost = redis_lost or not isinstance(e, psycopg.Error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    async def admit(self, entries: list[Entry]) -> None:
+        commands = [e for e in entries if b"cmd" in e[2]]
+        entries = [e for e in entries if b"cmd" not in e[2]]
+        roster = self._roster
+        ack: list[tuple[str, str]] = []
+        if entries:
+            rows = await self._store.orders(list({f[b"id"].decode() for _, _, f in entries}))
+            now = time.time()
+            for stream, entry_id, fields in entries:
+                oid = fields[b"id"].decode()
+                live = roster.inflight.get(oid)
+                if live is not None:
+                    if (stream, entry_id) not in live.entry_ids:
+                        live.entry_ids.append((stream, entry_id))
+                    continue
+                taken = roster.taken_status(oid)
+                if taken is not None:
+                    # This process holds the order: its status here is the truth (the row
+                    # fetched may predate changes made or queued meanwhile).
+                    if fsm.is_terminal(taken) or oid in self._state.by_id:
+                        ack.append((stream, entry_id))
+                    # else between two steps here (a launch, a crashed execution): left
+                    # unacknowledged, XAUTOCLAIM brings it back later
+                    continue
+                row = rows.get(oid)
+                if (
+                    row is None
+                    or row.status != "pending"
+                    and (fsm.is_terminal(row.status) or row.symbol not in self._state.books)
+                ):
+                    # unknown, final, or not a market of ours: nothing to execute
+                    ack.append((stream, entry_id))
+                    continue
+                order = LiveOrder.from_row(row, self._markets[row.symbol])
+                order.entry_ids.append((stream, entry_id))
+                order_queue_latency_seconds.observe(max(0.0, now - order.created_at.timestamp()))
+                roster.spawn(order)
+        for stream, entry_id, fields in commands:
+            await self._commands.apply(fields)
+            ack.append((stream, entry_id))
+        order_queue_size.set(len(roster.inflight))
+        if ack:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for stream, entry_id in ack:
+                    pipe.xack(stream, self._settings.group, entry_id)
+                await pipe.execute()
+
+    # -- housekeeping --
+    async def sweep_once(self) -> int:
+        """Re-append `pending` orders that no stream entry carries (a crash between the
+        API's commit and its XADD, or Redis restarted empty). Shards with unread entries
+        are left alone: their orders are still on the way."""
+        s = self._settings
+        self._roster.forget_finished()
+        quiet: list[str] = []
+        for shard, stream in zip(self._shards, self.streams, strict=True):
+            try:
+                groups = await self._redis.xinfo_groups(stream)
+            except ResponseError as e:
+                if "no such key" not in str(e):
+                    raise
+                await self.ensure_groups([stream])  # Redis came back empty
+                groups = []
+            lag = next(
+                (g.get("lag") for g in groups if g["name"] in (s.group.encode(), s.group)), 0
+            )
+            if not lag:
+                quiet.extend(sym for sym in self._symbols if shard_of(sym, s.shards) == shard)
+        if not quiet:
+            return 0
+        found = await self._store.stale_pending(quiet, s.sweep_after_ms / 1000)
+        rows = [(str(i), sym) for i, sym in found if str(i) not in self._roster.inflight]
+        if rows:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for oid, sym in rows:
+                    pipe.xadd(s.stream_key(shard_of(sym, s.shards)), {"id": oid, "symbol": sym})
+                await pipe.execute()
+            log.warning("%s re-queued %d pending orders", self._name, len(rows))
+        return len(rows)
+
+    async def claim_once(self) -> int:
+        """Adopt entries that another consumer (a dead worker) left idle too long."""
+        claimed = 0
+        for stream in self.streams:
+            cursor = "0-0"
+            while True:
+                try:
+                    cursor, items, *_ = await self._redis.xautoclaim(
+                        stream,
+                        self._settings.group,
+                        self._consumer,
+                        self._settings.claim_idle_ms,
+                        cursor,
+                        count=READ_COUNT,
+                    )
+                except ResponseError as e:
+                    if "NOGROUP" not in str(e):
+                        raise
+                    await self.ensure_groups([stream])  # Redis came back empty
+                    break
+                entries = [(stream, eid.decode(), f) for eid, f in items if f]
+                if entries:
+                    claimed += len(entries)
+                    await self.admit(entries)
+                if cursor in (b"0-0", "0-0"):
+                    break
+        return claimed

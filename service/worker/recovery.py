@@ -1,0 +1,99 @@
+"""What a worker does after a start (or a Redis outage) so that nothing it owns is lost:
+resting orders back into their books in time priority, orders caught mid-execution carried
+on, and the last event of each recent order published again."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import psycopg
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from service.domain.markets import Market
+from service.domain.order import LiveOrder
+from service.domain.wire import pubsub_frame, ws_message
+from service.store.worker import WorkerStore
+from service.worker.executor import Executor
+from service.worker.market_state import MarketState
+from service.worker.roster import RESTING, Roster
+
+log = logging.getLogger(__name__)
+
+# Published again at start and after a Redis outage: the last event of each order of ours
+# among the latest events (at most this many back, and this recent).
+REANNOUNCE_EVENTS = 20_000
+REANNOUNCE_S = 60
+REANNOUNCE_AFTER_OUTAGE_S = (2.0, 8.0)  # relays re-subscribe within these, with backoff
+PUBLISH_CHUNK = 1000
+
+
+class Recovery:
+    def __init__(
+        self,
+        name: str,
+        markets: dict[str, Market],
+        symbols: list[str],
+        channel: str,
+        redis: aioredis.Redis,
+        store: WorkerStore,
+        roster: Roster,
+        state: MarketState,
+        executor: Executor,
+        stop: asyncio.Event,
+    ) -> None:
+        self._name = name
+        self._markets = markets
+        self._symbols = symbols
+        self._channel = channel
+        self._redis = redis
+        self._store = store
+        self._roster = roster
+        self._state = state
+        self._executor = executor
+        self._stop = stop
+
+    def recover(self, rows: list[Any]) -> None:
+        """The live orders loaded at start: resting ones into their books (in time priority),
+        the others executed on from where they stopped."""
+        for row in rows:
+            order = LiveOrder.from_row(row, self._markets[row.symbol])
+            if order.status in RESTING:
+                self._roster.known[order.id] = order
+                self._state.rest(order)
+            else:
+                self._roster.spawn(order)
+        if rows:
+            log.info("%s recovered %d live orders", self._name, len(rows))
+        for symbol in self._symbols:
+            self._executor.trigger(symbol)
+
+    async def reannounce(self, delays: tuple[float, ...] = (0.0,)) -> None:
+        """Publish again the last event of each order of ours among the latest ones. A
+        worker killed between a commit and its PUBLISH, or a PUBLISH lost while Redis was
+        down, leaves events a relay never got; for a final event nothing later shows the
+        gap. Relays drop what a connection already has (per-order seq): repeats are harmless.
+        """
+        for delay in delays:
+            try:
+                await asyncio.wait_for(self._stop.wait(), delay)
+                return  # stopping
+            except TimeoutError:
+                pass
+            try:
+                rows = await self._store.last_events(self._symbols, REANNOUNCE_EVENTS, REANNOUNCE_S)
+                for i in range(0, len(rows), PUBLISH_CHUNK):
+                    async with self._redis.pipeline(transaction=False) as pipe:
+                        for oid, client, seq, status, ts, payload, event_id in rows[
+                            i : i + PUBLISH_CHUNK
+                        ]:
+                            message = ws_message(str(oid), status, seq, event_id, ts, payload)
+                            frame = pubsub_frame(client, str(oid), seq, event_id, message)
+                            pipe.publish(self._channel, frame)
+                        await pipe.execute()
+                if rows:
+                    log.info("%s re-published %d last events", self._name, len(rows))
+            except (OSError, psycopg.Error, RedisError) as e:
+                log.warning("%s: re-publishing last events failed (%s)", self._name, e)
