@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from engine_core import fsm
 from service.domain.markets import Market
 from service.domain.units import from_base_units, price_string
 from service.domain.wire import WS_FIELDS
@@ -100,6 +101,31 @@ class LiveOrder:
     @property
     def remaining(self) -> int:
         return self.amount - self.filled
+
+    def apply(self, status: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Move to `status`, refused (fsm.InvalidTransition) unless the state table allows it:
+        the only place an order's status and event number change. Returns the new event's
+        payload (this order's WebSocket fields, plus `extra`)."""
+        fsm.check(self.status, status)
+        self.status = status
+        self.seq += 1
+        payload = self.payload()
+        if extra:
+            payload.update(extra)
+        return payload
+
+    def row(self) -> tuple[Any, ...]:
+        """The stored row's changing columns as of now (the writer's ORDER_FIELDS order)."""
+        return (
+            self.status,
+            self.seq,
+            self.filled,
+            self.quote_amount,
+            self.fees,
+            self.attempts,
+            self.tx_hash,
+            self.failure_reason,
+        )
 
     def payload(self) -> dict[str, Any]:
         """The WebSocket fields of this order as it stands, as decimal strings (a new dict

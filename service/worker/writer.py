@@ -162,26 +162,11 @@ class EventWriter:
     def transition(
         self, order: LiveOrder, status: str, *, extra: dict[str, Any] | None = None, **kw: Any
     ) -> asyncio.Future[int]:
-        """Move `order` to `status` (refused unless the state table allows it) and queue the
-        change; the returned future gives the event id once committed."""
-        fsm.check(order.status, status)
-        order.status = status
-        order.seq += 1
-        payload = order.payload()
-        if extra:
-            payload.update(extra)
-        row = (
-            status,
-            order.seq,
-            order.filled,
-            order.quote_amount,
-            order.fees,
-            order.attempts,
-            order.tx_hash,
-            order.failure_reason,
-        )
+        """Move `order` to `status` (LiveOrder.apply: refused unless the state table allows
+        it) and queue the change; the returned future gives the event id once committed."""
+        payload = order.apply(status, extra)
         change = Change(
-            order, status, order.seq, payload, final=fsm.is_terminal(status), row=row, **kw
+            order, status, order.seq, payload, final=fsm.is_terminal(status), row=order.row(), **kw
         )
         change.done = asyncio.get_running_loop().create_future()
         self._queue.append(change)
