@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
+import time
 from collections import deque
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
 
 # KEYS[1] sorted set of grants; ARGV: window_ms, max, wanted, member prefix.
 # Returns {granted, wait_ms}. Time comes from Redis, so every worker shares one clock.
@@ -79,3 +84,30 @@ class RateLimiter:
                 self._waiters.popleft().set_result(None)
             if self._waiters:
                 await asyncio.sleep(max(int(wait_ms), 1) / 1000)
+
+
+class AttemptPacer:
+    """A start slot of the attempt rate limit shared through Redis. With Redis unreachable
+    (restarting, say) orders in flight carry on: this worker then spaces its starts by
+    itself, `gap_s` apart (its share of the limit)."""
+
+    def __init__(self, limiter: RateLimiter, gap_s: float) -> None:
+        self._limiter = limiter
+        self._gap = gap_s
+        self._down = False
+        self._local_next = 0.0  # when Redis is unreachable: the next local start time
+
+    async def acquire(self) -> None:
+        try:
+            await self._limiter.acquire()
+        except (RedisError, OSError) as e:
+            if not self._down:
+                log.warning("rate limiter unreachable (%s); pacing attempts locally", e)
+                self._down = True
+            now = time.monotonic()
+            self._local_next = max(now, self._local_next + self._gap)
+            await asyncio.sleep(self._local_next - now)
+            return
+        if self._down:
+            log.info("rate limiter reachable again")
+            self._down = False

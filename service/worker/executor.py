@@ -17,19 +17,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from engine_core import fsm
-from engine_core.fills import slippage_bound, within_slippage
-from engine_core.limits import max_fill_within_limit, within_limit
-from engine_core.pools import InsufficientLiquidity
-from engine_core.router import Route, best_route, execute_route
+from engine_core.router import Route
 from service.config import Settings
 from service.domain.order import LiveOrder
-from service.domain.plan_json import plan_json, quote_of, worst_price
+from service.domain.plan_json import quote_of, worst_price
 from service.metrics import (
     child,
     engine_attempts_total,
@@ -38,39 +32,19 @@ from service.metrics import (
     orders_total,
 )
 from service.simulator.chain import FINAL, MockChain, tx_signature
-from service.worker.attempt_pacer import RateLimiter
+from service.worker.attempt_pacer import AttemptPacer, RateLimiter
 from service.worker.market_state import MarketState
+from service.worker.planner import (
+    AttemptFailed,
+    NothingExecutable,
+    Plan,
+    internal_price,
+    plan_order,
+    swap_on_copies,
+)
 from service.worker.writer import EventWriter, Fill
 
 log = logging.getLogger(__name__)
-
-
-class AttemptFailed(Exception):
-    def __init__(self, reason: str, tx_hash: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.tx_hash = tx_hash
-
-
-class NothingExecutable(Exception):
-    """A limit order found nothing within its price when its attempt routed."""
-
-
-@dataclass
-class Plan:
-    limit: int | None  # price_raw the whole plan respects (None: a market order)
-    internal: list[tuple[int, int, int]]  # (maker handle, maker price_raw, qty)
-    route: Route | None  # the venues' part
-    bound: int | None = None  # market orders: min quote out / max quote in of the route
-    json: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def internal_qty(self) -> int:
-        return sum(q for _, _, q in self.internal)
-
-    @property
-    def qty(self) -> int:
-        return self.internal_qty + (self.route.amount if self.route else 0)
 
 
 class Executor:
@@ -86,31 +60,12 @@ class Executor:
         self._settings = settings
         self._writer = writer
         self._chain = chain
-        self._limiter = limiter
+        s = settings
+        self._pacer = AttemptPacer(
+            limiter, s.queue_rate_limit_duration_ms / 1000 * s.workers / s.queue_rate_limit_max
+        )
         self._state = state
         self._spawn = spawn
-        self._limiter_down = False
-        self._local_next = 0.0  # when Redis is unreachable: the next local start time
-
-    async def _acquire(self) -> None:
-        """A start slot of the attempt rate limit shared through Redis. With Redis unreachable
-        (restarting, say) orders in flight carry on: this worker then spaces its starts by
-        itself, at its share of the limit."""
-        try:
-            await self._limiter.acquire()
-        except (RedisError, OSError) as e:
-            if not self._limiter_down:
-                log.warning("rate limiter unreachable (%s); pacing attempts locally", e)
-                self._limiter_down = True
-            s = self._settings
-            gap = s.queue_rate_limit_duration_ms / 1000 * s.workers / s.queue_rate_limit_max
-            now = time.monotonic()
-            self._local_next = max(now, self._local_next + gap)
-            await asyncio.sleep(self._local_next - now)
-            return
-        if self._limiter_down:
-            log.info("rate limiter reachable again")
-            self._limiter_down = False
 
     # -- entry points --
     async def run(self, order: LiveOrder) -> None:
@@ -189,7 +144,7 @@ class Executor:
                     waits.append(self._final(order, "expired"))
                 continue
             self._state.unrest(order)
-            await self._acquire()
+            await self._pacer.acquire()
             order.attempts += 1
             self._writer.transition(order, "routing")
             self._writer.transition(order, "building", route=plan.json, extra={"route": plan.json})
@@ -226,7 +181,7 @@ class Executor:
                 await self._final(order, "failed", attempt=failed)
                 return
         while True:
-            await self._acquire()
+            await self._pacer.acquire()
             tries += 1
             if again:
                 again = False
@@ -315,54 +270,14 @@ class Executor:
         self._land(order, plan, tx)
 
     def _plan(self, order: LiveOrder, limit: int | None = None) -> Plan | None:
-        """What the order can execute now: crossing makers of other clients first, then the
-        venues for the rest, within the limit (limit orders, capped snipers) or the
-        slippage bound (market orders, uncapped snipers)."""
-        market = order.market
-        decimals = market.base.decimals
-        pools = self._state.pools(order.symbol)
-        book = self._state.books[order.symbol]
-        if limit is None:
-            limit = order.limit_price
-        internal_limit = limit
-        if limit is None and len(book):
-            # No price given: internal makers only where they beat the slippage bound
-            # around the venues' price.
-            ask, bid = self._state.quotes(order.symbol)
-            px = ask if order.side == "buy" else bid
-            internal_limit = None if px is None else worst_price(order.side, px, order.slippage_bps)
-        internal: list[tuple[int, int, int]] = []
-        if internal_limit is not None and len(book):
-            internal = book.crossing(
-                order.side, internal_limit, order.remaining, self._state.client(order.client_id)
-            )
-        rest = order.remaining - sum(q for _, _, q in internal)
-        route: Route | None = None
-        if rest > 0 and pools:
-            if limit is None:
-                try:
-                    route = best_route(pools, order.side, rest)
-                except InsufficientLiquidity:
-                    if not internal:
-                        return None
-            else:
-                route = max_fill_within_limit(pools, order.side, rest, limit, decimals)
-        if not internal and route is None:
-            return None
-        plan = Plan(limit, internal, route)
-        if route is not None and limit is None:
-            plan.bound = slippage_bound(order.side, route.quote_amount, order.slippage_bps)
-        plan.json = self._plan_json(order, plan)
-        return plan
-
-    def _plan_json(self, order: LiveOrder, plan: Plan) -> dict[str, Any]:
-        return plan_json(
-            order.market,
-            order.side,
-            plan.route,
-            [(p, q) for _, p, q in plan.internal],
-            bound=plan.bound,
-            limit=plan.limit,
+        symbol = order.symbol
+        return plan_order(
+            order,
+            self._state.pools(symbol),
+            self._state.books[symbol],
+            self._state.quotes(symbol),
+            self._state.client(order.client_id),
+            limit,
         )
 
     def _land(self, order: LiveOrder, plan: Plan, tx: str) -> None:
@@ -375,29 +290,12 @@ class Executor:
         trial: dict[str, Any] | None = None
         actual: Route | None = None
         if plan.route is not None:
-            trial = {venue: pool.copy() for venue, pool in self._state.pools(symbol).items()}
-            try:
-                actual = execute_route(trial, plan.route)
-            except InsufficientLiquidity:
-                raise AttemptFailed("insufficient_liquidity", tx) from None
-            ok = (
-                within_slippage(order.side, actual.quote_amount, plan.bound)
-                if plan.bound is not None
-                else within_limit(actual, plan.limit, decimals)
-            )
-            if not ok:
-                raise AttemptFailed("slippage_exceeded", tx)
+            trial, actual = swap_on_copies(order, plan, self._state.pools(symbol), tx)
         book = self._state.books[symbol]
         makers: list[tuple[int, int, int]] = []
         if plan.internal:
             # Makers canceled or filled since routing are simply not matched any more.
-            price = plan.limit
-            if price is None:
-                price = (
-                    max(p for _, p, _ in plan.internal)
-                    if order.side == "buy"
-                    else min(p for _, p, _ in plan.internal)
-                )
+            price = internal_price(order, plan)
             makers = book.match(
                 order.side, price, plan.internal_qty, self._state.client(order.client_id)
             )

@@ -10,7 +10,6 @@ the stored pool state is exactly the fills committed with it.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -18,90 +17,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import psycopg
 import redis.asyncio as aioredis
-from psycopg.types.json import Jsonb, set_json_dumps
 
 from engine_core import fsm
 from service.domain.order import LiveOrder
 from service.domain.wire import iso, pubsub_batch, pubsub_frame, ws_message
 from service.metrics import engine_batch_size, engine_events_published_total
+from service.store import batch as store
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 512
 
-UPSERT_POOL = (
-    "INSERT INTO pools (symbol, venue, kind, state, updated_at) VALUES (%s, %s, %s, %s, %s)"
-    " ON CONFLICT (symbol, venue) DO UPDATE"
-    " SET state = EXCLUDED.state, version = pools.version + 1, updated_at = EXCLUDED.updated_at"
-)
-UPDATE_MARKET = (
-    "UPDATE markets SET reference_price = %s, launched = %s, updated_at = %s WHERE symbol = %s"
-)
-# A batch is written with one statement per table, all of them sent in one pipeline (one
-# round trip for the whole transaction). Each statement takes its rows as ONE json parameter
-# (orjson on this side, json_to_recordset on the server's): psycopg's Python array dumper
-# would cost more than everything else of the batch. An order changed several times in one
-# batch gets one UPDATE, to its last state; an attempt likewise one upsert.
-# The LIMIT (the number of rows) is the planner's row estimate: a bare function scan counts
-# as 100 rows, for which a hash join over a sequential scan of `orders` looked cheaper than
-# index lookups, and every batch read the whole table (3 ms a batch at 3,000 orders, and
-# growing with the table).
-UPDATE_ORDERS = (
-    "UPDATE orders o SET status = u.status, seq = u.seq, filled = u.filled,"
-    " quote_amount = u.quote_amount, fees = u.fees, attempts = u.attempts,"
-    " tx_hash = u.tx_hash, failure_reason = u.failure_reason,"
-    " route = COALESCE(u.route, o.route), updated_at = u.ts"
-    " FROM (SELECT * FROM json_to_recordset(%s::json) AS r(id uuid, status text, seq integer,"
-    " filled bigint, quote_amount bigint, fees bigint, attempts integer, tx_hash text,"
-    " failure_reason text, route jsonb, ts timestamptz) LIMIT %s) AS u WHERE o.id = u.id"
-)
-INSERT_EVENTS = (
-    "INSERT INTO order_events (order_id, client_id, seq, status, ts, payload)"
-    " SELECT order_id, client_id, seq, status, ts, payload FROM ROWS FROM ("
-    "json_to_recordset(%s::json) AS (order_id uuid, client_id text, seq integer, status text,"
-    " ts timestamptz, payload json)) WITH ORDINALITY"
-    " AS e(order_id, client_id, seq, status, ts, payload, ord) ORDER BY ord"
-    " RETURNING order_id::text, seq, event_id"
-)
-INSERT_FILLS = (
-    "INSERT INTO fills (order_id, attempt, venue, amount, quote_amount, fee, tx_hash, ts)"
-    " SELECT order_id, attempt, venue, amount, quote_amount, fee, tx_hash, ts"
-    " FROM json_to_recordset(%s::json) AS f(order_id uuid, attempt integer, venue text,"
-    " amount bigint, quote_amount bigint, fee bigint, tx_hash text, ts timestamptz)"
-)
-UPSERT_ATTEMPTS = (
-    "INSERT INTO attempts (order_id, attempt, tx_hash, status, error, started_at, ended_at)"
-    " SELECT order_id, attempt, tx_hash, status, error, started_at, ended_at"
-    " FROM json_to_recordset(%s::json) AS a(order_id uuid, attempt integer, tx_hash text,"
-    " status text, error text, started_at timestamptz, ended_at timestamptz)"
-    " ON CONFLICT (order_id, attempt) DO UPDATE SET status = EXCLUDED.status,"
-    " error = EXCLUDED.error, ended_at = COALESCE(EXCLUDED.ended_at, EXCLUDED.started_at)"
-)
 ORDER_FIELDS = (
     "status", "seq", "filled", "quote_amount", "fees", "attempts", "tx_hash", "failure_reason"
 )  # fmt: skip  # the order of Change.row
 PUBLISH_CHUNK = 256  # events per pub/sub message
-
-
-def _dumps(obj: Any) -> bytes:
-    """orjson for json parameters; the stdlib for what it refuses (ints past 64 bits)."""
-    try:
-        return orjson.dumps(obj)
-    except TypeError:
-        return json.dumps(obj, default=_default).encode()
-
-
-def _default(obj: Any) -> Any:
-    if isinstance(obj, datetime):
-        return obj.isoformat()
-    raise TypeError(f"not JSON serializable: {type(obj).__name__}")
-
-
-def _json_rows(rows: list[dict[str, Any]]) -> str:
-    return _dumps(rows).decode()
 
 
 # A resting order's stream entry is done with once `open` is durable: the book is rebuilt
@@ -218,11 +150,7 @@ class EventWriter:
     # -- internals --
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         if self._conn is None or self._conn.closed:
-            self._conn = await psycopg.AsyncConnection.connect(self._conninfo)
-            set_json_dumps(_dumps, self._conn)
-            # Prepared statements must not keep a plan made while the tables were empty.
-            await self._conn.execute("SET plan_cache_mode = force_custom_plan")
-            await self._conn.commit()
+            self._conn = await store.connect(self._conninfo)
         return self._conn
 
     async def _commit_until_done(
@@ -258,26 +186,16 @@ class EventWriter:
                 delay = min(delay * 2, 2.0)
 
     async def _stored_ids(self, batch: list[Change]) -> list[int] | None:
-        """After a failed commit: the batch's event ids if it was stored all the same, else
-        None. A batch is one transaction, so its first event tells."""
+        """After a failed commit: the batch's event ids if it was stored all the same."""
         conn = await self._connection()
-        try:
-            first = batch[0]
-            cur = await conn.execute(
-                "SELECT 1 FROM order_events WHERE order_id = %s AND seq = %s",
-                (first.order.id, first.seq),
-            )
-            if await cur.fetchone() is None:
-                return None
-            cur = await conn.execute(
-                "SELECT order_id, seq, event_id FROM order_events WHERE order_id = ANY(%s::uuid[])",
-                (list({c.order.id for c in batch}),),
-            )
-            got = {(str(oid), seq): eid for oid, seq, eid in await cur.fetchall()}
-            log.warning("worker commit: the batch was stored before the connection broke")
-            return [got[(c.order.id, c.seq)] for c in batch]
-        finally:
-            await conn.rollback()
+        first = batch[0]
+        got = await store.stored_event_ids(
+            conn, (first.order.id, first.seq), list({c.order.id for c in batch})
+        )
+        if got is None:
+            return None
+        log.warning("worker commit: the batch was stored before the connection broke")
+        return [got[(c.order.id, c.seq)] for c in batch]
 
     async def _commit(
         self,
@@ -287,98 +205,10 @@ class EventWriter:
         now: datetime,
     ) -> list[int]:
         conn = await self._connection()
-        events = conn.cursor()
-        async with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
-            if batch:
-                await self._write_changes(cur, events, batch, now)
-            if pools:
-                await cur.executemany(
-                    UPSERT_POOL,
-                    [(sym, venue, state["kind"], Jsonb(state), now) for sym, venue, state in pools],
-                )
-            if markets:
-                await cur.executemany(
-                    UPDATE_MARKET, [(ref, launched, now, sym) for sym, ref, launched in markets]
-                )
-        if not batch:
-            return []
-        got = {(oid, seq): eid for oid, seq, eid in await events.fetchall()}
-        return [got[(c.order.id, c.seq)] for c in batch]
-
-    async def _write_changes(
-        self,
-        cur: psycopg.AsyncCursor[Any],
-        events: psycopg.AsyncCursor[Any],
-        batch: list[Change],
-        now: datetime,
-    ) -> None:
-        last: dict[str, Change] = {}  # each order's last change of the batch
-        routes: dict[str, dict[str, Any]] = {}
-        for c in batch:
-            last[c.order.id] = c
-            if c.route is not None:
-                routes[c.order.id] = c.route
-        orders = []
-        for oid, c in last.items():
-            row = dict(zip(ORDER_FIELDS, c.row, strict=True))
-            row["id"] = oid
-            row["route"] = routes.get(oid)
-            row["ts"] = now
-            orders.append(row)
-        await cur.execute(UPDATE_ORDERS, (_json_rows(orders), len(orders)))
-        await events.execute(
-            INSERT_EVENTS,
-            (
-                _json_rows(
-                    [
-                        {
-                            "order_id": c.order.id,
-                            "client_id": c.order.client_id,
-                            "seq": c.seq,
-                            "status": c.status,
-                            "ts": now,
-                            "payload": c.payload,
-                        }
-                        for c in batch
-                    ]
-                ),
-            ),
+        got = await store.commit_batch(
+            conn, pools=pools, markets=markets, now=now, **rows(batch, now)
         )
-        fills = [
-            {
-                "order_id": c.order.id,
-                "attempt": c.row[5],
-                "venue": f.venue,
-                "amount": f.amount,
-                "quote_amount": f.quote_amount,
-                "fee": f.fee,
-                "tx_hash": f.tx_hash,
-                "ts": now,
-            }
-            for c in batch
-            for f in c.fills
-        ]
-        if fills:
-            await cur.execute(INSERT_FILLS, (_json_rows(fills),))
-        attempts: dict[tuple[str, int], dict[str, Any]] = {}
-        for c in batch:
-            if c.attempt:
-                n, tx, status, error = c.attempt
-                a = attempts.get((c.order.id, n))
-                if a is None:  # first change of this attempt in the batch: insert as it
-                    attempts[(c.order.id, n)] = {
-                        "order_id": c.order.id,
-                        "attempt": n,
-                        "tx_hash": tx,
-                        "status": status,
-                        "error": error,
-                        "started_at": now,
-                        "ended_at": None,
-                    }
-                else:  # a later one: as the upsert of it would have left the row
-                    a.update(status=status, error=error, ended_at=now)
-        if attempts:
-            await cur.execute(UPSERT_ATTEMPTS, (_json_rows(list(attempts.values())),))
+        return [got[(c.order.id, c.seq)] for c in batch]
 
     async def _publish(self, batch: list[Change], event_ids: list[int], now: datetime) -> None:
         t0 = time.perf_counter()
@@ -417,3 +247,65 @@ class EventWriter:
             if change.done is not None and not change.done.done():
                 change.done.set_result(event_id)
         log.debug("published %d events in %.1f ms", len(batch), (time.perf_counter() - t0) * 1000)
+
+
+def rows(batch: list[Change], now: datetime) -> dict[str, list[dict[str, Any]]]:
+    """The batch as rows by column name: one order row per order (its last state), one event
+    per change in order, every fill, one attempt row per attempt (as the upserts of its
+    changes would have left it)."""
+    last: dict[str, Change] = {}  # each order's last change of the batch
+    routes: dict[str, dict[str, Any]] = {}
+    for c in batch:
+        last[c.order.id] = c
+        if c.route is not None:
+            routes[c.order.id] = c.route
+    orders = []
+    for oid, c in last.items():
+        row = dict(zip(ORDER_FIELDS, c.row, strict=True))
+        row["id"] = oid
+        row["route"] = routes.get(oid)
+        row["ts"] = now
+        orders.append(row)
+    events = [
+        {
+            "order_id": c.order.id,
+            "client_id": c.order.client_id,
+            "seq": c.seq,
+            "status": c.status,
+            "ts": now,
+            "payload": c.payload,
+        }
+        for c in batch
+    ]
+    fills = [
+        {
+            "order_id": c.order.id,
+            "attempt": c.row[ORDER_FIELDS.index("attempts")],
+            "venue": f.venue,
+            "amount": f.amount,
+            "quote_amount": f.quote_amount,
+            "fee": f.fee,
+            "tx_hash": f.tx_hash,
+            "ts": now,
+        }
+        for c in batch
+        for f in c.fills
+    ]
+    attempts: dict[tuple[str, int], dict[str, Any]] = {}
+    for c in batch:
+        if c.attempt:
+            n, tx, status, error = c.attempt
+            a = attempts.get((c.order.id, n))
+            if a is None:  # first change of this attempt in the batch: insert as it
+                attempts[(c.order.id, n)] = {
+                    "order_id": c.order.id,
+                    "attempt": n,
+                    "tx_hash": tx,
+                    "status": status,
+                    "error": error,
+                    "started_at": now,
+                    "ended_at": None,
+                }
+            else:  # a later one: as the upsert of it would have left the row
+                a.update(status=status, error=error, ended_at=now)
+    return {"orders": orders, "events": events, "fills": fills, "attempts": list(attempts.values())}

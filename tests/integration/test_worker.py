@@ -172,7 +172,7 @@ def test_writer_order_update_finds_rows_by_index_not_by_scanning_orders(
     the whole table on every batch."""
     import orjson
 
-    from service.worker.writer import UPDATE_ORDERS
+    from service.store.batch import UPDATE_ORDERS
 
     with psycopg.connect(settings.database_url) as conn:
         conn.execute(

@@ -1,0 +1,130 @@
+"""What an order can execute now, and whether a plan still holds when it lands: pure
+functions of the order and the market's pools, book and quotes, with no I/O and no writes.
+
+A plan takes crossing makers of other clients first (venue `internal`, at the maker's price,
+no fee), then the venues for the rest, within the order's limit price (limit orders, capped
+snipers) or its slippage bound around the venues' price (market orders, uncapped snipers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine_core.fills import slippage_bound, within_slippage
+from engine_core.limits import max_fill_within_limit, within_limit
+from engine_core.pools import InsufficientLiquidity
+from engine_core.router import Route, best_route, execute_route
+from service.domain.order import LiveOrder
+from service.domain.plan_json import plan_json, worst_price
+
+
+class AttemptFailed(Exception):
+    def __init__(self, reason: str, tx_hash: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.tx_hash = tx_hash
+
+
+class NothingExecutable(Exception):
+    """A limit order found nothing within its price when its attempt routed."""
+
+
+@dataclass
+class Plan:
+    limit: int | None  # price_raw the whole plan respects (None: a market order)
+    internal: list[tuple[int, int, int]]  # (maker handle, maker price_raw, qty)
+    route: Route | None  # the venues' part
+    bound: int | None = None  # market orders: min quote out / max quote in of the route
+    json: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def internal_qty(self) -> int:
+        return sum(q for _, _, q in self.internal)
+
+    @property
+    def qty(self) -> int:
+        return self.internal_qty + (self.route.amount if self.route else 0)
+
+
+
+def plan_order(
+    order: LiveOrder,
+    pools: dict[str, Any],
+    book: Any,
+    quotes: tuple[int | None, int | None],
+    client: int,
+    limit: int | None = None,
+) -> Plan | None:
+    """The order's plan against `pools` and `book` as they are, or None when nothing of it
+    can execute. `quotes` is the venues' (ask, bid); `client` the book's handle of the
+    order's client (its own resting orders are never matched)."""
+    if limit is None:
+        limit = order.limit_price
+    internal_limit = limit
+    if limit is None and len(book):
+        # No price given: internal makers only where they beat the slippage bound around
+        # the venues' price.
+        ask, bid = quotes
+        px = ask if order.side == "buy" else bid
+        internal_limit = None if px is None else worst_price(order.side, px, order.slippage_bps)
+    internal: list[tuple[int, int, int]] = []
+    if internal_limit is not None and len(book):
+        internal = book.crossing(order.side, internal_limit, order.remaining, client)
+    rest = order.remaining - sum(q for _, _, q in internal)
+    route: Route | None = None
+    if rest > 0 and pools:
+        if limit is None:
+            try:
+                route = best_route(pools, order.side, rest)
+            except InsufficientLiquidity:
+                if not internal:
+                    return None
+        else:
+            decimals = order.market.base.decimals
+            route = max_fill_within_limit(pools, order.side, rest, limit, decimals)
+    if not internal and route is None:
+        return None
+    plan = Plan(limit, internal, route)
+    if route is not None and limit is None:
+        plan.bound = slippage_bound(order.side, route.quote_amount, order.slippage_bps)
+    plan.json = plan_json(
+        order.market,
+        order.side,
+        plan.route,
+        [(p, q) for _, p, q in plan.internal],
+        bound=plan.bound,
+        limit=plan.limit,
+    )
+    return plan
+
+
+def internal_price(order: LiveOrder, plan: Plan) -> int:
+    """The price the plan's internal part is matched at: its limit, or the worst of the
+    makers it was planned with."""
+    if plan.limit is not None:
+        return plan.limit
+    prices = [p for _, p, _ in plan.internal]
+    return max(prices) if order.side == "buy" else min(prices)
+
+
+def swap_on_copies(
+    order: LiveOrder, plan: Plan, pools: dict[str, Any], tx: str
+) -> tuple[dict[str, Any], Route]:
+    """Run the plan's route on copies of `pools` as they are now; returns the copies and
+    the route as executed, or raises AttemptFailed when it no longer fits the order's
+    slippage bound or limit."""
+    assert plan.route is not None
+    trial = {venue: pool.copy() for venue, pool in pools.items()}
+    try:
+        actual = execute_route(trial, plan.route)
+    except InsufficientLiquidity:
+        raise AttemptFailed("insufficient_liquidity", tx) from None
+    ok = (
+        within_slippage(order.side, actual.quote_amount, plan.bound)
+        if plan.bound is not None
+        else within_limit(actual, plan.limit, order.market.base.decimals)
+    )
+    if not ok:
+        raise AttemptFailed("slippage_exceeded", tx)
+    return trial, actual
