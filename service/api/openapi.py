@@ -18,6 +18,8 @@ import orjson
 
 from engine_core.fsm import STATUS_NAMES
 from service import __version__
+from service.api import fields
+from service.api import queries as q
 from service.api import validation as v
 from service.api.auth import API_KEY_HEADER
 from service.config import Settings
@@ -31,7 +33,7 @@ FILL_VENUES = (*VENUES, "internal")
 # validation.py's regexes, anchored (JSON Schema patterns are not anchored by themselves)
 CLIENT_ID_PATTERN = "^[A-Za-z0-9_.:@-]{1,64}$"
 CLIENT_ORDER_ID_PATTERN = "^[A-Za-z0-9_.:-]{1,64}$"
-# validation._DECIMAL narrowed to what it lets through as an amount: no '-', and at least
+# fields.DECIMAL_RE narrowed to what it lets through as an amount: no '-', and at least
 # one non-zero digit before the exponent (0, 0.0, 0e5 are refused whatever their form)
 DECIMAL_PATTERN = (
     r"^\+?(?:[0-9]*[1-9][0-9]*(?:\.[0-9]*)?|[0-9]*\.[0-9]*[1-9][0-9]*)(?:[eE][+-]?[0-9]+)?$"
@@ -111,7 +113,7 @@ def _schemas(markets: Mapping[str, Market]) -> dict[str, Any]:
         "slippageBps": {
             "type": ["integer", "null"],
             "minimum": 0,
-            "maximum": v.MAX_SLIPPAGE_BPS,
+            "maximum": fields.MAX_SLIPPAGE_BPS,
             "default": v.DEFAULT_SLIPPAGE_BPS,
         },
         "clientOrderId": {
@@ -492,8 +494,8 @@ def _paths(markets: Mapping[str, Market], sim_enabled: bool) -> dict[str, Any]:
                     ),
                     _query(
                         "limit",
-                        _blank_or({"type": "integer", "minimum": 1, "maximum": v.MAX_LIMIT}),
-                        f"page size, 1..{v.MAX_LIMIT} (default {v.DEFAULT_LIMIT})",
+                        _blank_or({"type": "integer", "minimum": 1, "maximum": q.MAX_LIMIT}),
+                        f"page size, 1..{q.MAX_LIMIT} (default {q.DEFAULT_LIMIT})",
                     ),
                     _query(
                         "cursor",

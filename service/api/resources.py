@@ -18,13 +18,15 @@ from service.api.auth import admit_client, scope_client
 from service.api.group_commit import GroupCommit
 from service.api.market_commands import MarketCommands, raise_for_reply
 from service.api.media import query_params, read_json
+from service.api.queries import (
+    encode_cursor,
+    parse_list_query,
+    parse_quote_query,
+)
 from service.api.render import event_json, market_json, order_json
 from service.api.validation import (
     NewOrder,
-    encode_cursor,
-    parse_list_query,
     parse_order,
-    parse_quote_query,
 )
 from service.config import Settings
 from service.domain.markets import Market

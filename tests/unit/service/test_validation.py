@@ -14,14 +14,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine_core.fsm import STATUS_NAMES
-from service.api.validation import (
-    ORDER_FIELDS,
+from service.api.queries import (
     ListQuery,
-    NewOrder,
     encode_cursor,
     parse_list_query,
-    parse_order,
     parse_quote_query,
+)
+from service.api.validation import (
+    ORDER_FIELDS,
+    NewOrder,
+    parse_order,
 )
 from service.domain.markets import load_markets
 from service.domain.units import MAX_BASE_UNITS, from_base_units
