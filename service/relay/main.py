@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import email.utils
 import http
 import logging
-import re
 import signal
 import uuid
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from urllib.parse import parse_qs, urlsplit
 
-import orjson
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -30,13 +27,20 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
-from websockets.protocol import State
 
 from service import metrics
 from service.auth import KeyRing
 from service.config import Settings
 from service.errors import ApiError, bad_request
+from service.relay.handshake import (
+    MAX_SEQ,
+    client_target,
+    describe,
+    error_response,
+    int_param,
+)
 from service.relay.hub import DEFAULT_QUEUE_SIZE, Hub, Subscriber, Target, pump
+from service.relay.sending import discard_incoming, sender
 from service.store.events import EventStore
 
 log = logging.getLogger(__name__)
@@ -45,10 +49,6 @@ WS_PATH = "/ws"
 ORDER_PATH = "/api/orders/execute"
 HEALTH_PATH = "/healthz"
 
-_DIGITS = re.compile(r"[0-9]{1,19}")
-_MAX_SEQ = 2**31 - 1
-_MAX_EVENT_ID = 2**63 - 1
-_MAX_CLIENT_ID = 256
 _BACKOFF_MAX = 5.0
 
 
@@ -238,7 +238,7 @@ class RelayServer:
         if path == HEALTH_PATH:
             if self._pubsub_up:
                 return connection.respond(http.HTTPStatus.OK, "ok\n")
-            return _error(
+            return error_response(
                 ApiError(
                     503,
                     "dependency_unavailable",
@@ -247,19 +247,21 @@ class RelayServer:
                 )
             )
         if path not in (WS_PATH, ORDER_PATH):
-            return _error(ApiError(404, "not_found", f"no WebSocket endpoint at {url.path}"))
+            return error_response(
+                ApiError(404, "not_found", f"no WebSocket endpoint at {url.path}")
+            )
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         try:
             key_client = self._authenticate(request.headers, query)
             if path == WS_PATH:
-                target = _client_target(query, key_client)
+                target = client_target(query, key_client)
             else:
                 target = await self._order_target(query, key_client)
         except ApiError as e:
-            return _error(e)
+            return error_response(e)
         owner = key_client or target.client_id or target.order_id or ""
         if self._per_client[owner] >= self.settings.ws_max_connections_per_client:
-            return _error(
+            return error_response(
                 ApiError(
                     429,
                     "too_many_connections",
@@ -303,7 +305,7 @@ class RelayServer:
             order_id = str(uuid.UUID(raw))
         except ValueError:
             raise bad_request("orderId", "orderId must be a UUID") from None
-        from_seq = _int_param(query, "fromSeq", _MAX_SEQ) or 0
+        from_seq = int_param(query, "fromSeq", MAX_SEQ) or 0
         try:
             owner = await self.store.order_owner(order_id)
         except Exception as e:  # psycopg or pool timeout: the client may retry
@@ -333,9 +335,9 @@ class RelayServer:
         counters = {"live": self._live, "replay": self._replay}
         tasks = (
             asyncio.create_task(
-                pump(sub, _sender(ws), self.store, lambda kind, n: counters[kind].inc(n))
+                pump(sub, sender(ws), self.store, lambda kind, n: counters[kind].inc(n))
             ),
-            asyncio.create_task(_discard_incoming(ws)),
+            asyncio.create_task(discard_incoming(ws)),
             asyncio.create_task(sub.kicked.wait()),
         )
         pumping, _, kicked = tasks
@@ -343,12 +345,12 @@ class RelayServer:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             if kicked in done:
                 self.hub.remove(sub)
-                log.info("closing a slow client (%s): %s", _describe(target), sub.kick_reason)
+                log.info("closing a slow client (%s): %s", describe(target), sub.kick_reason)
                 await self._close_ws(ws, 1013, sub.kick_reason)
             elif pumping in done and not pumping.cancelled():
                 exc = pumping.exception()
                 if exc is not None and not isinstance(exc, ConnectionClosed):
-                    log.error("relay connection failed (%s)", _describe(target), exc_info=exc)
+                    log.error("relay connection failed (%s)", describe(target), exc_info=exc)
                     await self._close_ws(ws, 1011, "internal error, reconnect with fromSeq")
         finally:
             self.hub.remove(sub)
@@ -367,103 +369,6 @@ class RelayServer:
                 await ws.close(code, reason[:120])
         except TimeoutError:
             ws.transport.abort()
-
-
-def _sender(ws: ServerConnection) -> Callable[[bytes], Awaitable[None]]:
-    async def send(message: bytes) -> None:
-        await ws.send(message, text=True)
-
-    async def many(messages: list[bytes]) -> None:
-        """Several text frames, one socket write (as `ws.send` does for one: websockets'
-        documented send_context pattern, the frames joined before they are written)."""
-        async with ws.send_context():
-            protocol = ws.protocol
-            for message in messages:
-                protocol.send_text(message)
-            if all(protocol.writes):  # no end-of-stream marker among them
-                protocol.writes = [b"".join(protocol.writes)]
-
-    def now(message: bytes) -> bool:
-        """One text frame written at once, as websockets' `broadcast` writes it, unless the
-        connection is not open or already has DIRECT_MAX_BUFFERED bytes waiting (then the
-        pump sends it, waiting for the socket to drain)."""
-        if (
-            ws.protocol.state is not State.OPEN
-            or ws.transport.get_write_buffer_size() > DIRECT_MAX_BUFFERED
-        ):
-            return False
-        try:
-            ws.protocol.send_text(message)
-            ws.send_data()
-        except Exception:  # noqa: BLE001 - the connection is going; the pump will find out
-            return False
-        return True
-
-    send.many = many  # type: ignore[attr-defined]  # read by hub.pump
-    send.now = now  # type: ignore[attr-defined]
-    return send
-
-
-DIRECT_MAX_BUFFERED = 64 * 1024
-
-
-MAX_CLIENT_MESSAGES = 16
-
-
-async def _discard_incoming(ws: ServerConnection) -> None:
-    """Clients have nothing to say; reading keeps pings, pongs and the close frame flowing.
-    One that keeps sending anyway is closed with a reason (1008, policy violation)."""
-    sent = 0
-    try:
-        async for _ in ws:
-            sent += 1
-            if sent > MAX_CLIENT_MESSAGES:
-                await ws.close(1008, "this socket only sends: stop sending messages")
-                return
-    except ConnectionClosed:
-        pass
-
-
-def _client_target(query: Mapping[str, str], key_client: str | None) -> Target:
-    client_id = query.get("clientId") or key_client
-    if not client_id:
-        raise bad_request("clientId", "clientId is required", code="missing_field")
-    if len(client_id) > _MAX_CLIENT_ID or "\n" in client_id:
-        raise bad_request("clientId", f"clientId must be 1..{_MAX_CLIENT_ID} characters")
-    if key_client is not None and client_id != key_client:
-        raise ApiError(403, "forbidden", "clientId is not the API key's client", "clientId")
-    after = _int_param(query, "afterEventId", _MAX_EVENT_ID)
-    return Target(client_id=client_id, after_event_id=after)
-
-
-def _int_param(query: Mapping[str, str], name: str, maximum: int) -> int | None:
-    raw = query.get(name)
-    if raw is None:
-        return None
-    if not _DIGITS.fullmatch(raw) or int(raw) > maximum:
-        raise bad_request(name, f"{name} must be an integer from 0 to {maximum}")
-    return int(raw)
-
-
-def _error(err: ApiError) -> Response:
-    body = orjson.dumps(err.body())
-    status = http.HTTPStatus(err.status)
-    headers = Headers(
-        [
-            ("Date", email.utils.formatdate(usegmt=True)),
-            ("Connection", "close"),
-            ("Content-Length", str(len(body))),
-            ("Content-Type", "application/json"),
-            *err.headers.items(),
-        ]
-    )
-    return Response(status.value, status.phrase, headers, body)
-
-
-def _describe(target: Target) -> str:
-    if target.order_id is not None:
-        return f"orderId={target.order_id}"
-    return f"clientId={target.client_id}"
 
 
 async def serve_relay(

@@ -1,0 +1,63 @@
+"""The checks of a WebSocket request before its upgrade: the query parameters and the
+contract's error body as an HTTP response."""
+
+from __future__ import annotations
+
+import email.utils
+import http
+import re
+from collections.abc import Mapping
+
+import orjson
+from websockets.datastructures import Headers
+from websockets.http11 import Response
+
+from service.errors import ApiError, bad_request
+from service.relay.hub import Target
+
+DIGITS = re.compile(r"[0-9]{1,19}")
+MAX_SEQ = 2**31 - 1
+MAX_EVENT_ID = 2**63 - 1
+MAX_CLIENT_ID = 256
+
+
+def client_target(query: Mapping[str, str], key_client: str | None) -> Target:
+    client_id = query.get("clientId") or key_client
+    if not client_id:
+        raise bad_request("clientId", "clientId is required", code="missing_field")
+    if len(client_id) > MAX_CLIENT_ID or "\n" in client_id:
+        raise bad_request("clientId", f"clientId must be 1..{MAX_CLIENT_ID} characters")
+    if key_client is not None and client_id != key_client:
+        raise ApiError(403, "forbidden", "clientId is not the API key's client", "clientId")
+    after = int_param(query, "afterEventId", MAX_EVENT_ID)
+    return Target(client_id=client_id, after_event_id=after)
+
+
+def int_param(query: Mapping[str, str], name: str, maximum: int) -> int | None:
+    raw = query.get(name)
+    if raw is None:
+        return None
+    if not DIGITS.fullmatch(raw) or int(raw) > maximum:
+        raise bad_request(name, f"{name} must be an integer from 0 to {maximum}")
+    return int(raw)
+
+
+def error_response(err: ApiError) -> Response:
+    body = orjson.dumps(err.body())
+    status = http.HTTPStatus(err.status)
+    headers = Headers(
+        [
+            ("Date", email.utils.formatdate(usegmt=True)),
+            ("Connection", "close"),
+            ("Content-Length", str(len(body))),
+            ("Content-Type", "application/json"),
+            *err.headers.items(),
+        ]
+    )
+    return Response(status.value, status.phrase, headers, body)
+
+
+def describe(target: Target) -> str:
+    if target.order_id is not None:
+        return f"orderId={target.order_id}"
+    return f"clientId={target.client_id}"

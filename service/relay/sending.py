@@ -1,0 +1,64 @@
+"""Writing to one WebSocket connection, and reading what a client should not send."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
+
+
+def sender(ws: ServerConnection) -> Callable[[bytes], Awaitable[None]]:
+    async def send(message: bytes) -> None:
+        await ws.send(message, text=True)
+
+    async def many(messages: list[bytes]) -> None:
+        """Several text frames, one socket write (as `ws.send` does for one: websockets'
+        documented send_context pattern, the frames joined before they are written)."""
+        async with ws.send_context():
+            protocol = ws.protocol
+            for message in messages:
+                protocol.send_text(message)
+            if all(protocol.writes):  # no end-of-stream marker among them
+                protocol.writes = [b"".join(protocol.writes)]
+
+    def now(message: bytes) -> bool:
+        """One text frame written at once, as websockets' `broadcast` writes it, unless the
+        connection is not open or already has DIRECT_MAX_BUFFERED bytes waiting (then the
+        pump sends it, waiting for the socket to drain)."""
+        if (
+            ws.protocol.state is not State.OPEN
+            or ws.transport.get_write_buffer_size() > DIRECT_MAX_BUFFERED
+        ):
+            return False
+        try:
+            ws.protocol.send_text(message)
+            ws.send_data()
+        except Exception:  # noqa: BLE001 - the connection is going; the pump will find out
+            return False
+        return True
+
+    send.many = many  # type: ignore[attr-defined]  # read by hub.pump
+    send.now = now  # type: ignore[attr-defined]
+    return send
+
+
+DIRECT_MAX_BUFFERED = 64 * 1024
+
+
+MAX_CLIENT_MESSAGES = 16
+
+
+async def discard_incoming(ws: ServerConnection) -> None:
+    """Clients have nothing to say; reading keeps pings, pongs and the close frame flowing.
+    One that keeps sending anyway is closed with a reason (1008, policy violation)."""
+    sent = 0
+    try:
+        async for _ in ws:
+            sent += 1
+            if sent > MAX_CLIENT_MESSAGES:
+                await ws.close(1008, "this socket only sends: stop sending messages")
+                return
+    except ConnectionClosed:
+        pass
