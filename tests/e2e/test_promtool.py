@@ -10,11 +10,11 @@ import uuid
 
 import pytest
 
+from engine_core.fsm import TERMINAL
 from tests.e2e.conftest import Engine
 
 pytestmark = pytest.mark.e2e
 
-FINAL = {"filled", "canceled", "expired", "rejected", "failed"}
 
 
 def wait_final(engine: Engine, order_id: str, timeout: float = 30) -> dict:
@@ -22,7 +22,7 @@ def wait_final(engine: Engine, order_id: str, timeout: float = 30) -> dict:
     while time.monotonic() < deadline:
         status, order, _ = engine.request("GET", f"/orders/{order_id}")
         assert status == 200, order
-        if order["status"] in FINAL:
+        if order["status"] in TERMINAL:
             return order
         time.sleep(0.1)
     raise AssertionError(f"order {order_id} not final in {timeout}s")

@@ -13,6 +13,7 @@ import pytest
 import redis
 from falcon import testing
 
+from engine_core import fsm
 from service.api.app import create_app
 from service.config import Settings
 from service.worker.worker import Worker
@@ -49,9 +50,8 @@ def run_worker_until_final(settings: Settings, ids: list[str], timeout: float = 
         ) as conn:
             while time.monotonic() < deadline:
                 cur = await conn.execute(
-                    "SELECT count(*) FROM orders WHERE id = ANY(%s::uuid[]) AND status IN"
-                    " ('filled', 'failed', 'canceled', 'expired', 'rejected')",
-                    (ids,),
+                    "SELECT count(*) FROM orders WHERE id = ANY(%s::uuid[]) AND status = ANY(%s)",
+                    (ids, sorted(fsm.TERMINAL)),
                 )
                 if (await cur.fetchone())[0] == len(ids):
                     break
