@@ -58,7 +58,7 @@ class MockChain:
 
     def backoff_s(self, attempt: int, base_ms: int) -> float:
         """Exponential backoff with full jitter: up to base * 2^(attempt-1)."""
-        cap = base_ms * (2 ** (attempt - 1)) / 1000
+        cap = base_ms * 2.0 ** (attempt - 1) / 1000
         return cap / 2 + self._rng.random() * cap / 2
 
     async def _sleep(self, bounds: tuple[int, int]) -> None:

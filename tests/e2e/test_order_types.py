@@ -26,7 +26,6 @@ from tests.helpers.waiting import wait_order
 pytestmark = pytest.mark.e2e
 
 
-
 @pytest.fixture(scope="module")
 def eng(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     name = f"t_{uuid.uuid4().hex[:12]}"

@@ -15,7 +15,6 @@ from tests.helpers.waiting import wait_order
 pytestmark = pytest.mark.e2e
 
 
-
 def test_metrics_after_an_order_pass_promtool_check_metrics(engine: Engine) -> None:
     promtool, curl = shutil.which("promtool"), shutil.which("curl")
     assert promtool, "promtool is missing: apt-get install prometheus (.ci/run does)"

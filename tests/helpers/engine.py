@@ -125,4 +125,3 @@ def running_engine(
                 proc.wait()
                 raise AssertionError("engine did not stop on SIGTERM") from None
             assert code == 0, log.read_text()[-4000:]
-

@@ -18,7 +18,6 @@ from tests.helpers.api import GOOD, counts
 pytestmark = pytest.mark.integration
 
 
-
 @pytest.fixture
 def client(settings: Settings) -> testing.TestClient:
     return testing.TestClient(create_app(settings))

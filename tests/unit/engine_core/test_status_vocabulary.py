@@ -67,7 +67,11 @@ def test_resting_statuses_can_start_an_attempt_and_expire():
 def test_unsubmitted_is_the_attempt_before_its_transaction_is_sent():
     assert fsm.UNSUBMITTED < fsm.IN_ATTEMPT
     assert {b for a, b in fsm.TRANSITIONS if a in fsm.UNSUBMITTED} - fsm.UNSUBMITTED == {
-        "submitted", "open", "partially_filled", "expired", "failed"
+        "submitted",
+        "open",
+        "partially_filled",
+        "expired",
+        "failed",
     }
 
 
