@@ -23,11 +23,8 @@ from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy
 
 from engine_core.amm cimport (
-    ERR_LIQUIDITY, ERR_OVERFLOW, OK, Pool, amount_arg, ceil_div, mul_shift64, py_u128,
-    raise_code, u128,
+    ERR_LIQUIDITY, ERR_OVERFLOW, OK, Pool, ceil_div, mul_shift64, py_u128, u128,
 )
-
-from engine_core.amm import InsufficientLiquidity
 
 cdef u128 Q64 = (<u128>1) << 64
 cdef u128 U64_MAX = 0xFFFFFFFFFFFFFFFF

@@ -3,9 +3,7 @@ when that gives more (sell) or costs less (buy), moving amount between pairs of 
 until their marginal prices meet (bisection on the split; legs are exact integers).
 """
 
-from libc.stdint cimport uint64_t
-
-from engine_core.amm cimport ERR_LIQUIDITY, OK, Pool, amount_arg, i128, py_u128, raise_code, u128
+from engine_core.amm cimport OK, Pool, amount_arg, i128, py_u128, raise_code, u128
 
 from engine_core.amm import InsufficientLiquidity
 
@@ -108,7 +106,8 @@ cdef inline u128 capacity_c(Pool p, bint sell, u128 limit) noexcept nogil:
     return p.sell_capacity_c(limit) if sell else p.buy_capacity_c(limit)
 
 
-cdef u128 split_pair_c(Pool a, Pool b, bint sell, u128 total, u128 cap_a, u128 cap_b) noexcept nogil:
+cdef u128 split_pair_c(Pool a, Pool b, bint sell, u128 total, u128 cap_a,
+                       u128 cap_b) noexcept nogil:
     """The amount for `a` (the rest to `b`) that maximises the trader's value of `total`:
     bisection on the sign of the marginal gain of moving a small step from b to a.
     Caller guarantees cap_a + cap_b >= total."""
@@ -185,12 +184,12 @@ def best_route(pools, str side, amount, bint allow_split=True):
     InsufficientLiquidity when no pool, nor all of them together, can fill `amount`."""
     cdef bint sell = _check_side(side)
     cdef u128 n = amount_arg(amount)
-    cdef Py_ssize_t np = len(pools), i, j, k, best = -1
+    cdef Py_ssize_t np = len(pools), i, j, _round, best = -1
     cdef Pool p
     cdef u128 caps[MAX_POOLS]
     cdef u128 alloc[MAX_POOLS]
     cdef u128 spots[MAX_POOLS]
-    cdef i128 v, best_v = WORST, split_v
+    cdef i128 v, best_v = WORST
     cdef u128 t, cap_sum = 0, a_new, q = 0, f = 0, best_spot = 0, tq = 0, tf = 0
     cdef i128 v_old, v_new
     cdef int rc
@@ -224,7 +223,7 @@ def best_route(pools, str side, amount, bint allow_split=True):
             alloc[i] = caps[i] if caps[i] < t else t
             t -= alloc[i]
     if allow_split and np > 1 and (best >= 0 or cap_sum >= n):
-        for k in range(PAIR_ROUNDS if np > 2 else 1):
+        for _round in range(PAIR_ROUNDS if np > 2 else 1):
             for i in range(np):
                 pi = <Pool>plist[i]
                 for j in range(i + 1, np):
@@ -272,7 +271,7 @@ def execute_route(pools, Route route):
     cdef u128 q = 0, f = 0, a, tq = 0, tf = 0, ta = 0, best_spot = 0
     cdef int rc
     cdef bint first = True
-    for venue, pool in pools.items():
+    for pool in pools.values():
         spot = (<Pool?>pool).spot_x64_c()
         if first or (sell and spot > best_spot) or (not sell and spot < best_spot):
             best_spot = spot

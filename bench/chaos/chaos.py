@@ -59,7 +59,7 @@ from bench.chaos.watchers import (
     ws_check,
 )
 from service.domain.markets import shard_of
-from tests.e2e.conftest import Engine, engine_command, free_port, wait_until_up
+from tests.helpers.engine import Engine, engine_command, free_port, wait_until_up
 
 RESULTS = Path(__file__).parents[1] / "results"
 SCENARIOS = ("kill9", "redis", "postgres", "sigterm")

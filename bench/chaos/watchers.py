@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 from websockets.asyncio.client import connect
 
-from bench.chaos.invariants import FINAL
+from engine_core import fsm
 
 
 class WsWatcher:
@@ -104,7 +104,7 @@ class OrderWatcher:
                     async for raw in ws:
                         payload = json.loads(raw)["payload"]
                         seqs.append(int(payload["seq"]))
-                        if payload["status"] in FINAL:
+                        if payload["status"] in fsm.TERMINAL:
                             return
             except Exception:  # noqa: BLE001 - the relay restarting: connect again
                 pass

@@ -73,8 +73,8 @@ from bench.load.runs import (
     start_profiles,
     stop_profiles,
 )
+from engine_core import fsm
 
-FINAL = {"filled", "failed", "canceled", "expired", "rejected"}
 RESULTS = Path(__file__).parents[1] / "results"
 ORDER_PATH = "/api/orders/execute"
 
@@ -157,7 +157,7 @@ async def rest_run(args: argparse.Namespace, http: str, ws: str) -> dict[str, An
         if ts:
             sent = datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
             ws_delay.append(max(0.0, wall0 + t - sent))
-        if p["status"] in FINAL and oid not in finals:
+        if p["status"] in fsm.TERMINAL and oid not in finals:
             finals[oid] = (p["status"], t)
             if len(finals) >= len(submitted) and submitted_done.is_set():
                 all_final.set()

@@ -23,6 +23,7 @@ from bench.load.clients import (
     Progress,
 )
 from bench.load.runs import SIX, start_profiles, stop_profiles
+from engine_core import fsm
 
 
 def bulk_insert_orders(
@@ -190,10 +191,9 @@ async def queued_run(
                 while time.perf_counter() < deadline:
                     await asyncio.sleep(0.5)
                     cur = await db.execute(
-                        "SELECT count(*) FILTER (WHERE status IN ('filled','failed','expired',"
-                        "'canceled','rejected')), count(*) FILTER (WHERE status NOT IN"
-                        " ('pending','filled','failed','expired','canceled','rejected'))"
-                        " FROM orders"
+                        "SELECT count(*) FILTER (WHERE status = ANY(%s)),"
+                        " count(*) FILTER (WHERE status = ANY(%s)) FROM orders",
+                        (sorted(fsm.TERMINAL), sorted(fsm.LIVE)),
                     )
                     row = await cur.fetchone()
                     assert row is not None

@@ -5,11 +5,13 @@ reference with its own offset, the two venues kept apart by SIM_BAND_BPS."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from service.config import Settings
 from service.simulator.price import PriceProcess, Rng, derive_seed, move_to_price
-from service.worker.market_state import MarketState
+
+if TYPE_CHECKING:  # the worker hands its market state in; the simulator never imports it
+    from service.worker.market_state import MarketState
 
 X64 = 1 << 64
 

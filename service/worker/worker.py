@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from engine_core import fsm
 from service.config import Settings
 from service.domain.markets import Market, load_markets, shard_of
 from service.simulator.chain import MockChain
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 SWEEP_EVERY_S = 2.0
 CLAIM_EVERY_S = 5.0
 EXPIRE_EVERY_S = 0.25
-LIVE = ("open", "partially_filled", "routing", "building", "submitted", "confirmed")
 STOP_TASKS_S = 45.0  # at SIGTERM: how long orders in flight may take to finish
 STOP_WRITER_S = 10.0  # then how long the writer may take to store what they queued
 
@@ -64,7 +64,7 @@ class Worker:
     async def run(self) -> None:
         s = self.settings
         pools, refs, live = await asyncio.to_thread(
-            load_worker_state, s.database_url, self.markets, self.symbols, list(LIVE)
+            load_worker_state, s.database_url, self.markets, self.symbols, sorted(fsm.LIVE)
         )
         self.state = MarketState(self.markets, pools, refs)
         redis = aioredis.Redis.from_url(s.redis_url)

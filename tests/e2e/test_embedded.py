@@ -18,7 +18,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from service.runtime.embedded import wanted
-from tests.e2e.conftest import Engine, engine_command, free_port, wait_until_up
+from tests.helpers.engine import Engine, engine_command, free_port, wait_until_up
 
 pytestmark = pytest.mark.e2e
 

@@ -23,8 +23,8 @@ from service.api.app import create_app
 from service.api.auth import KeyRing
 from service.api.client_rate_limit import RateLimiter
 from service.config import Settings
-from tests.integration.test_api import GOOD, counts
-from tests.integration.test_relay import rejected, relay_for, run, wait_until, ws_url
+from tests.helpers.api import GOOD, counts
+from tests.helpers.relay import rejected, relay_for, run, wait_until, ws_url
 
 pytestmark = pytest.mark.integration
 
