@@ -84,6 +84,62 @@ def _bps_range(env: Mapping[str, str], name: str, default: tuple[int, int]) -> t
     return int(m.group(1)), int(m.group(2))
 
 
+PG_PARTS = ("POSTGRES_PORT", "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB")
+REDIS_PARTS = ("REDIS_PORT",)
+
+
+def _set(env: Mapping[str, str], name: str) -> bool:
+    return bool(env.get(name, "").strip())
+
+
+def redact(url: str) -> str:
+    """A URL fit for a log line: its password replaced by ***."""
+    return re.sub(r"(://[^:/@?#]*:)[^@/?#]*@", r"\1***@", url)
+
+
+@dataclass(frozen=True)
+class ServerChoice:
+    """Which PostgreSQL and Redis `up` uses, and why (the first lines it logs).
+
+    Embedded servers exactly when no PostgreSQL (DATABASE_URL or POSTGRES_HOST) and no Redis
+    (REDIS_URL or REDIS_HOST) is named. A part given without its host (POSTGRES_PASSWORD
+    with no POSTGRES_HOST, REDIS_PORT with no REDIS_HOST) is an error naming both."""
+
+    embedded: bool
+    postgres_why: str
+    redis_why: str
+
+
+def server_choice(env: Mapping[str, str]) -> ServerChoice:
+    pg_named = next((n for n in ("DATABASE_URL", "POSTGRES_HOST") if _set(env, n)), None)
+    redis_named = next((n for n in ("REDIS_URL", "REDIS_HOST") if _set(env, n)), None)
+    for named, parts, host, url in (
+        (pg_named, PG_PARTS, "POSTGRES_HOST", "DATABASE_URL"),
+        (redis_named, REDIS_PARTS, "REDIS_HOST", "REDIS_URL"),
+    ):
+        given = [n for n in parts if _set(env, n)]
+        if given and not named:
+            raise ConfigError(
+                ", ".join(given),
+                f"set without {host} or {url}: set {host} (or {url}) to use that server, "
+                f"or unset {', '.join(given)} to run the embedded servers",
+            )
+    if not pg_named and not redis_named:
+        none = "no DATABASE_URL, POSTGRES_HOST, REDIS_URL or REDIS_HOST is set"
+        return ServerChoice(True, none, none)
+    other = {"postgres": redis_named, "redis": pg_named}
+
+    def why(named: str | None, kind: str) -> str:
+        if named:
+            return f"from {named}"
+        return (
+            f"the default, because {other[kind]} is set (the embedded servers run only "
+            "when neither PostgreSQL nor Redis is named)"
+        )
+
+    return ServerChoice(False, why(pg_named, "postgres"), why(redis_named, "redis"))
+
+
 def _database_url(env: Mapping[str, str]) -> str:
     url = env.get("DATABASE_URL", "").strip()
     if url:
@@ -183,6 +239,7 @@ class Settings:
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError("LOG_LEVEL", "one of DEBUG, INFO, WARNING, ERROR")
         shards = _int(env, "SHARDS", 8, 1, 1024)
+        server_choice(env)  # a half-given server is an error for every command
         settings = cls(
             port=_int(env, "PORT", 3000, 0, 65535),
             ws_port=_int(env, "WS_PORT", 3001, 0, 65535),

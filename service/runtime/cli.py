@@ -8,7 +8,7 @@ import os
 import sys
 
 from service.client import cli as client
-from service.config import ConfigError, Settings
+from service.config import ConfigError, Settings, redact, server_choice
 
 
 def _setup_logging(level: str) -> None:
@@ -69,6 +69,21 @@ def cmd_relay(settings: Settings) -> int:
     return 0
 
 
+def log_servers(settings: Settings) -> None:
+    """`up`'s first lines: which PostgreSQL and Redis it uses, and why."""
+    from service.runtime.embedded import data_dir
+
+    choice = server_choice(os.environ)
+    log = logging.getLogger("order-engine")
+    if choice.embedded:
+        root = data_dir(os.environ)
+        log.info("PostgreSQL: embedded, data in %s (%s)", root / "postgres", choice.postgres_why)
+        log.info("Redis: embedded Valkey, data in %s (%s)", root / "valkey", choice.redis_why)
+    else:
+        log.info("PostgreSQL: %s (%s)", redact(settings.database_url), choice.postgres_why)
+        log.info("Redis: %s (%s)", redact(settings.redis_url), choice.redis_why)
+
+
 def cmd_up(settings: Settings) -> int:
     """With no URL for PostgreSQL / Redis, start embedded ones (runtime/embedded.py) and give
     every child their URLs; they are stopped after the children."""
@@ -82,6 +97,7 @@ def cmd_up(settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, stop_while_starting)  # Supervisor.run sets its own
     signal.signal(signal.SIGINT, stop_while_starting)
+    log_servers(settings)
     try:
         servers = embedded.start_if_needed(os.environ)
     except embedded.EmbeddedError as e:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.config import ConfigError, Settings
+from service.config import ConfigError, Settings, redact, server_choice
 
 
 def test_settings_empty_env_seed_defaults() -> None:
@@ -76,3 +76,38 @@ def test_settings_redis_keys_hash_tagged_by_prefix() -> None:
     s = Settings.from_env({"REDIS_PREFIX": "p1"})
     assert s.stream_key(3) == "p1:orders:{3}"
     assert s.events_channel == "p1:events"
+
+
+def test_server_choice_embedded_exactly_when_no_server_is_named() -> None:
+    assert server_choice({"REDIS_PREFIX": "x", "DATABASE_URL": " "}).embedded
+    for name in ("DATABASE_URL", "POSTGRES_HOST", "REDIS_URL", "REDIS_HOST"):
+        choice = server_choice({name: "x"})
+        assert not choice.embedded, name
+        assert name in choice.postgres_why + choice.redis_why
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"POSTGRES_PASSWORD": "secret"}, "POSTGRES_PASSWORD"),
+        ({"POSTGRES_USER": "u", "POSTGRES_DB": "d"}, "POSTGRES_USER, POSTGRES_DB"),
+        ({"REDIS_PORT": "6380"}, "REDIS_PORT"),
+        ({"REDIS_URL": "redis://r:1/0", "REDIS_PORT": "6380"}, None),
+        ({"DATABASE_URL": "postgresql://h/d", "POSTGRES_PASSWORD": "s"}, None),
+    ],
+)
+def test_half_given_server_is_an_error_naming_the_variables(
+    env: dict[str, str], named: str | None
+) -> None:
+    if named is None:
+        Settings.from_env(env)
+        return
+    with pytest.raises(ConfigError) as e:
+        Settings.from_env(env)
+    assert e.value.name == named
+    assert "POSTGRES_HOST" in str(e.value) or "REDIS_HOST" in str(e.value)
+
+
+def test_redact_hides_only_the_password() -> None:
+    assert redact("postgresql://u:p%40ss@db:5433/orders") == "postgresql://u:***@db:5433/orders"
+    assert redact("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
