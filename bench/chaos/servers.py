@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 import redis
 
-from tests.e2e.conftest import free_port
+from bench.load.engine import free_port
 
 PG_BIN_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin")
 
