@@ -2,6 +2,8 @@
 
 Processes write to PROMETHEUS_MULTIPROC_DIR (set by `order-engine up`, or by the container);
 `/metrics` on the API aggregates them all with a fresh registry per scrape.
+
+May import: prometheus_client and the standard library only (every process imports it).
 """
 
 from __future__ import annotations

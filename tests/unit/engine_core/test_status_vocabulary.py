@@ -143,6 +143,13 @@ def test_blotter_js_status_literals_are_known_statuses():
         assert m.group(1) in STATUSES, m.group(0)
 
 
+def test_blotter_css_colours_resting_and_terminal_statuses_only_by_known_names():
+    css = (ROOT / "service/api/static/style.css").read_text()
+    styled = set(re.findall(r'data-status="(\w+)"', css))
+    assert styled and styled <= STATUSES
+    assert fsm.TERMINAL | fsm.RESTING <= styled
+
+
 def test_client_status_constants_match_fsm():
     assert tuple(client.STATUSES) == fsm.STATUS_NAMES
     terminal = getattr(client, "TERMINAL", None) or client.FINAL

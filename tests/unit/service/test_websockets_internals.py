@@ -1,5 +1,5 @@
-"""What the relay relies on inside websockets (relay/main.py's `many` and direct write), beyond
-its public API: pyproject pins websockets to the major version these pass on."""
+"""What the relay relies on inside websockets beyond its public API (relay/sending.py: the
+batched and the direct write): pyproject pins websockets to the major these pass on."""
 
 from __future__ import annotations
 
