@@ -9,6 +9,7 @@ import sys
 
 from service.client import cli as client
 from service.config import ConfigError, Settings, redact, server_choice
+from service.runtime import preflight
 
 
 def _setup_logging(level: str) -> None:
@@ -20,6 +21,8 @@ def _setup_logging(level: str) -> None:
 
 def cmd_migrate(settings: Settings) -> int:
     import psycopg
+
+    preflight.check_servers(settings, os.environ, redis=False)
 
     from service.domain.markets import load_markets
     from service.store.migrate import migrate
@@ -35,6 +38,8 @@ def cmd_migrate(settings: Settings) -> int:
 
 
 def cmd_api(settings: Settings) -> int:
+    preflight.check_ports(settings, relay=False)
+    preflight.check_servers(settings, os.environ)
     os.environ.setdefault("PORT", str(settings.port))
     os.environ.setdefault("API_WORKERS", str(settings.api_workers))
     argv = [
@@ -52,6 +57,7 @@ def cmd_api(settings: Settings) -> int:
 
 
 def cmd_worker(settings: Settings, index: int | None, count: int | None) -> int:
+    preflight.check_servers(settings, os.environ)
     if index is None:
         from service.runtime.supervisor import Supervisor
 
@@ -64,6 +70,9 @@ def cmd_worker(settings: Settings, index: int | None, count: int | None) -> int:
 
 def cmd_relay(settings: Settings) -> int:
     from service.relay.main import run
+
+    preflight.check_ports(settings, api=False)
+    preflight.check_servers(settings, os.environ)
 
     run(settings)
     return 0
@@ -98,6 +107,7 @@ def cmd_up(settings: Settings) -> int:
     signal.signal(signal.SIGTERM, stop_while_starting)  # Supervisor.run sets its own
     signal.signal(signal.SIGINT, stop_while_starting)
     log_servers(settings)
+    preflight.check_ports(settings)  # before starting anything
     try:
         servers = embedded.start_if_needed(os.environ)
     except embedded.EmbeddedError as e:
@@ -107,6 +117,7 @@ def cmd_up(settings: Settings) -> int:
         if servers.urls:
             os.environ.update(servers.urls)
             settings = Settings.from_env()
+        preflight.check_servers(settings, os.environ)
         cmd_migrate(settings)
         return Supervisor(settings).run()
     finally:
@@ -148,13 +159,17 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:  # LOG_FORMAT
         print(f"order-engine: bad configuration: {e}", file=sys.stderr)
         return 2
-    if args.command == "worker":
-        if args.index is not None and not 0 <= args.index < (args.count or settings.workers):
-            parser.error("--index must be below --count")
-        return cmd_worker(settings, args.index, args.count)
-    return {
-        "up": cmd_up,
-        "api": cmd_api,
-        "relay": cmd_relay,
-        "migrate": cmd_migrate,
-    }[args.command](settings)
+    try:
+        if args.command == "worker":
+            if args.index is not None and not 0 <= args.index < (args.count or settings.workers):
+                parser.error("--index must be below --count")
+            return cmd_worker(settings, args.index, args.count)
+        return {
+            "up": cmd_up,
+            "api": cmd_api,
+            "relay": cmd_relay,
+            "migrate": cmd_migrate,
+        }[args.command](settings)
+    except preflight.StartupError as e:
+        print(f"order-engine {args.command}: {e}", file=sys.stderr)
+        return e.code
