@@ -36,10 +36,7 @@ def ensure_pools(conn: psycopg.Connection[Any], markets: dict[str, Market]) -> N
         cur.executemany(
             "INSERT INTO markets (symbol, reference_price, launched, config_digest)"
             " VALUES (%s, %s, %s, %s) ON CONFLICT (symbol) DO NOTHING",
-            [
-                (m.symbol, m.reference_price, m.launched, config_digest(m))
-                for m in markets.values()
-            ],
+            [(m.symbol, m.reference_price, m.launched, config_digest(m)) for m in markets.values()],
         )
         cur.executemany(
             "INSERT INTO pools (symbol, venue, kind, state) VALUES (%s, %s, %s, %s)"
