@@ -163,7 +163,9 @@ class Worker:
         late: set[asyncio.Task[None]] = set()
         if self.roster.tasks:
             n = len(self.roster.tasks)
-            log.info("worker %d finishing %d orders in flight", self.index, n)
+            log.info(
+                "worker %d finishing %d order%s in flight", self.index, n, "" if n == 1 else "s"
+            )
             _, late = await asyncio.wait(self.roster.tasks, timeout=STOP_TASKS_S)
             if late:
                 # Left as PostgreSQL has them (each step is one commit): the next start

@@ -182,7 +182,10 @@ def build_schemas(markets: Mapping[str, Market]) -> dict[str, Any]:
         "symbol": {"type": "string"},
         "side": {"type": "string", "enum": list(v.SIDES)},
         "type": {"type": "string", "enum": list(v.ORDER_TYPES)},
-        "timeInForce": {"type": "string", "enum": list(v.TIME_IN_FORCE)},
+        "timeInForce": {  # null for market orders, which have none
+            "type": ["string", "null"],
+            "enum": [*v.TIME_IN_FORCE, None],
+        },
         "amount": DECIMAL_STRING,
         "limitPrice": DECIMAL_STRING_OR_NULL,
         "expiresAt": nullable(TIMESTAMP),
