@@ -185,3 +185,38 @@ def test_restarted_worker_does_not_bury_again_and_takes_new_orders(
     assert worker.dead.buried == 0
     assert len(dead_of(settings)) == 2
     assert pending_count(settings, redis_client) == 0
+
+
+def test_fatal_store_error_exits_at_once_buries_the_command_restart_does_not_recrash(
+    make_settings: Callable[..., Settings], redis_client: redis.Redis
+) -> None:
+    settings = make_settings(SIM_TICK_MS="0")
+    client = testing.TestClient(create_app(settings))
+    stream = stream_of(settings)
+    redis_client.xgroup_create(stream, settings.group, id="0", mkstream=True)
+    first = post_order(client)
+    run_worker(settings, lambda: status_of(settings, first)[0] == "filled")
+    # PostgreSQL now refuses a higher price: not an outage, a refusal.
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(
+            "ALTER TABLE markets ADD CONSTRAINT refuse_all"
+            " CHECK (symbol <> 'SOL/USDC' OR reference_price <= 150)"
+        )
+    args = orjson.dumps({"symbol": SOL, "price": "150.5"})
+    redis_client.xadd(stream, {"cmd": "sim_price", "symbol": SOL, "args": args})
+
+    async def crash() -> BaseException:
+        worker = Worker(settings, 0, 1)
+        with pytest.raises(RuntimeError) as failed:
+            await asyncio.wait_for(worker.run(), 20)
+        return failed.value
+
+    error = asyncio.run(crash())
+    assert "CheckViolation" in repr(error.__cause__) or "refuse_all" in str(error.__cause__)
+    (dead,) = dead_of(settings)
+    assert dead[b"kind"] == b"fatal" and b"refuse_all" in dead[b"error"]
+    assert pending_count(settings, redis_client) == 0
+
+    second = post_order(client, side="sell")
+    worker = run_worker(settings, lambda: status_of(settings, second)[0] == "filled")
+    assert worker.dead.buried == 0 and len(dead_of(settings)) == 1
