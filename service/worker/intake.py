@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 READ_COUNT = 256
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def _id_key(entry_id: str) -> tuple[int, int]:
     ms, _, n = entry_id.partition("-")
     return int(ms), int(n or 0)
@@ -307,6 +311,41 @@ class Intake:
                 await pipe.execute()
             log.warning("%s re-queued %d pending orders", self._name, len(rows))
         return len(rows)
+
+    async def trim_once(self) -> int:
+        """Retention: drop acknowledged entries, keeping STREAM_KEEP of them below the oldest
+        entry still needed (the oldest pending one, or the first not yet delivered). An
+        entry is acknowledged only once its effect is durable, so nothing dropped is needed;
+        new entries only come at the end. Returns the entries dropped."""
+        s = self._settings
+        dropped = 0
+        for stream in self.streams:
+            try:
+                groups: Any = await self._redis.xinfo_groups(stream)
+            except ResponseError:
+                continue  # no stream yet (or Redis came back empty)
+            group = next((g for g in groups if g["name"] in (s.group.encode(), s.group)), None)
+            if group is None:
+                continue
+            summary: Any = await self._redis.xpending(stream, s.group)
+            needed_count = summary["pending"] + (group.get("lag") or 0)
+            if await self._redis.xlen(stream) <= s.stream_keep + needed_count:
+                continue  # nothing beyond the margin to drop (the usual case: no XRANGE)
+            bounds = [_id_key(_text(group["last-delivered-id"]))]
+            bounds[0] = (bounds[0][0], bounds[0][1] + 1)  # the first not yet delivered
+            if summary["pending"]:
+                bounds.append(_id_key(_text(summary["min"])))
+            needed = min(bounds)
+            below: Any = await self._redis.xrevrange(
+                stream, max=f"({needed[0]}-{needed[1]}", count=s.stream_keep + 1
+            )
+            if len(below) <= s.stream_keep:
+                continue  # no more than the margin below what is needed
+            # the oldest kept (or, keeping none, the one needed); everything older goes
+            keep = s.stream_keep
+            cutoff = _text(below[keep - 1][0]) if keep else f"{needed[0]}-{needed[1]}"
+            dropped += int(await self._redis.xtrim(stream, minid=cutoff, approximate=False))
+        return dropped
 
     async def claim_once(self) -> int:
         """Adopt entries that another consumer (a dead worker) left idle too long."""

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 SWEEP_EVERY_S = 2.0
 CLAIM_EVERY_S = 5.0
+TRIM_EVERY_S = 5.0
 EXPIRE_EVERY_S = 0.25
 STOP_TASKS_S = 45.0  # at SIGTERM: how long orders in flight may take to finish
 STOP_WRITER_S = 10.0  # then how long the writer may take to store what they queued
@@ -153,6 +154,7 @@ class Worker:
             asyncio.create_task(self.intake.read_loop()),
             asyncio.create_task(self._periodic(self.intake.sweep_once, SWEEP_EVERY_S)),
             asyncio.create_task(self._periodic(self.intake.claim_once, CLAIM_EVERY_S)),
+            asyncio.create_task(self._periodic(self.intake.trim_once, TRIM_EVERY_S)),
             asyncio.create_task(self._periodic(self._expire_once, EXPIRE_EVERY_S)),
         ]
         if s.sim_enabled and s.sim_tick_ms > 0:
