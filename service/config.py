@@ -217,6 +217,9 @@ class Settings:
     markets_file: Path = DEFAULT_MARKETS_FILE
     sweep_after_ms: int = 15_000
     claim_idle_ms: int = 30_000
+    max_deliveries: int = 5  # an entry delivered more often than this is dead-lettered
+    stream_backlog_max: int = 50_000  # a shard's unacknowledged entries before the API says 503
+    stream_keep: int = 1_000  # acknowledged entries kept below the oldest pending one
     db_pool_size: int = 8
     max_body_bytes: int = 16_384
     log_level: str = "INFO"
@@ -273,6 +276,9 @@ class Settings:
             markets_file=markets_file,
             sweep_after_ms=_int(env, "SWEEP_AFTER_MS", 15_000, 100, 86_400_000),
             claim_idle_ms=_int(env, "CLAIM_IDLE_MS", 30_000, 100, 86_400_000),
+            max_deliveries=_int(env, "MAX_DELIVERIES", 5, 1, 1000),
+            stream_backlog_max=_int(env, "STREAM_BACKLOG_MAX", 50_000, 1, 100_000_000),
+            stream_keep=_int(env, "STREAM_KEEP", 1_000, 0, 100_000_000),
             db_pool_size=_int(env, "DB_POOL_SIZE", 8, 1, 1000),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 16_384, 256, 10_000_000),
             log_level=level,
@@ -285,6 +291,10 @@ class Settings:
     # -- Redis key names (hash-tagged so a Redis Cluster keeps one shard on one slot) --
     def stream_key(self, shard: int) -> str:
         return f"{self.redis_prefix}:orders:{{{shard}}}"
+
+    def dead_letter_key(self, shard: int) -> str:
+        """Entries no worker could decode or apply, with the error (same slot as the stream)."""
+        return f"{self.redis_prefix}:dead:{{{shard}}}"
 
     @property
     def events_channel(self) -> str:

@@ -15,6 +15,7 @@ from engine_core.pools import InsufficientLiquidity, pool_from_state
 from engine_core.router import best_route
 from service import __version__
 from service.api.auth import admit_client, scope_client
+from service.api.backpressure import Backpressure
 from service.api.group_commit import GroupCommit
 from service.api.market_commands import MarketCommands, raise_for_reply
 from service.api.media import query_params, read_json
@@ -54,6 +55,7 @@ class OrdersResource:
         self.queue = queue
         # concurrent POSTs of this process share one transaction and one Redis pipeline
         self.commits = GroupCommit(settings, store, queue.redis)
+        self.backpressure = Backpressure(settings, queue.redis)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, self.settings.max_body_bytes)
@@ -64,6 +66,7 @@ class OrdersResource:
             idempotency_key=req.get_header("Idempotency-Key"),
         )
         admit_client(req, order.client_id)  # 403 for another key's client; rate limit when open
+        self.backpressure.admit(order.symbol)  # 503 while its shard is too far behind
         created = self._insert(order)
         if created is None:
             row = self._existing(order)

@@ -112,3 +112,11 @@ engine_ws_messages_total = Counter(
 engine_http_requests_total = Counter(
     "engine_http_requests_total", "HTTP requests by route and status", ["route", "status"]
 )
+engine_dead_letters_total = Counter(
+    "engine_dead_letters_total",
+    "Stream entries moved to the dead-letter stream, by reason",
+    ["reason"],
+)
+engine_backpressure_total = Counter(
+    "engine_backpressure_total", "Requests refused with 503 because a shard's backlog was full"
+)
