@@ -115,13 +115,13 @@ MIN_KEY_CHARS = 16
 _KEY_OWNER = re.compile(r"[A-Za-z0-9_.:@-]{1,64}")
 
 
-def _api_keys(env: Mapping[str, str], name: str = "API_KEYS") -> dict[str, str]:
+def _api_keys(env: Mapping[str, str], name: str, path: str) -> dict[str, str]:
     """API_KEYS="key1=clientA,key2=clientB" or API_KEYS_FILE with one key=client a line.
 
     The pair is split at its last '=' (a clientId has none), so a base64 key keeps its '='
     padding. A key shorter than MIN_KEY_CHARS is refused."""
     text = env.get(name, "")
-    path = env.get(f"{name}_FILE", "").strip()
+    path = path.strip()
     if path:
         try:
             text += "\n" + Path(path).read_text()
@@ -237,8 +237,10 @@ class Settings:
             sim_enabled=_bool(env, "SIM_ENABLED", True),
             sim_tick_ms=_int(env, "SIM_TICK_MS", 1000, 0, 3_600_000),
             sim_band_bps=_bps_range(env, "SIM_BAND_BPS", (200, 500)),
-            api_keys=_api_keys(env),
-            operator_api_keys=_api_keys(env, "OPERATOR_API_KEYS"),
+            api_keys=_api_keys(env, "API_KEYS", env.get("API_KEYS_FILE", "")),
+            operator_api_keys=_api_keys(
+                env, "OPERATOR_API_KEYS", env.get("OPERATOR_API_KEYS_FILE", "")
+            ),
             sim_max_price_ratio=_int(env, "SIM_MAX_PRICE_RATIO", 100, 2, 1_000_000),
             rate_limit_per_min=per_min,
             rate_limit_per_source_per_min=_int(
