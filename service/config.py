@@ -5,6 +5,7 @@ A bad value raises ConfigError naming the variable; the CLI prints it and exits 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -166,32 +167,53 @@ def _redis_url(env: Mapping[str, str]) -> str:
     return f"redis://{host}:{port}/0"
 
 
-def _api_keys(env: Mapping[str, str]) -> dict[str, str]:
-    """API_KEYS="key1=clientA,key2=clientB" or API_KEYS_FILE with one key=client a line."""
-    text = env.get("API_KEYS", "")
-    path = env.get("API_KEYS_FILE", "").strip()
+MIN_KEY_CHARS = 16
+_KEY_OWNER = re.compile(r"[A-Za-z0-9_.:@-]{1,64}")
+
+
+def _api_keys(env: Mapping[str, str], name: str, path: str) -> dict[str, str]:
+    """API_KEYS="key1=clientA,key2=clientB" or API_KEYS_FILE with one key=client a line.
+
+    The pair is split at its last '=' (a clientId has none), so a base64 key keeps its '='
+    padding. A key shorter than MIN_KEY_CHARS is refused."""
+    text = env.get(name, "")
+    path = path.strip()
     if path:
         try:
             text += "\n" + Path(path).read_text()
         except OSError as e:
-            raise ConfigError("API_KEYS_FILE", str(e)) from None
+            raise ConfigError(f"{name}_FILE", str(e)) from None
     keys: dict[str, str] = {}
     for part in re.split(r"[,\n]", text):
         part = part.strip()
         if not part or part.startswith("#"):
             continue
-        key, sep, client = part.partition("=")
-        if not sep or not key.strip() or not client.strip():
-            raise ConfigError("API_KEYS", "expected key=clientId pairs separated by commas")
-        keys[key.strip()] = client.strip()
+        key, sep, client = part.rpartition("=")
+        key, client = key.strip(), client.strip()
+        if not sep or not key or not _KEY_OWNER.fullmatch(client):
+            raise ConfigError(name, "expected key=clientId pairs separated by commas")
+        if len(key) < MIN_KEY_CHARS or len(key) > 1024:
+            raise ConfigError(name, f"every key must be {MIN_KEY_CHARS}..1024 characters")
+        keys[key] = client
     return keys
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """TRUSTED_PROXIES="10.0.0.0/8,172.16.0.0/12": addresses or networks, checked here."""
+    raw = [p.strip() for p in env.get(name, "").split(",") if p.strip()]
+    for net in raw:
+        try:
+            ipaddress.ip_network(net, strict=False)
+        except ValueError:
+            raise ConfigError(name, f"not an address or network: {net!r}") from None
+    return tuple(raw)
 
 
 @dataclass(frozen=True)
 class Settings:
     port: int = 3000
     ws_port: int = 3001
-    host: str = "0.0.0.0"
+    host: str = "127.0.0.1"
     database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "oe"
@@ -212,8 +234,14 @@ class Settings:
     sim_tick_ms: int = 1000
     sim_band_bps: tuple[int, int] = (200, 500)
     api_keys: dict[str, str] = field(default_factory=dict)
+    operator_api_keys: dict[str, str] = field(default_factory=dict)
+    sim_max_price_ratio: int = 100
     rate_limit_per_min: int = 600
+    rate_limit_per_source_per_min: int = 6000
+    trusted_proxies: tuple[str, ...] = ()
     ws_max_connections_per_client: int = 100
+    ws_max_connections: int = 10_000
+    header_timeout_s: float = 10.0
     markets_file: Path = DEFAULT_MARKETS_FILE
     sweep_after_ms: int = 15_000
     claim_idle_ms: int = 30_000
@@ -243,10 +271,11 @@ class Settings:
             raise ConfigError("LOG_LEVEL", "one of DEBUG, INFO, WARNING, ERROR")
         shards = _int(env, "SHARDS", 8, 1, 1024)
         server_choice(env)  # a half-given server is an error for every command
+        per_min = _int(env, "RATE_LIMIT_PER_MIN", 600, 1, 100_000_000)
         settings = cls(
             port=_int(env, "PORT", 3000, 0, 65535),
             ws_port=_int(env, "WS_PORT", 3001, 0, 65535),
-            host=env.get("HOST", "0.0.0.0").strip() or "0.0.0.0",
+            host=env.get("HOST", "127.0.0.1").strip() or "127.0.0.1",
             database_url=_database_url(env),
             redis_url=_redis_url(env),
             redis_prefix=prefix,
@@ -268,11 +297,21 @@ class Settings:
             sim_enabled=_bool(env, "SIM_ENABLED", True),
             sim_tick_ms=_int(env, "SIM_TICK_MS", 1000, 0, 3_600_000),
             sim_band_bps=_bps_range(env, "SIM_BAND_BPS", (200, 500)),
-            api_keys=_api_keys(env),
-            rate_limit_per_min=_int(env, "RATE_LIMIT_PER_MIN", 600, 1, 100_000_000),
+            api_keys=_api_keys(env, "API_KEYS", env.get("API_KEYS_FILE", "")),
+            operator_api_keys=_api_keys(
+                env, "OPERATOR_API_KEYS", env.get("OPERATOR_API_KEYS_FILE", "")
+            ),
+            sim_max_price_ratio=_int(env, "SIM_MAX_PRICE_RATIO", 100, 2, 1_000_000),
+            rate_limit_per_min=per_min,
+            rate_limit_per_source_per_min=_int(
+                env, "RATE_LIMIT_PER_SOURCE_PER_MIN", min(10 * per_min, 10**9), 1, 10**9
+            ),
+            trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
             ws_max_connections_per_client=_int(
                 env, "WS_MAX_CONNECTIONS_PER_CLIENT", 100, 1, 1_000_000
             ),
+            ws_max_connections=_int(env, "WS_MAX_CONNECTIONS", 10_000, 1, 10_000_000),
+            header_timeout_s=_float(env, "HEADER_TIMEOUT_S", 10.0, 0.5, 3600.0),
             markets_file=markets_file,
             sweep_after_ms=_int(env, "SWEEP_AFTER_MS", 15_000, 100, 86_400_000),
             claim_idle_ms=_int(env, "CLAIM_IDLE_MS", 30_000, 100, 86_400_000),
@@ -284,6 +323,9 @@ class Settings:
             log_level=level,
             log_format=log_format,
         )
+        shared = set(settings.api_keys) & set(settings.operator_api_keys)
+        if shared:
+            raise ConfigError("OPERATOR_API_KEYS", "an operator key must not be a client key")
         if settings.workers > settings.shards:
             raise ConfigError("WORKERS", f"must not exceed SHARDS ({settings.shards})")
         return settings

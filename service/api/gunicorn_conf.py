@@ -7,7 +7,9 @@ import os
 
 from service.metrics.exposition import mark_dead
 
-bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '3000')}"
+# 127.0.0.1 unless HOST says otherwise (compose sets 0.0.0.0 behind its front)
+host = os.environ.get("HOST", "").strip() or "127.0.0.1"
+bind = f"{host}:{os.environ.get('PORT', '3000')}"
 workers = int(os.environ.get("API_WORKERS") or os.cpu_count() or 1)
 worker_class = "gthread"
 threads = int(os.environ.get("API_THREADS") or 8)
@@ -18,6 +20,11 @@ accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 proc_name = "order-engine-api"
+
+
+def when_ready(server):  # noqa: ANN001 - gunicorn hook signature
+    where = "this machine only" if host in ("127.0.0.1", "::1", "localhost") else "the network"
+    server.log.info("API listening on %s (HOST=%s: reachable from %s)", bind, host, where)
 
 
 def child_exit(server, worker):  # noqa: ANN001 - gunicorn hook signature
