@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from service import __version__
+from service.client import submit_file
 
 EXIT_OK, EXIT_API, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 DEFAULT_URL = "http://127.0.0.1:3000"
@@ -672,7 +673,7 @@ async def _follow(ws_url: str, api_key: str | None, view: WatchView) -> None:
 
 
 HANDLERS: dict[str, Callable[[Api, argparse.Namespace, TextIO], int]] = {
-    "submit": cmd_submit,
+    "submit": submit_file.checked_submit(cmd_submit),  # --file: POST /orders/batch
     "watch": cmd_watch,
     "cancel": cmd_cancel,
     "orders": cmd_orders,
@@ -746,6 +747,7 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument("--watch", action="store_true", help="then watch it until final")
     _watch_flags(p)
+    submit_file.add_flags(p)  # --file orders.jsonl (service/client/submit_file.py)
 
     p = add("watch", "watch live events of an order or of every order of a client")
     who = p.add_mutually_exclusive_group(required=True)
