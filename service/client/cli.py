@@ -673,7 +673,7 @@ async def _follow(ws_url: str, api_key: str | None, view: WatchView) -> None:
 
 
 HANDLERS: dict[str, Callable[[Api, argparse.Namespace, TextIO], int]] = {
-    "submit": submit_file.checked_submit(cmd_submit),  # --file: POST /orders/batch
+    "submit": submit_file.checked_submit(cmd_submit, order_body),  # --file: POST /orders/batch
     "watch": cmd_watch,
     "cancel": cmd_cancel,
     "orders": cmd_orders,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 BATCH = 100  # the API's MAX_BATCH_ORDERS
+EXIT_OK, EXIT_API, EXIT_USAGE = 0, 1, 2  # as client/cli.py's (this module does not import it)
 REQUIRED = ("client_id", "symbol", "side", "amount")  # the flags `submit` needs without --file
 
 
@@ -36,22 +37,30 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     p.set_defaults(submit_parser=p)  # for its usage error, as argparse gives it
 
 
-def checked_submit(cmd_submit: Any) -> Any:
+class FileError(Exception):
+    """The file cannot be submitted (unreadable, not JSON lines): exit 2, nothing sent."""
+
+
+def checked_submit(cmd_submit: Any, order_body: Any) -> Any:
     """`submit`'s handler: with --file, the batch path; without, the single order as before
-    (its required flags checked here, since add_flags relaxed them)."""
+    (its required flags checked here, since add_flags relaxed them). `order_body` is
+    client/cli.py's (the body from the flags): the defaults of the file's lines."""
 
     def handler(api: Any, args: argparse.Namespace, out: TextIO) -> int:
-        from service.client.cli import EXIT_USAGE, ClientError
-
         if args.file is not None:
+            problem = None
             if args.watch:
-                raise ClientError("--watch does not go with --file", EXIT_USAGE)
-            if args.idempotency_key:
-                raise ClientError(
-                    "--idempotency-key does not go with --file (give each line a clientOrderId)",
-                    EXIT_USAGE,
-                )
-            return submit_file(api, args, out)
+                problem = "--watch does not go with --file"
+            elif args.idempotency_key:
+                problem = "--idempotency-key does not go with --file (give lines a clientOrderId)"
+            try:
+                if problem:
+                    raise FileError(problem)
+                defaults = {k: v for k, v in order_body(args).items() if v is not None}
+                return submit_file(api, args, read_orders(args.file, defaults), out)
+            except FileError as e:
+                sys.stderr.write(f"order-engine submit: {e}\n")
+                return EXIT_USAGE
         absent = ["--" + d.replace("_", "-") for d in REQUIRED if getattr(args, d) is None]
         if absent:  # exits 2 with the usage, before any request
             args.submit_parser.error(f"the following arguments are required: {', '.join(absent)}")
@@ -62,12 +71,10 @@ def checked_submit(cmd_submit: Any) -> Any:
 
 def read_orders(path: str, defaults: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
     """(line number, order body) of every order line, the defaults under each line's fields."""
-    from service.client.cli import EXIT_USAGE, ClientError
-
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text()
     except OSError as e:
-        raise ClientError(f"cannot read {path}: {e.strerror}", EXIT_USAGE) from None
+        raise FileError(f"cannot read {path}: {e.strerror}") from None
     out = []
     for n, line in enumerate(text.splitlines(), 1):
         line = line.strip()
@@ -76,12 +83,12 @@ def read_orders(path: str, defaults: dict[str, Any]) -> list[tuple[int, dict[str
         try:
             body = json.loads(line)
         except ValueError as e:
-            raise ClientError(f"{path} line {n}: not JSON ({e})", EXIT_USAGE) from None
+            raise FileError(f"{path} line {n}: not JSON ({e})") from None
         if not isinstance(body, dict):
-            raise ClientError(f"{path} line {n}: not a JSON object", EXIT_USAGE)
+            raise FileError(f"{path} line {n}: not a JSON object")
         out.append((n, {**defaults, **body}))
     if not out:
-        raise ClientError(f"{path}: no orders", EXIT_USAGE)
+        raise FileError(f"{path}: no orders")
     return out
 
 
@@ -98,11 +105,9 @@ def result_line(n: int, result: dict[str, Any]) -> str:
     return f"line {n}: {status} {err.get('code')}{where}: {err.get('message')}"
 
 
-def submit_file(api: Any, args: argparse.Namespace, out: TextIO) -> int:
-    from service.client.cli import EXIT_API, EXIT_OK, order_body
-
-    defaults = {k: v for k, v in order_body(args).items() if v is not None}
-    orders = read_orders(args.file, defaults)
+def submit_file(
+    api: Any, args: argparse.Namespace, orders: list[tuple[int, dict[str, Any]]], out: TextIO
+) -> int:
     path = "/api/orders/batch" if args.execute_path else "/orders/batch"
     results: list[tuple[int, dict[str, Any]]] = []
     for lo in range(0, len(orders), BATCH):
