@@ -44,6 +44,10 @@ def figures(E: dict[str, Any], B: dict[str, Any]) -> list[dict[str, Any]]:
             "",
         )
         add("REST filled (flat out)", "orders/s", g(E, "rest", "filled_per_s"), None, "")
+        api_cpu = api_cpu_split(g(E, "rest", "cpu_s"))
+        if api_cpu:
+            add("REST API CPU, busiest process", "s", api_cpu[0], None, "")
+            add("REST API CPU, idlest process", "s", api_cpu[1], None, "")
     if "rest_1000" in E:
         add(
             "REST accept p99 at 1,000/s",
@@ -105,6 +109,15 @@ def figures(E: dict[str, Any], B: dict[str, Any]) -> list[dict[str, Any]]:
             "",
         )
     return rows
+
+
+def api_cpu_split(cpu_s: dict[str, float] | None) -> tuple[float, float] | None:
+    """(busiest, idlest) CPU seconds of the API's gunicorn workers (the arbiter left out:
+    the process with the least CPU among those named api*, when there are three or more)."""
+    api = sorted((v for k, v in (cpu_s or {}).items() if k.startswith("api")), reverse=True)
+    if len(api) >= 3:
+        api = api[:-1]
+    return (api[0], api[-1]) if api else None
 
 
 def _get(d: Any, keys: tuple[str, ...]) -> Any:

@@ -10,6 +10,7 @@ import orjson
 from falcon import media
 
 from service.api.auth import AuthMiddleware
+from service.api.batch import BatchResource
 from service.api.client_rate_limit import (
     RateLimiter,
     RateLimitMiddleware,
@@ -97,6 +98,9 @@ def create_app(
     markets_res = MarketsResource(markets, store)
     app.add_route("/orders", orders)
     app.add_route("/api/orders/execute", orders)
+    batch = BatchResource(orders)  # up to 100 orders, one commit: api/batch.py
+    app.add_route("/orders/batch", batch)
+    app.add_route("/api/orders/batch", batch)
     app.add_route("/orders/{order_id:uuid}", orders, suffix="item")
     app.add_route("/orders/{order_id:uuid}/events", orders, suffix="events")
     app.add_route("/markets", markets_res)

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from service.client import submit_file
 from service.client.http import (
     DEFAULT_URL,
     EXIT_API,
@@ -190,7 +191,7 @@ def cmd_watch(api: Api, args: argparse.Namespace, out: TextIO) -> int:
 
 
 HANDLERS: dict[str, Callable[[Api, argparse.Namespace, TextIO], int]] = {
-    "submit": cmd_submit,
+    "submit": submit_file.checked_submit(cmd_submit, order_body),  # --file: POST /orders/batch
     "watch": cmd_watch,
     "cancel": cmd_cancel,
     "orders": cmd_orders,
@@ -264,6 +265,7 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument("--watch", action="store_true", help="then watch it until final")
     _watch_flags(p)
+    submit_file.add_flags(p)  # --file orders.jsonl (service/client/submit_file.py)
 
     p = add("watch", "watch live events of an order or of every order of a client")
     who = p.add_mutually_exclusive_group(required=True)

@@ -8,6 +8,7 @@ from typing import Any
 from engine_core.fsm import STATUS_NAMES
 from service.api import queries as q
 from service.api import validation as v
+from service.api.openapi.batch import batch_path
 from service.api.openapi.parts import (
     CLIENT_ID_PATTERN,
     DECIMAL_PATTERN,
@@ -83,6 +84,7 @@ def build_paths(markets: Mapping[str, Market], sim_enabled: bool) -> dict[str, A
                 "summary": "Same as POST /orders",
             },
         },
+        **batch_path(),  # POST /orders/batch, /api/orders/batch
         "/orders/{order_id}": {
             "parameters": [ORDER_ID_PARAM],
             "get": {

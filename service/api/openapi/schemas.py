@@ -10,6 +10,7 @@ from typing import Any
 from engine_core.fsm import STATUS_NAMES
 from service.api import fields
 from service.api import validation as v
+from service.api.openapi.batch import batch_schemas
 from service.api.openapi.parts import (
     CLIENT_ID_PATTERN,
     CLIENT_ORDER_ID_PATTERN,
@@ -313,6 +314,7 @@ def build_schemas(markets: Mapping[str, Market]) -> dict[str, Any]:
     return {
         "Amount": amount,
         "NewOrder": new_order,
+        **batch_schemas(),  # NewOrderBatch, BatchResults
         "Order": order,
         "OrderList": {
             "type": "object",
