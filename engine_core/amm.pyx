@@ -281,7 +281,8 @@ cdef class CpmmPool(Pool):
 
     cdef u128 depth_c(self, bint sell, double px, u128 limit) noexcept nogil:
         # sell dx: out = k*y*dx/(x+dx), marginal k*x*y/(x+dx)^2 >= px  <=>  dx <= sqrt(k*x*y/px) - x
-        # buy dy: cost = y*dy/((x-dy)*k), marginal x*y/((x-dy)^2*k) <= px  <=>  dy <= x - sqrt(x*y/(k*px))
+        # buy dy: cost = y*dy/((x-dy)*k), marginal x*y/((x-dy)^2*k) <= px
+        #   <=>  dy <= x - sqrt(x*y/(k*px))
         cdef long double x = <long double>self.x, y = <long double>self.y
         cdef long double k = (<long double>(BPS - self.fee)) / BPS
         cdef long double d

@@ -3,8 +3,6 @@ or costs less (buy), at the exact integer level (engine_core/split.pyx); legs ar
 pools' exact integer quotes.
 """
 
-from libc.stdint cimport uint64_t
-
 from engine_core.amm cimport OK, Pool, amount_arg, i128, py_u128, raise_code, u128
 from engine_core.split cimport MAX_VENUES, Venues
 
@@ -211,7 +209,7 @@ def execute_route(pools, Route route):
     cdef u128 q = 0, f = 0, a, tq = 0, tf = 0, ta = 0, best_spot = 0
     cdef int rc
     cdef bint first = True
-    for venue, pool in pools.items():
+    for pool in pools.values():
         spot = (<Pool?>pool).spot_x64_c()
         if first or (sell and spot > best_spot) or (not sell and spot < best_spot):
             best_spot = spot

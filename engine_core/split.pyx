@@ -352,11 +352,11 @@ cdef class Venues:
         cdef u128 d0 = 1
         cdef double units = 4.0 / px if px > 0 and px < INFINITY else 1.0
         cdef Py_ssize_t i, j
-        cdef int k
+        cdef int _round
         cdef bint changed
         while d0 < (<u128>1) << 40 and <double>d0 < units:
             d0 <<= 1
-        for k in range(ROUNDS if self.nv > 2 else 1):
+        for _round in range(ROUNDS if self.nv > 2 else 1):
             changed = False
             for i in range(self.nv):
                 for j in range(i + 1, self.nv):
