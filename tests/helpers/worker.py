@@ -4,7 +4,10 @@ stored events."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -63,3 +66,37 @@ def events_of(settings: Settings, oid: str) -> list[tuple[Any, ...]]:
             "SELECT seq, status, payload, ts FROM order_events WHERE order_id = %s ORDER BY seq",
             (oid,),
         ).fetchall()
+
+
+@contextlib.contextmanager
+def worker_running(settings: Settings) -> Iterator[Worker]:
+    """The worker in its own thread and event loop, as in its own process."""
+    worker = Worker(settings, 0, 1)
+    ready = threading.Event()
+    loop = asyncio.new_event_loop()
+    error: list[BaseException] = []
+
+    def main() -> None:
+        asyncio.set_event_loop(loop)
+
+        async def go() -> None:
+            ready.set()
+            await worker.run()
+
+        try:
+            loop.run_until_complete(go())
+        except BaseException as e:  # noqa: BLE001 - reported to the test
+            error.append(e)
+
+    t = threading.Thread(target=main, daemon=True)
+    t.start()
+    ready.wait(5)
+    try:
+        yield worker
+    finally:
+        loop.call_soon_threadsafe(worker.stop)
+        t.join(30)
+        assert not error, error
+
+
+SIX = ["pending", "routing", "building", "submitted", "confirmed", "filled"]

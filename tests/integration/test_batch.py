@@ -14,8 +14,8 @@ from falcon import testing
 
 from service.api.app import create_app
 from service.config import Settings
-from tests.integration.test_api import counts
-from tests.integration.test_worker import SIX, events_of, run_worker_until_final
+from tests.helpers.api import counts
+from tests.helpers.worker import SIX, events_of, run_worker_until_final
 
 pytestmark = pytest.mark.integration
 

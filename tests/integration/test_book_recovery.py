@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -16,41 +12,10 @@ from falcon import testing
 from service.api.app import create_app
 from service.config import Settings
 from service.runtime.cli import cmd_migrate
-from service.worker.worker import Worker
 from tests.helpers.waiting import wait_status
+from tests.helpers.worker import worker_running
 
 pytestmark = pytest.mark.integration
-
-
-@contextlib.contextmanager
-def worker_running(settings: Settings) -> Iterator[Worker]:
-    """The worker in its own thread and event loop, as in its own process."""
-    worker = Worker(settings, 0, 1)
-    ready = threading.Event()
-    loop = asyncio.new_event_loop()
-    error: list[BaseException] = []
-
-    def main() -> None:
-        asyncio.set_event_loop(loop)
-
-        async def go() -> None:
-            ready.set()
-            await worker.run()
-
-        try:
-            loop.run_until_complete(go())
-        except BaseException as e:  # noqa: BLE001 - reported to the test
-            error.append(e)
-
-    t = threading.Thread(target=main, daemon=True)
-    t.start()
-    ready.wait(5)
-    try:
-        yield worker
-    finally:
-        loop.call_soon_threadsafe(worker.stop)
-        t.join(30)
-        assert not error, error
 
 
 def order_row(settings: Settings, oid: str) -> tuple[Any, ...]:

@@ -9,7 +9,6 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 import orjson
 import psycopg
@@ -21,14 +20,9 @@ from service.api.app import create_app
 from service.config import Settings
 from service.domain.markets import shard_of
 from service.worker.worker import Worker
+from tests.helpers.streams import SOL, pending_count, post_order, stream_of
 
 pytestmark = pytest.mark.integration
-
-SOL = "SOL/USDC"
-
-
-def stream_of(settings: Settings, symbol: str = SOL) -> str:
-    return settings.stream_key(shard_of(symbol, settings.shards))
 
 
 def dead_of(settings: Settings, symbol: str = SOL) -> list[dict[bytes, bytes]]:
@@ -37,13 +31,6 @@ def dead_of(settings: Settings, symbol: str = SOL) -> list[dict[bytes, bytes]]:
         return [f for _, f in r.xrange(settings.dead_letter_key(shard_of(symbol, settings.shards)))]
     finally:
         r.close()
-
-
-def post_order(client: testing.TestClient, **over: Any) -> str:
-    body = {"clientId": "c1", "symbol": SOL, "side": "buy", "amount": "0.25", **over}
-    r = client.simulate_post("/orders", json=body)
-    assert r.status_code == 201, r.text
-    return str(r.json["id"])
 
 
 def status_of(settings: Settings, oid: str) -> tuple[str, str | None]:
@@ -73,11 +60,6 @@ def run_worker(settings: Settings, until: Callable[[], bool], timeout: float = 3
         return worker
 
     return asyncio.run(main())
-
-
-def pending_count(settings: Settings, r: redis.Redis) -> int:
-    info: Any = r.xpending(stream_of(settings), settings.group)
-    return int(info["pending"])
 
 
 def test_garbage_truncated_and_unknown_entries_dead_lettered_acked_next_order_fills(

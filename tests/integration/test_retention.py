@@ -16,7 +16,7 @@ from falcon import testing
 from service.api.app import create_app
 from service.config import Settings
 from service.worker.worker import Worker
-from tests.integration.test_poison import pending_count, post_order, stream_of
+from tests.helpers.streams import pending_count, post_order, stream_of
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from falcon import testing
 from service.api.app import create_app
 from service.config import Settings
 from service.runtime.cli import cmd_migrate
-from tests.integration.test_book_recovery import worker_running
+from tests.helpers.worker import worker_running
 
 pytestmark = pytest.mark.integration
 

@@ -11,11 +11,9 @@ import pytest
 import redis
 
 from service.config import Settings
-from tests.helpers.worker import events_of, post_orders, run_worker_until_final
+from tests.helpers.worker import SIX, events_of, post_orders, run_worker_until_final
 
 pytestmark = pytest.mark.integration
-
-SIX = ["pending", "routing", "building", "submitted", "confirmed", "filled"]
 
 
 def test_worker_market_orders_fill_with_six_events_fills_and_pool_moves(

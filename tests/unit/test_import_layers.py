@@ -36,3 +36,22 @@ def test_every_package_says_what_it_owns_and_may_import() -> None:
         if "May import" not in (ast.get_docstring(ast.parse((p / "__init__.py").read_text())) or "")
     ]
     assert missing == []
+
+
+def test_test_modules_import_helpers_never_each_other() -> None:
+    """Shared helpers live in tests/helpers (or a non-test module beside its tests)."""
+    crossing = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            crossing += [
+                f"{path.relative_to(ROOT)}: {name}"
+                for name in names
+                if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_")
+            ]
+    assert crossing == []

@@ -8,7 +8,6 @@ import asyncio
 import http
 import io
 import json
-import socket
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -22,14 +21,9 @@ from websockets.asyncio.server import ServerConnection, serve
 from service.client import http as client_http
 from service.client import render, watch
 from service.runtime.cli import main
+from tests.helpers.engine import free_port
 
 OID = "4b0c1e8e-0000-4000-8000-000000000001"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def order(**over: Any) -> dict[str, Any]:
