@@ -177,7 +177,12 @@ class EmbeddedServers:
                 )
                 stopped.append("PostgreSQL")
             except subprocess.CalledProcessError as e:
-                log.error("embedded PostgreSQL: pg_ctl stop failed: %s", e)
+                # e.g. the pgserver user lost access to a folder above the data directory
+                # (pytest resets its temporary root to 0700): stop it by its pid instead.
+                if _stop_postmaster(Path(pg.pgdata)):
+                    stopped.append("PostgreSQL")
+                else:
+                    log.error("embedded PostgreSQL: pg_ctl stop failed: %s", e)
         if self._lock is not None:
             self._lock.close()
             self._lock = None
@@ -237,6 +242,24 @@ def _wait_for_valkey(proc: subprocess.Popen[bytes], port: int, timeout: float) -
             pass
         time.sleep(0.05)
     return False
+
+
+def _stop_postmaster(pgdata: Path) -> bool:
+    """SIGINT (PostgreSQL's fast shutdown) to the postmaster of `pgdata`; wait for it."""
+    import signal
+
+    import psutil
+
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+        proc = psutil.Process(pid)
+        if "postgres" not in proc.name():
+            return False
+        proc.send_signal(signal.SIGINT)
+        proc.wait(60)
+    except (OSError, ValueError, psutil.Error):
+        return False
+    return True
 
 
 def _stop_stale_valkey(pidfile: Path, vdir: Path) -> None:
