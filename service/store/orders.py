@@ -55,9 +55,9 @@ SELECT ins.*, ev.event_id FROM ins JOIN ev ON ev.order_id = ins.id
 """  # noqa: S608 - constant column list, values bound
 
 SELECT_LANDED = (
-    f"SELECT {', '.join('o.' + c.strip() for c in ORDER_COLUMNS.split(','))}, e.event_id"  # noqa: S608
-    " FROM orders o JOIN order_events e ON e.order_id = o.id AND e.seq = 1"
-    " WHERE o.id = ANY(%s::uuid[])"
+    f"SELECT {ORDER_COLUMNS}, (SELECT e.event_id FROM order_events e"  # noqa: S608 - constant
+    " WHERE e.order_id = orders.id AND e.seq = 1) AS event_id"
+    " FROM orders WHERE id = ANY(%s::uuid[])"
 )
 
 _RESTING = (

@@ -16,7 +16,13 @@ from falcon import testing
 from service.api.app import create_app
 from service.config import Settings
 from service.worker.worker import Worker
-from tests.integration.test_poison import pending_count, post_order, stream_of
+from tests.integration.test_poison import (
+    pending_count,
+    post_order,
+    run_worker,
+    status_of,
+    stream_of,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -98,3 +104,21 @@ def test_backlog_over_bound_503_retry_after_nothing_stored_then_201_once_drained
     assert redis_client.xlen(stream) == 3
     run_then(roomy, queued, lambda w: asyncio.sleep(0))
     post_order(testing.TestClient(create_app(tight)))
+
+
+def test_cancel_unanswered_in_time_202_then_applied_later_as_an_event(
+    make_settings: Callable[..., Settings], redis_client: redis.Redis
+) -> None:
+    settings = make_settings(CANCEL_WAIT_MS="200", SIM_TICK_MS="0")
+    client = testing.TestClient(create_app(settings))
+    redis_client.xgroup_create(stream_of(settings), settings.group, id="0", mkstream=True)
+    oid = post_order(client, type="limit", limitPrice="100")  # rests, far below the market
+
+    r = client.simulate_delete(f"/orders/{oid}")  # no worker is running: nobody answers
+
+    assert r.status_code == 202, r.text
+    assert r.json["id"] == oid and r.json["status"] == "pending"
+    run_worker(settings, lambda: status_of(settings, oid)[0] == "canceled")
+    events = client.simulate_get(f"/orders/{oid}/events").json["events"]
+    assert [e["status"] for e in events][-1] == "canceled"
+    assert client.simulate_get(f"/orders/{oid}").json["status"] == "canceled"
