@@ -255,7 +255,7 @@ class Intake:
         ):
             await self._dead.end_order(row, error)
         n = (deliveries or {}).get(entry_id, 1)
-        await self._dead.bury(stream, entry_id, fields, error, n, kind)
+        await self._dead.bury(stream, entry_id, fields, error, n, kind, answer=kind != "command")
 
     async def delivery_counts(self, stream: str, ids: list[str]) -> dict[str, int]:
         """How often each of these entries (pending for this consumer) was delivered, where
