@@ -95,9 +95,14 @@ def test_backlog_over_bound_503_retry_after_nothing_stored_then_201_once_drained
         "/orders", json={"clientId": "c1", "symbol": "SOL/USDC", "side": "buy", "amount": "0.25"}
     )
 
-    assert refused.status_code == 503
-    assert refused.headers["Retry-After"] == "2"
-    assert refused.json["error"]["code"] == "backlog_full"
+    order = {"clientId": "c1", "symbol": "SOL/USDC", "side": "buy", "amount": "0.25"}
+    batch = testing.TestClient(create_app(tight)).simulate_post(
+        "/orders/batch", json={"orders": [order, {**order, "side": "sell"}]}
+    )
+
+    assert refused.status_code == 503 == batch.status_code
+    assert refused.headers["Retry-After"] == "2" == batch.headers["Retry-After"]
+    assert refused.json["error"]["code"] == "backlog_full" == batch.json["error"]["code"]
     with psycopg.connect(roomy.database_url) as conn:
         row = conn.execute("SELECT count(*) FROM orders").fetchone()
     assert row is not None and row[0] == 3
