@@ -248,6 +248,7 @@ class Settings:
     max_deliveries: int = 5  # an entry delivered more often than this is dead-lettered
     stream_backlog_max: int = 50_000  # a shard's unacknowledged entries before the API says 503
     stream_keep: int = 1_000  # acknowledged entries kept below the oldest pending one
+    cancel_wait_ms: int = 5_000  # DELETE waits this long for the worker, then answers 202
     db_pool_size: int = 8
     max_body_bytes: int = 16_384
     log_level: str = "INFO"
@@ -318,6 +319,7 @@ class Settings:
             max_deliveries=_int(env, "MAX_DELIVERIES", 5, 1, 1000),
             stream_backlog_max=_int(env, "STREAM_BACKLOG_MAX", 50_000, 1, 100_000_000),
             stream_keep=_int(env, "STREAM_KEEP", 1_000, 0, 100_000_000),
+            cancel_wait_ms=_int(env, "CANCEL_WAIT_MS", 5_000, 10, 30_000),
             db_pool_size=_int(env, "DB_POOL_SIZE", 8, 1, 1000),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 16_384, 256, 10_000_000),
             log_level=level,

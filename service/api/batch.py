@@ -106,6 +106,8 @@ class BatchResource:
                 continue
             valid.append((i, order))
 
+        for symbol in sorted({order.symbol for _, order in valid}):
+            self.orders.backpressure.admit(symbol)  # 503 for the request, nothing stored
         rows = [order_row(order, markets[order.symbol]) for _, order in valid]
         inserted = self.orders.commits.insert_all(rows) if rows else []
         existing: list[tuple[int, dict[str, Any]]] = []

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +39,7 @@ from service.store.orders import OrderStore, Unavailable
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 512
+LANDED_RETRIES_S = (0.0, 0.1, 0.3)  # waits before each look-up after a lost answer
 
 Result = tuple[dict[str, Any], int] | None
 
@@ -129,8 +131,22 @@ class GroupCommit:
         try:
             results = self._store.insert_many([it.values for it in items])
         except Unavailable as e:
+            # The answer may have been lost after the COMMIT landed: the orders are looked up
+            # by id before anyone is told 503 (a retry without an idempotency key would
+            # otherwise place the same order twice).
+            landed = self._landed(items)
             for it in items:
-                it.error = e
+                got = landed.get(str(it.values["id"]))
+                if got is None:
+                    it.error = e
+                else:
+                    it.result = got
+            if landed:
+                log.warning(
+                    "insert failed (%s) after %d orders landed: answered 201", e, len(landed)
+                )
+                self.batches += 1
+                self.orders += len(landed)
             return
         except psycopg.Error as e:
             if len(items) == 1:
@@ -148,6 +164,18 @@ class GroupCommit:
         self.orders += len(items)
         for it, result in zip(items, results, strict=True):
             it.result = result
+
+    def _landed(self, items: list[_Item]) -> dict[str, tuple[dict[str, Any], int]]:
+        """Which of these orders are stored after all (a few tries; {} if PostgreSQL stays
+        unreachable: then they get 503, and the sweeper queues any that did land)."""
+        ids = [it.values["id"] for it in items]
+        for delay in LANDED_RETRIES_S:
+            time.sleep(delay)
+            try:
+                return self._store.landed(ids)
+            except Unavailable:
+                continue
+        return {}
 
     def _publish(self, items: list[_Item]) -> None:
         """XADD each inserted order to its market's stream and PUBLISH its pending event, in

@@ -37,6 +37,14 @@ class MarketCommands:
     ) -> dict[str, Any] | None:
         """Append a command to the market's stream and wait for its owner's answer; None
         when no worker answered in time (or Redis is down)."""
+        return self.send(symbol, cmd, args, timeout)[1]
+
+    def send(
+        self, symbol: str, cmd: str, args: dict[str, Any], timeout: float
+    ) -> tuple[bool, dict[str, Any] | None]:
+        """`command`, telling also whether the command was queued: (False, None) when Redis
+        refused the XADD, (True, None) when it is queued but unanswered in time (its owner
+        applies it later all the same)."""
         s = self._settings
         reply = s.key("reply", uuid.uuid4().hex)
         stream = s.stream_key(shard_of(symbol, s.shards))
@@ -44,14 +52,18 @@ class MarketCommands:
             self.redis.xadd(
                 stream, {"cmd": cmd, "symbol": symbol, "reply": reply, "args": orjson.dumps(args)}
             )
+        except redis.RedisError as e:
+            log.warning("command %s on %s not queued: %s", cmd, symbol, e)
+            return False, None
+        try:
             got = self.blocking.blpop([reply], timeout=timeout)
         except redis.RedisError as e:
-            log.warning("command %s on %s failed: %s", cmd, symbol, e)
-            return None
+            log.warning("command %s on %s unanswered: %s", cmd, symbol, e)
+            return True, None
         if got is None:
-            return None
+            return True, None
         result: dict[str, Any] = orjson.loads(got[1])
-        return result
+        return True, result
 
     def ping(self) -> None:
         self.redis.ping()

@@ -155,7 +155,15 @@ class OrdersResource:
             raise NOT_FOUND
         if fsm.is_terminal(row["status"]):
             raise ApiError(409, "order_not_cancelable", f"the order is {row['status']}", "id")
-        raise_for_reply(self.queue.command(row["symbol"], "cancel", {"id": oid}, timeout=35))
+        queued, reply = self.queue.send(
+            row["symbol"], "cancel", {"id": oid}, timeout=self.settings.cancel_wait_ms / 1000
+        )
+        if queued and reply is None:
+            # Not answered in time (an attempt in flight): 202, the order as it stands; the
+            # worker applies the cancel all the same, and its `canceled` event tells.
+            resp.status = falcon.HTTP_202
+        else:
+            raise_for_reply(reply)
         row = self.store.get(oid)
         assert row is not None
         resp.media = order_json(

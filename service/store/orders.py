@@ -54,6 +54,12 @@ WITH input AS (
 SELECT ins.*, ev.event_id FROM ins JOIN ev ON ev.order_id = ins.id
 """  # noqa: S608 - constant column list, values bound
 
+SELECT_LANDED = (
+    f"SELECT {ORDER_COLUMNS}, (SELECT e.event_id FROM order_events e"  # noqa: S608 - constant
+    " WHERE e.order_id = orders.id AND e.seq = 1) AS event_id"
+    " FROM orders WHERE id = ANY(%s::uuid[])"
+)
+
 _RESTING = (
     "SELECT limit_price, amount - filled AS remaining FROM orders"
     " WHERE symbol = %(symbol)s AND status IN ('open', 'partially_filled')"
@@ -129,6 +135,12 @@ class OrderStore:
         return out
 
     # -- QUERIES --
+    def landed(self, ids: list[Any]) -> dict[str, tuple[dict[str, Any], int]]:
+        """After an insert whose answer was lost: the orders of these ids that are stored,
+        with the event id of their `pending` event, as insert_many returns them."""
+        rows = self._rows(SELECT_LANDED, (ids,))
+        return {str(r["id"]): (r, r.pop("event_id")) for r in rows}
+
     def by_idem_key(self, client_id: str, idem_key: str) -> dict[str, Any] | None:
         return self._row(
             f"SELECT {ORDER_COLUMNS} FROM orders WHERE client_id = %s AND idem_key = %s",  # noqa: S608

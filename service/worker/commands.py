@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable
 from decimal import Decimal
 from typing import Any
@@ -79,7 +80,7 @@ class Commands:
         result: Reply | Awaitable[Reply]
         try:
             if cmd == "cancel":
-                result = await self._cancel(str(args["id"]))
+                result = await self._cancel(str(uuid.UUID(str(args["id"]))))
             elif cmd == "sim_price":
                 result = await self._sim_price(args["symbol"], Decimal(str(args["price"])))
             elif cmd == "sim_launch":

@@ -12,6 +12,7 @@ import time
 import uuid
 from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 
 from engine_core import fsm
@@ -22,6 +23,8 @@ from service.metrics import child, engine_dead_letters_total, orders_total
 from service.worker.writer import EventWriter
 
 log = logging.getLogger(__name__)
+
+REPLY_TTL_S = 60
 
 DEAD_KEPT = 100_000  # entries a dead-letter stream keeps (approximate MAXLEN)
 ERROR_CHARS = 500
@@ -79,9 +82,12 @@ class DeadLetters:
         error: str,
         deliveries: int,
         kind: str,
+        *,
+        answer: bool = False,
     ) -> None:
         """Copy the entry to the dead-letter stream with the error, and acknowledge it, in one
-        MULTI (both keys are in the shard's slot)."""
+        MULTI (both keys are in the shard's slot); `answer`: a command entry's reply list gets
+        a 500 too (one the worker had not answered)."""
         s = self._settings
         dead = s.dead_letter_key(self._shard_of_stream[stream])
         record: dict[Any, Any] = {
@@ -94,9 +100,13 @@ class DeadLetters:
         }
         for k, v in fields.items():
             record[b"f:" + k] = v
+        reply = fields.get(b"reply") if answer else None
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.xadd(dead, record, maxlen=DEAD_KEPT, approximate=True)
             pipe.xack(stream, s.group, entry_id)
+            if reply:  # a command nobody answered yet: its API request is told at once
+                pipe.lpush(reply, orjson.dumps({"status": 500, "code": "internal_error"}))
+                pipe.expire(reply, REPLY_TTL_S)
             await pipe.execute()
         self.buried += 1
         child(engine_dead_letters_total, kind).inc()

@@ -172,7 +172,10 @@ class Intake:
             fields = entry[2]
             oid = order_id(fields)
             n = (deliveries or {}).get(entry[1], 1)
-            if n > s.max_deliveries:
+            held = oid is not None and roster.taken_status(oid) is not None
+            # (an order held here, e.g. waiting for its launch, is claimed back by this
+            # process again and again: those deliveries are not failures)
+            if n > s.max_deliveries and not held:
                 poison.append((entry, f"delivered {n} times", "deliveries", oid))
             elif b"cmd" in fields:
                 commands.append(entry)
@@ -255,7 +258,7 @@ class Intake:
         ):
             await self._dead.end_order(row, error)
         n = (deliveries or {}).get(entry_id, 1)
-        await self._dead.bury(stream, entry_id, fields, error, n, kind)
+        await self._dead.bury(stream, entry_id, fields, error, n, kind, answer=kind != "command")
 
     async def delivery_counts(self, stream: str, ids: list[str]) -> dict[str, int]:
         """How often each of these entries (pending for this consumer) was delivered, where

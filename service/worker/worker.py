@@ -218,6 +218,7 @@ class Worker:
                         f"worker failed applying it: {error!r}",
                         1,
                         "fatal",
+                        answer=True,
                     ),
                     FAIL_WAIT_S,
                 )

@@ -6,7 +6,6 @@ the reason, and the worker goes on with the next good order, also after a restar
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import Callable
 
@@ -20,7 +19,7 @@ from service.api.app import create_app
 from service.config import Settings
 from service.domain.markets import shard_of
 from service.worker.worker import Worker
-from tests.helpers.streams import SOL, pending_count, post_order, stream_of
+from tests.helpers.streams import SOL, pending_count, post_order, run_worker, status_of, stream_of
 
 pytestmark = pytest.mark.integration
 
@@ -31,35 +30,6 @@ def dead_of(settings: Settings, symbol: str = SOL) -> list[dict[bytes, bytes]]:
         return [f for _, f in r.xrange(settings.dead_letter_key(shard_of(symbol, settings.shards)))]
     finally:
         r.close()
-
-
-def status_of(settings: Settings, oid: str) -> tuple[str, str | None]:
-    with psycopg.connect(settings.database_url) as conn:
-        row = conn.execute(
-            "SELECT status, failure_reason FROM orders WHERE id = %s", (oid,)
-        ).fetchone()
-        assert row is not None
-        return row[0], row[1]
-
-
-def run_worker(settings: Settings, until: Callable[[], bool], timeout: float = 30) -> Worker:
-    """Run one worker until `until()` holds (or the timeout), then stop it cleanly; a worker
-    that died raises here."""
-
-    async def main() -> Worker:
-        worker = Worker(settings, 0, 1)
-        task = asyncio.create_task(worker.run())
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not await asyncio.to_thread(until):
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.05)
-        assert not task.done(), "the worker stopped by itself"
-        worker.stop()
-        await asyncio.wait_for(task, 30)
-        return worker
-
-    return asyncio.run(main())
 
 
 def test_garbage_truncated_and_unknown_entries_dead_lettered_acked_next_order_fills(

@@ -16,7 +16,7 @@ from falcon import testing
 from service.api.app import create_app
 from service.config import Settings
 from service.worker.worker import Worker
-from tests.helpers.streams import pending_count, post_order, stream_of
+from tests.helpers.streams import pending_count, post_order, run_worker, status_of, stream_of
 
 pytestmark = pytest.mark.integration
 
@@ -89,12 +89,35 @@ def test_backlog_over_bound_503_retry_after_nothing_stored_then_201_once_drained
         "/orders", json={"clientId": "c1", "symbol": "SOL/USDC", "side": "buy", "amount": "0.25"}
     )
 
-    assert refused.status_code == 503
-    assert refused.headers["Retry-After"] == "2"
-    assert refused.json["error"]["code"] == "backlog_full"
+    order = {"clientId": "c1", "symbol": "SOL/USDC", "side": "buy", "amount": "0.25"}
+    batch = testing.TestClient(create_app(tight)).simulate_post(
+        "/orders/batch", json={"orders": [order, {**order, "side": "sell"}]}
+    )
+
+    assert refused.status_code == 503 == batch.status_code
+    assert refused.headers["Retry-After"] == "2" == batch.headers["Retry-After"]
+    assert refused.json["error"]["code"] == "backlog_full" == batch.json["error"]["code"]
     with psycopg.connect(roomy.database_url) as conn:
         row = conn.execute("SELECT count(*) FROM orders").fetchone()
     assert row is not None and row[0] == 3
     assert redis_client.xlen(stream) == 3
     run_then(roomy, queued, lambda w: asyncio.sleep(0))
     post_order(testing.TestClient(create_app(tight)))
+
+
+def test_cancel_unanswered_in_time_202_then_applied_later_as_an_event(
+    make_settings: Callable[..., Settings], redis_client: redis.Redis
+) -> None:
+    settings = make_settings(CANCEL_WAIT_MS="200", SIM_TICK_MS="0")
+    client = testing.TestClient(create_app(settings))
+    redis_client.xgroup_create(stream_of(settings), settings.group, id="0", mkstream=True)
+    oid = post_order(client, type="limit", limitPrice="100")  # rests, far below the market
+
+    r = client.simulate_delete(f"/orders/{oid}")  # no worker is running: nobody answers
+
+    assert r.status_code == 202, r.text
+    assert r.json["id"] == oid and r.json["status"] == "pending"
+    run_worker(settings, lambda: status_of(settings, oid)[0] == "canceled")
+    events = client.simulate_get(f"/orders/{oid}/events").json["events"]
+    assert [e["status"] for e in events][-1] == "canceled"
+    assert client.simulate_get(f"/orders/{oid}").json["status"] == "canceled"

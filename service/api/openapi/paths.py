@@ -100,6 +100,12 @@ def build_paths(markets: Mapping[str, Market], sim_enabled: bool) -> dict[str, A
                 "summary": "Cancel an order (its market's worker does it and answers)",
                 "responses": {
                     "200": json_body(ref("Order"), "the canceled order"),
+                    "202": json_body(
+                        ref("Order"),
+                        "the order as it stands: the worker did not answer within CANCEL_WAIT_MS"
+                        " (an attempt in flight); the cancel is applied all the same and its"
+                        " `canceled` event tells (or 409-like: the order ends otherwise)",
+                    ),
                     **common("401", "404", "409", "429", "503"),
                 },
             },
