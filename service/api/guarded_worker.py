@@ -1,0 +1,187 @@
+"""gunicorn's gthread worker, with each request read in its event loop before a thread takes it.
+
+Stock gthread hands a new connection to a thread at once: the thread waits up to 5 s for a
+first byte, then reads the whole request head blocking. 200 idle connections, or 17 that send
+a header byte a second, hold every thread, and the API stops answering. Here the event loop
+(one thread, non-blocking sockets) reads the request head, and a body of known length up to
+MAX_BODY_BYTES, into a buffer; only a complete request goes to a thread, with the buffered bytes
+given back to gunicorn's parser. So a slow or idle connection costs a buffer, never a thread.
+
+Limits, each answered with the contract's JSON error and the connection closed:
+- a request head (and its body) must arrive within HEADER_TIMEOUT_S of its first byte, or of
+  the accept for a new connection (408; a connection that sent nothing is just closed);
+- a head larger than MAX_HEAD_BYTES: 431;
+- a chunked body (`Transfer-Encoding`): 411, send Content-Length;
+- a Content-Length above MAX_BODY_BYTES: 413, before any of the body is read.
+
+gunicorn's own errors (malformed request line 400, 414, 431, ...) are written by
+`gunicorn.util.write_error` as an HTML page: this module replaces it, for the worker
+processes, with the contract's `{"error": {"code", "message"}}` (no exception text on a 500).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import selectors
+import time
+from functools import partial
+from typing import Any
+
+import orjson
+from gunicorn import util
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+MAX_HEAD_BYTES = 32 * 1024
+_RECV = 65_536
+
+CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    408: "request_timeout",
+    411: "length_required",
+    413: "body_too_large",
+    414: "uri_too_long",
+    417: "expectation_failed",
+    431: "headers_too_large",
+    500: "internal_error",
+    501: "not_implemented",
+}
+REASONS = {
+    408: "Request Timeout",
+    411: "Length Required",
+    413: "Content Too Large",
+    431: "Request Header Fields Too Large",
+}
+
+
+def error_bytes(status: int, reason: str, message: str) -> bytes:
+    """A complete HTTP/1.1 response with the contract's error body; closes the connection."""
+    body = orjson.dumps({"error": {"code": CODES.get(status, "error"), "message": message}})
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+def write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """Drop-in for gunicorn.util.write_error: the message is gunicorn's for a client's error
+    (cut to 200 characters), only the reason for a server's."""
+    message = reason if status_int >= 500 or not mesg else f"{reason}: {mesg[:200]}"
+    util.write_nonblock(sock, error_bytes(status_int, reason, message))
+
+
+util.write_error = write_json_error
+
+
+def head_verdict(buf: bytes | bytearray, max_body: int) -> tuple[int, str] | bool:
+    """False: wait for more. True: complete, hand it over. (status, message): refuse it."""
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        if len(buf) > MAX_HEAD_BYTES:
+            return 431, f"the request head is larger than {MAX_HEAD_BYTES} bytes"
+        return False
+    length: int | None = None
+    for line in bytes(buf[:end]).split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"transfer-encoding":
+            return 411, "send the body with Content-Length (chunked bodies are not read)"
+        if name == b"content-length":
+            text = value.strip()
+            if not text.isdigit() or length is not None:
+                return True  # gunicorn's parser answers it (400)
+            length = int(text)
+    if length is None:
+        return True
+    if length > max_body:
+        return 413, f"the body is larger than {max_body} bytes"
+    return len(buf) - end - 4 >= length
+
+
+class GuardedThreadWorker(ThreadWorker):
+    def init_process(self) -> None:
+        self.heading: dict[TConn, float] = {}  # connection -> deadline of its request
+        self.header_timeout = float(os.environ.get("HEADER_TIMEOUT_S") or 10)
+        self.max_body = int(os.environ.get("MAX_BODY_BYTES") or 16_384)
+        super().init_process()
+
+    def accept(self, listener: Any) -> None:
+        try:
+            sock, addr = listener.accept()
+        except OSError as e:
+            if e.errno in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                return
+            raise
+        self.nr_conns += 1
+        conn = TConn(self.cfg, sock, addr, listener.getsockname())  # non-blocking
+        conn.head = bytearray()
+        self.heading[conn] = time.monotonic() + self.header_timeout
+        self.poller.register(sock, selectors.EVENT_READ, partial(self._on_data, conn))
+
+    def on_client_socket_readable(self, conn: TConn, client: Any) -> None:
+        """A kept-alive connection sends its next request: read it here too."""
+        self.keepalived_conns.remove(conn)
+        conn.head = bytearray()
+        self.heading[conn] = time.monotonic() + self.header_timeout
+        self.poller.modify(client, selectors.EVENT_READ, partial(self._on_data, conn))
+        self._on_data(conn, client)
+
+    def _on_data(self, conn: TConn, client: Any) -> None:
+        try:
+            data = conn.sock.recv(_RECV)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._drop(conn)
+            return
+        if not data:
+            self._drop(conn)
+            return
+        conn.head += data
+        verdict = head_verdict(conn.head, self.max_body)
+        if verdict is False:
+            return
+        if verdict is not True:
+            status, message = verdict
+            self._refuse(conn, status, message)
+            return
+        self._leave(conn)
+        conn.sock.setblocking(True)
+        conn.init()  # the parser (plain HTTP/1.x: no read happens here)
+        conn.parser.unreader.unread(bytes(conn.head))
+        conn.head = None
+        conn.data_ready = True
+        self.enqueue_req(conn)
+
+    def _leave(self, conn: TConn) -> None:
+        self.heading.pop(conn, None)
+        try:
+            self.poller.unregister(conn.sock)
+        except (KeyError, ValueError, OSError):
+            pass
+
+    def _drop(self, conn: TConn) -> None:
+        self._leave(conn)
+        self.nr_conns -= 1
+        conn.close()
+
+    def _refuse(self, conn: TConn, status: int, message: str) -> None:
+        try:
+            conn.sock.send(error_bytes(status, REASONS.get(status, "Bad Request"), message))
+        except OSError:
+            pass
+        self._drop(conn)
+
+    def murder_pending(self) -> None:
+        super().murder_pending()
+        now = time.monotonic()
+        for conn, deadline in list(self.heading.items()):
+            if now >= deadline or (not self.alive and not conn.head):
+                if conn.head:
+                    self._refuse(
+                        conn, 408, f"the request did not arrive within {self.header_timeout:g} s"
+                    )
+                else:
+                    self._drop(conn)
