@@ -34,7 +34,9 @@ from tests.conftest import BASE_DSN
 from tests.e2e.conftest import running_engine
 
 ORDER = {"clientId": "probe", "symbol": "SOL/USDC", "side": "buy", "amount": "0.01"}
-SLOW_HEAD = b"GET /health HTTP/1.1\r\nHost: engine\r\nX-Slow: " + b"a" * 4000
+# the request line and Host at once, then a header one byte a second (classic slowloris)
+SLOW_START = b"GET /health HTTP/1.1\r\nHost: engine\r\nX-Slow: "
+SLOW_HEAD = b"a" * 4000
 
 
 class Attack:
@@ -64,6 +66,12 @@ class Attack:
         for i, entry in enumerate(self.slow):
             if entry is None:
                 sock = self._connect()
+                if sock is not None:
+                    try:
+                        sock.sendall(SLOW_START)
+                    except OSError:
+                        sock.close()
+                        sock = None
                 self.slow[i] = (sock, 0) if sock else None
                 continue
             sock, sent = entry
