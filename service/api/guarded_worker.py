@@ -12,7 +12,8 @@ Limits, each answered with the contract's JSON error and the connection closed:
   the accept for a new connection (408; a connection that sent nothing is just closed);
 - a head larger than MAX_HEAD_BYTES: 431;
 - a chunked body (`Transfer-Encoding`): 411, send Content-Length;
-- a Content-Length above MAX_BODY_BYTES: 413, before any of the body is read.
+- a Content-Length above MAX_BODY_BYTES (the batch limit for POST /orders/batch): 413,
+  before any of the body is read.
 
 gunicorn's own errors (malformed request line 400, 414, 431, ...) are written by
 `gunicorn.util.write_error` as an HTML page: this module replaces it, for the worker
@@ -31,6 +32,8 @@ from typing import Any
 import orjson
 from gunicorn import util
 from gunicorn.workers.gthread import TConn, ThreadWorker
+
+from service.api.batch import batch_body_limit
 
 MAX_HEAD_BYTES = 32 * 1024
 _RECV = 65_536
@@ -83,7 +86,10 @@ def head_verdict(buf: bytes | bytearray, max_body: int) -> tuple[int, str] | boo
             return 431, f"the request head is larger than {MAX_HEAD_BYTES} bytes"
         return False
     length: int | None = None
-    for line in bytes(buf[:end]).split(b"\r\n")[1:]:
+    lines = bytes(buf[:end]).split(b"\r\n")
+    if b" /orders/batch" in lines[0]:
+        max_body = batch_body_limit(max_body)
+    for line in lines[1:]:
         name, _, value = line.partition(b":")
         name = name.strip().lower()
         if name == b"transfer-encoding":

@@ -19,6 +19,8 @@ from service.api.guarded_worker import MAX_HEAD_BYTES, error_bytes, head_verdict
         (b"POST /orders HTTP/1.1\r\ncontent-length: x\r\n\r\n", True),  # gunicorn answers 400
         (b"POST /orders HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 411),
         (b"POST /orders HTTP/1.1\r\nContent-Length: 99999\r\n\r\n", 413),
+        (b"POST /orders/batch HTTP/1.1\r\nContent-Length: 99999\r\n\r\n", False),
+        (b"POST /orders/batch HTTP/1.1\r\nContent-Length: 9999999\r\n\r\n", 413),
         (b"GET / HTTP/1.1\r\nX: " + b"a" * MAX_HEAD_BYTES, 431),
     ],
 )
