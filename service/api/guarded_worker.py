@@ -8,6 +8,8 @@ MAX_BODY_BYTES, into a buffer; only a complete request goes to a thread, with th
 given back to gunicorn's parser. So a slow or idle connection costs a buffer, never a thread.
 
 Limits, each answered with the contract's JSON error and the connection closed:
+- at most API_MAX_CONNECTIONS_PER_SOURCE open connections from one address per API process
+  (429 on accept), so one address can't take all of `worker_connections`;
 - a request head (and its body) must arrive within HEADER_TIMEOUT_S of its first byte, or of
   the accept for a new connection (408; a connection that sent nothing is just closed);
 - a head larger than MAX_HEAD_BYTES: 431;
@@ -22,6 +24,7 @@ processes, with the contract's `{"error": {"code", "message"}}` (no exception te
 
 from __future__ import annotations
 
+import collections
 import errno
 import os
 import selectors
@@ -46,6 +49,7 @@ CODES = {
     413: "body_too_large",
     414: "uri_too_long",
     417: "expectation_failed",
+    429: "too_many_connections",
     431: "headers_too_large",
     500: "internal_error",
     501: "not_implemented",
@@ -106,11 +110,32 @@ def head_verdict(buf: bytes | bytearray, max_body: int) -> tuple[int, str] | boo
     return len(buf) - end - 4 >= length
 
 
+class CountedConn(TConn):
+    """A connection that leaves its source's count when closed (every path ends in close)."""
+
+    def __init__(self, counts: collections.Counter[str], source: str, *args: Any) -> None:
+        super().__init__(*args)
+        self.counts = counts
+        self.source = source
+        self.counted = True
+        counts[source] += 1
+
+    def close(self, graceful: bool = False) -> None:
+        if self.counted:
+            self.counted = False
+            self.counts[self.source] -= 1
+            if self.counts[self.source] <= 0:
+                del self.counts[self.source]
+        super().close(graceful)
+
+
 class GuardedThreadWorker(ThreadWorker):
     def init_process(self) -> None:
         self.heading: dict[TConn, float] = {}  # connection -> deadline of its request
         self.header_timeout = float(os.environ.get("HEADER_TIMEOUT_S") or 10)
         self.max_body = int(os.environ.get("MAX_BODY_BYTES") or 16_384)
+        self.per_source_max = int(os.environ.get("API_MAX_CONNECTIONS_PER_SOURCE") or 256)
+        self.per_source: collections.Counter[str] = collections.Counter()
         super().init_process()
 
     def accept(self, listener: Any) -> None:
@@ -120,8 +145,23 @@ class GuardedThreadWorker(ThreadWorker):
             if e.errno in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
                 return
             raise
+        source = str(addr[0]) if isinstance(addr, tuple) else "unix"
+        if self.per_source[source] >= self.per_source_max:
+            try:
+                sock.setblocking(False)
+                sock.send(
+                    error_bytes(
+                        429,
+                        "Too Many Requests",
+                        f"more than {self.per_source_max} connections from this address",
+                    )
+                )
+            except OSError:
+                pass
+            sock.close()
+            return
         self.nr_conns += 1
-        conn = TConn(self.cfg, sock, addr, listener.getsockname())  # non-blocking
+        conn = CountedConn(self.per_source, source, self.cfg, sock, addr, listener.getsockname())
         conn.head = bytearray()
         self.heading[conn] = time.monotonic() + self.header_timeout
         self.poller.register(sock, selectors.EVENT_READ, partial(self._on_data, conn))

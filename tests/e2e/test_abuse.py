@@ -217,7 +217,19 @@ def test_limits_hold_without_keys(pg_database: str, redis_prefix: str, tmp_path:
         RATE_LIMIT_PER_MIN="1000",
         RATE_LIMIT_PER_SOURCE_PER_MIN="30",
         WS_MAX_CONNECTIONS="2",
+        API_MAX_CONNECTIONS_PER_SOURCE="5",
     ) as eng:
+        # one address holds at most 5 connections on each of the 2 API processes
+        held = [socket.create_connection(("127.0.0.1", port_of(eng.http))) for _ in range(30)]
+        refused = 0
+        for s in held:
+            s.settimeout(5)
+            try:
+                refused += b" 429 " in s.recv(4096)
+            except TimeoutError:
+                pass
+            s.close()
+        assert 20 <= refused <= 25, refused
         codes = []
         for i in range(40):  # a new clientId each time, lists and cancels too
             kind = i % 3
