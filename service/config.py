@@ -242,6 +242,7 @@ class Settings:
     ws_max_connections_per_client: int = 100
     ws_max_connections: int = 10_000
     header_timeout_s: float = 10.0
+    api_max_connections_per_source: int = 256
     markets_file: Path = DEFAULT_MARKETS_FILE
     sweep_after_ms: int = 15_000
     claim_idle_ms: int = 30_000
@@ -313,6 +314,9 @@ class Settings:
             ),
             ws_max_connections=_int(env, "WS_MAX_CONNECTIONS", 10_000, 1, 10_000_000),
             header_timeout_s=_float(env, "HEADER_TIMEOUT_S", 10.0, 0.5, 3600.0),
+            api_max_connections_per_source=_int(
+                env, "API_MAX_CONNECTIONS_PER_SOURCE", 256, 1, 1_000_000
+            ),
             markets_file=markets_file,
             sweep_after_ms=_int(env, "SWEEP_AFTER_MS", 15_000, 100, 86_400_000),
             claim_idle_ms=_int(env, "CLAIM_IDLE_MS", 30_000, 100, 86_400_000),

@@ -18,7 +18,7 @@ from service.api.client_rate_limit import (
 )
 from service.api.market_commands import MarketCommands
 from service.api.openapi import OpenApiResource, build_openapi
-from service.api.pages import add_pages
+from service.api.pages import SecurityHeadersMiddleware, add_pages
 from service.api.resources import (
     HealthResource,
     MarketsResource,
@@ -89,6 +89,7 @@ def create_app(
         )
     )
     app.add_middleware(RateLimitMiddleware(limiter))
+    app.add_middleware(SecurityHeadersMiddleware(settings))
     json = media.JSONHandler(dumps=orjson.dumps, loads=orjson.loads)
     app.req_options.media_handlers[falcon.MEDIA_JSON] = json
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = json

@@ -16,7 +16,7 @@ from service.metrics.exposition import mark_dead
 host = os.environ.get("HOST", "").strip() or "127.0.0.1"
 bind = f"{host}:{os.environ.get('PORT', '3000')}"
 workers = int(os.environ.get("API_WORKERS") or os.cpu_count() or 1)
-worker_class = "gthread"
+worker_class = "service.api.guarded_worker.GuardedThreadWorker"  # gthread + reads in its loop
 threads = int(os.environ.get("API_THREADS") or 8)
 preload_app = False
 reuse_port = True

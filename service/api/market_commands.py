@@ -77,6 +77,9 @@ def raise_for_reply(result: dict[str, Any] | None) -> None:
     its ApiError."""
     if result is None:
         raise unavailable("worker")
+    if result["status"] >= 500:  # the worker's exception text stays in the logs
+        log.error("worker answered %s: %s", result["status"], result.get("message"))
+        raise ApiError(result["status"], "internal_error", "internal error")
     if result["status"] >= 400:
         raise ApiError(
             result["status"],

@@ -19,6 +19,8 @@ def query_params(req: falcon.Request) -> Mapping[str, str]:
 
 def read_json(req: falcon.Request, max_bytes: int) -> Any:
     length = req.content_length
+    if length is None and req.get_header("Transfer-Encoding"):
+        raise ApiError(411, "length_required", "send the body with Content-Length (not chunked)")
     if length is not None and length > max_bytes:
         raise ApiError(413, "body_too_large", f"the body is larger than {max_bytes} bytes")
     ctype = (req.content_type or "").split(";")[0].strip().lower()

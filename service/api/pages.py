@@ -2,6 +2,10 @@
 their scripts and styles (`/static/…`), and `/config.json`, which tells a page (or the CLI)
 where the WebSocket relay is.
 
+Every answer carries `X-Content-Type-Options`, `X-Frame-Options: DENY` and `Referrer-Policy`;
+the pages also a Content-Security-Policy: scripts, styles and connections from this origin only
+(and the relay's port on this host), no framing (`frame-ancestors 'none'`).
+
 The relay listens on its own port (WS_PORT). Behind the docker compose front (nginx on
 port 3000), HTTP and both WebSocket paths share one origin, and WS_PORT is not published.
 So `/config.json` says `sameOrigin: true` when the request came through a proxy (it carries
@@ -12,13 +16,46 @@ its own location: a proxy's `Host` may have lost the port the browser used.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import falcon
 
 from service.config import Settings
 
 STATIC_DIR = Path(__file__).with_name("static")
+_HOSTNAME = re.compile(r"[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]")
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def page_csp(req: falcon.Request, ws_port: int) -> str:
+    connect = "'self'"
+    if _HOSTNAME.fullmatch(req.host or ""):
+        connect += f" ws://{req.host}:{ws_port} wss://{req.host}:{ws_port}"
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src {connect}; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, settings: Settings) -> None:
+        self.ws_port = settings.ws_port
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, done: bool
+    ) -> None:
+        for name, value in SECURITY_HEADERS.items():
+            resp.set_header(name, value)
+        if (resp.content_type or "").startswith("text/html"):
+            resp.set_header("Content-Security-Policy", page_csp(req, self.ws_port))
+
+
 PAGES = {"/": "index.html", "/blotter": "index.html", "/docs": "docs.html"}
 
 
@@ -40,8 +77,11 @@ class ConfigResource:
         proxied = bool(req.get_header("X-Forwarded-For") or req.get_header("Forwarded"))
         proto = (req.get_header("X-Forwarded-Proto") or req.scheme).split(",")[0].strip()
         scheme = "wss" if proto == "https" else "ws"
-        # Best effort for programs; pages build the URL from their own location.
-        host = req.get_header("X-Forwarded-Host") or req.get_header("Host") or req.host
+        # Best effort for programs; pages build the URL from their own location. The Host
+        # the request was sent to, never X-Forwarded-Host (anyone can send that one).
+        host = req.get_header("Host") or req.host
+        if not _HOSTNAME.fullmatch(host.rsplit(":", 1)[0] if host.count(":") == 1 else host):
+            host = req.host
         ws_url = f"{scheme}://{host}" if proxied else f"{scheme}://{req.host}:{self.ws_port}"
         resp.cache_control = ["no-cache"]
         resp.media = {

@@ -19,6 +19,7 @@ DIGITS = re.compile(r"[0-9]{1,19}")
 MAX_SEQ = 2**31 - 1
 MAX_EVENT_ID = 2**63 - 1
 MAX_CLIENT_ID = 256
+MAX_KEY_CHARS = 1024
 
 
 def client_target(query: Mapping[str, str], key_client: str | None) -> Target:
@@ -55,6 +56,19 @@ def error_response(err: ApiError) -> Response:
         ]
     )
     return Response(status.value, status.phrase, headers, body)
+
+
+def too_many_connections(limit: int, scope: str) -> Response:
+    """429 when one client holds its maximum, 503 when the relay does ("in all")."""
+    status = 503 if scope == "in all" else 429
+    return error_response(
+        ApiError(
+            status,
+            "too_many_connections",
+            f"at most {limit} WebSocket connections {scope}",
+            headers={"Retry-After": "5"},
+        )
+    )
 
 
 def describe(target: Target) -> str:

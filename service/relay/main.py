@@ -33,11 +33,13 @@ from service.auth import KeyRing
 from service.config import Settings
 from service.errors import ApiError, bad_request
 from service.relay.handshake import (
+    MAX_KEY_CHARS,
     MAX_SEQ,
     client_target,
     describe,
     error_response,
     int_param,
+    too_many_connections,
 )
 from service.relay.hub import DEFAULT_QUEUE_SIZE, Hub, Subscriber, Target, pump
 from service.relay.sending import discard_incoming, sender
@@ -137,6 +139,7 @@ class RelayServer:
                 ping_timeout=self.ping_timeout,
                 close_timeout=self.close_timeout,
                 max_size=65_536,
+                server_header=None,  # no version banner
             )
         except BaseException:
             await self.close()
@@ -260,42 +263,37 @@ class RelayServer:
         except ApiError as e:
             return error_response(e)
         owner = key_client or target.client_id or target.order_id or ""
+        if sum(self._per_client.values()) >= self.settings.ws_max_connections:
+            return too_many_connections(self.settings.ws_max_connections, "in all")
         if self._per_client[owner] >= self.settings.ws_max_connections_per_client:
-            return error_response(
-                ApiError(
-                    429,
-                    "too_many_connections",
-                    f"at most {self.settings.ws_max_connections_per_client} WebSocket connections"
-                    " per client",
-                    headers={"Retry-After": "5"},
-                )
-            )
+            return too_many_connections(self.settings.ws_max_connections_per_client, "per client")
         self._targets[connection] = target
         self._owners[connection] = owner
         return None
 
     def _authenticate(self, headers: Headers, query: Mapping[str, str]) -> str | None:
-        """The key's clientId; None when the relay runs open (no keys configured)."""
+        """The key's clientId; None when the relay runs open (no keys configured). The rules
+        of REST (api/auth.py): every key the request carries must be known and of one client."""
         if not self._keys:
             return None
-        key = query.get("apiKey") or next(iter(headers.get_all("X-API-Key")), "")
-        if not key:
-            scheme, _, token = next(iter(headers.get_all("Authorization")), "").partition(" ")
-            if scheme.lower() == "bearer":
-                key = token.strip()
-        if not key:
+        keys = [query["apiKey"]] if query.get("apiKey") else []
+        keys += [k.strip() for k in headers.get_all("X-API-Key") if k.strip()]
+        for auth in headers.get_all("Authorization"):
+            scheme, _, token = auth.strip().partition(" ")
+            keys.append(token.strip() if scheme.lower() == "bearer" else "")
+        if not keys:
             raise ApiError(
                 401,
                 "unauthorized",
                 "an API key is required (apiKey query, X-API-Key or Authorization: Bearer)",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        found = self._keys.client_for(key)
-        if found is None:
-            raise ApiError(
-                401, "unauthorized", "unknown API key", headers={"WWW-Authenticate": "Bearer"}
-            )
-        return found
+        found = {self._keys.client_for(k) if 0 < len(k) <= MAX_KEY_CHARS else None for k in keys}
+        if None in found or len(found) > 1:
+            message = "unknown API key" if None in found else "the keys of two clients"
+            raise ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
+        (client,) = found
+        return client
 
     async def _order_target(self, query: Mapping[str, str], key_client: str | None) -> Target:
         raw = query.get("orderId")

@@ -36,7 +36,8 @@ function loadSettings() {
   localStorage.setItem("oe.clientId", state.clientId);
   showClientInUrl();
   state.apiKey = q.get("apiKey") || stored("apiKey");
-  state.wsOverride = q.get("ws") || stored("wsUrl");
+  state.wsOverride = ""; // the relay's address comes from /config.json only, never the URL
+  localStorage.removeItem("oe.wsUrl"); // nor from an address remembered by an older page
   $("#client-id").value = state.clientId;
   $("#api-key").value = state.apiKey;
   $("#ws-url").value = state.wsOverride;
@@ -70,7 +71,6 @@ function saveSettings() {
   localStorage.setItem("oe.clientId", state.clientId);
   showClientInUrl();
   localStorage.setItem("oe.apiKey", state.apiKey);
-  localStorage.setItem("oe.wsUrl", state.wsOverride);
 }
 
 // ------------------------------------------------------------------ HTTP
@@ -107,7 +107,6 @@ async function api(method, path, body) {
 // ------------------------------------------------------------------ WebSocket
 
 function wsBase() {
-  if (state.wsOverride) return state.wsOverride.replace(/\/+$/, "");
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   const cfg = state.config || {};
   if (cfg.sameOrigin) return `${scheme}//${location.host}`;
@@ -553,7 +552,7 @@ async function applySession(ev) {
   if (ev) ev.preventDefault();
   state.clientId = $("#client-id").value.trim() || state.clientId;
   state.apiKey = $("#api-key").value.trim();
-  state.wsOverride = $("#ws-url").value.trim();
+  $("#ws-url").value = ""; // ignored: see loadSettings
   saveSettings();
   state.orders.clear();
   state.lastEventId = null;

@@ -58,6 +58,7 @@ def test_settings_postgres_parts_build_database_url() -> None:
         ("TRUSTED_PROXIES", "not-a-network"),
         ("WS_MAX_CONNECTIONS", "0"),
         ("HEADER_TIMEOUT_S", "0"),
+        ("API_MAX_CONNECTIONS_PER_SOURCE", "0"),
         ("MARKETS_FILE", "/no/such/file.toml"),
         ("REDIS_URL", "http://x"),
         ("DATABASE_URL", "mysql"),
