@@ -256,7 +256,9 @@ async def scenario_rest(args: argparse.Namespace, workdir: Path, rate: float) ->
                 out = await rest_run(a, e.http, e.ws)
             finally:
                 stop_profiles(profile)
-            out["cpu_s"] = {k: round(eng.cpu_seconds(p), 1) for k, p in e.pids().items()}
+            pids = e.pids()
+            out["cpu_s"] = {k: round(eng.cpu_seconds(p), 1) for k, p in pids.items()}
+            out["cpu_wait_s"] = {k: round(eng.run_delay_seconds(p), 1) for k, p in pids.items()}
     return out
 
 
