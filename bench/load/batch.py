@@ -1,5 +1,6 @@
-"""The batch scenario (`--scenario batch`): N market orders over `POST /orders/batch`, in
-batches of --batch-size (100) from --batch-connections keep-alive connections, flat out;
+"""The batch scenario (`--scenario batch`): N market orders over `POST /orders/batch` (markets
+--batch-symbols in turn: one per worker), in batches of --batch-size (100) from
+--batch-connections keep-alive connections, flat out;
 --clients WebSocket clients (/ws?clientId=) listen. Prints accepted (committed) orders/s,
 filled/s, the request latency, and checks that every order filled, that its six events
 arrived over WebSocket, and that PostgreSQL holds every accepted order.
@@ -105,11 +106,12 @@ async def batch_run(args: argparse.Namespace, http: str, ws: str) -> dict[str, A
             finals[oid] = (p["status"], t)
 
     readers = [await ws_connect(f"{ws}/ws?clientId={c}", on_message) for c in clients]
+    symbols = args.batch_symbols.split(",")
 
     def body_of(i: int) -> dict[str, Any]:
         return {
             "clientId": clients[i % len(clients)],
-            "symbol": args.symbol,
+            "symbol": symbols[i % len(symbols)],
             "side": "buy" if i % 2 else "sell",
             "amount": args.amount,
             "slippageBps": 500,
@@ -152,6 +154,7 @@ async def batch_run(args: argparse.Namespace, http: str, ws: str) -> dict[str, A
         "scenario": "batch",
         "orders": args.n,
         "batch_size": args.batch_size,
+        "symbols": symbols,
         "connections": args.batch_connections,
         "accepted": len(submitted),
         "statuses": statuses,
@@ -202,4 +205,9 @@ def add_batch_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=100, help="orders per batch request")
     p.add_argument(
         "--batch-connections", type=int, default=8, help="HTTP connections of the batch scenario"
+    )
+    p.add_argument(
+        "--batch-symbols",
+        default="SOL/USDC,ETH/USDT",
+        help="markets of the batch scenario, round robin (these two: one per worker)",
     )
