@@ -1,5 +1,7 @@
 """The bare HTTP baseline: Falcon on gunicorn, one INSERT (its own transaction) and one XADD
-per POST, no engine logic. Served by `bench/load/baseline.py` as `bench.load.baseline_http:app`."""
+per POST, no engine logic; `/orders/batch`: one INSERT of all the batch's rows (one
+transaction) and one pipeline of their XADDs. Served by `bench/load/baseline.py` as
+`bench.load.baseline_http:app`."""
 
 from __future__ import annotations
 
@@ -35,6 +37,30 @@ class Orders:
         resp.content_type = falcon.MEDIA_JSON
 
 
+class Batch(Orders):
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        orders = orjson.loads(req.bounded_stream.read())["orders"]
+        ids = [uuid.uuid4() for _ in orders]
+        with self.pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO orders_bare (id, client_id, body)"
+                " SELECT * FROM unnest(%s::uuid[], %s::text[], %s::jsonb[])",
+                (ids, [o["clientId"] for o in orders], [orjson.dumps(o).decode() for o in orders]),
+            )
+        pipe = self.redis.pipeline(transaction=False)
+        for oid in ids:
+            pipe.xadd(self.stream, {"id": str(oid)})
+        pipe.execute()
+        resp.data = orjson.dumps(
+            {
+                "results": [
+                    {"status": 201, "order": {"id": str(i), "status": "pending"}} for i in ids
+                ]
+            }
+        )
+        resp.content_type = falcon.MEDIA_JSON
+
+
 class Health:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.data = b"ok"
@@ -42,4 +68,5 @@ class Health:
 
 app = falcon.App()
 app.add_route("/api/orders/execute", Orders())
+app.add_route("/orders/batch", Batch())
 app.add_route("/health", Health())

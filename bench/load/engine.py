@@ -248,5 +248,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def run_delay_seconds(pid: int) -> float:
+    """Seconds the process's threads spent runnable but waiting for a CPU (the second field
+    of /proc/PID/schedstat, summed over its threads): how much a busy, shared machine held
+    it back, next to cpu_seconds."""
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0.0
+    for tid in tasks:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            total += int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[1])
+    return total / 1e9
+
+
 def dbname(dsn: str) -> str:
     return str(conninfo_to_dict(dsn).get("dbname", ""))

@@ -14,6 +14,9 @@ given; REST only can target a running engine):
             accepted/s, filled/s, accept latency, submit->filled p50/p90/p99/p99.9, the
             WebSocket delay (event ts -> client) and errors; checks every event of every
             order arrived over WebSocket.
+  batch     N market orders over POST /orders/batch, --batch-size (100) a request from
+            --batch-connections (8); the same checks as rest, and every order persisted
+            (bench/load/batch.py; its bare twin: one INSERT of the batch + one XADD pipeline).
   queued    N market orders inserted into PostgreSQL and appended to the streams in bulk
             before the workers start (`order-engine worker` alone): orders/s through all six
             statuses, persisted and published.
@@ -50,6 +53,7 @@ import orjson
 
 from bench.load import baseline as bare
 from bench.load import engine as eng
+from bench.load.batch import add_batch_arguments, bare_batch, scenario_batch
 from bench.load.clients import (
     HttpConnection,
     Progress,
@@ -252,7 +256,9 @@ async def scenario_rest(args: argparse.Namespace, workdir: Path, rate: float) ->
                 out = await rest_run(a, e.http, e.ws)
             finally:
                 stop_profiles(profile)
-            out["cpu_s"] = {k: round(eng.cpu_seconds(p), 1) for k, p in e.pids().items()}
+            pids = e.pids()
+            out["cpu_s"] = {k: round(eng.cpu_seconds(p), 1) for k, p in pids.items()}
+            out["cpu_wait_s"] = {k: round(eng.run_delay_seconds(p), 1) for k, p in pids.items()}
     return out
 
 
@@ -273,6 +279,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         E["rest_1000"] = await scenario_rest(args, workdir, 1000.0)
         if args.baseline:
             B["rest_1000"] = await bare.http_run(args, 1000.0, send_orders)
+    if scen in ("batch", "all"):
+        E["batch"] = await scenario_batch(args, workdir)
+        if args.baseline:
+            B["batch"] = await bare_batch(args)
     if scen in ("queued", "all"):
         E["queued"] = await queued_run(
             argparse.Namespace(**{**vars(args), "n": args.queued_n or args.n}),
@@ -315,8 +325,11 @@ def parser() -> argparse.ArgumentParser:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--scenario", choices=("rest", "queued", "relay", "inflight", "all"), default="rest"
+        "--scenario",
+        choices=("rest", "batch", "queued", "relay", "inflight", "all"),
+        default="rest",
     )
+    add_batch_arguments(p)  # --batch-size, --batch-connections: bench/load/batch.py
     p.add_argument("--url", help="a running engine's API (REST only); default: start one")
     p.add_argument("--ws", default="ws://127.0.0.1:3001", help="its relay, with --url")
     p.add_argument("-n", type=int, default=2000, help="orders to send")
@@ -370,9 +383,10 @@ def main(argv: list[str] | None = None, args: argparse.Namespace | None = None) 
     )
     print_figures(result["figures"])
     print(f"written to {out}", file=sys.stderr)
-    rest = result["engine"].get("rest")
-    if rest and (rest["statuses"].get("filled", 0) != rest["accepted"] or rest["errors"]):
-        return 1
+    for name in ("rest", "batch"):
+        got = result["engine"].get(name)
+        if got and (got["statuses"].get("filled", 0) != got["accepted"] or got["errors"]):
+            return 1
     return 0
 
 

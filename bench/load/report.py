@@ -48,6 +48,29 @@ def figures(E: dict[str, Any], B: dict[str, Any]) -> list[dict[str, Any]]:
         if api_cpu:
             add("REST API CPU, busiest process", "s", api_cpu[0], None, "")
             add("REST API CPU, idlest process", "s", api_cpu[1], None, "")
+    if "batch" in E:
+        add(
+            "batch entry accepted (100 a request)",
+            "orders/s",
+            g(E, "batch", "accepted_per_s"),
+            g(B, "batch", "accepted_per_s"),
+            ">= 10,000",
+        )
+        add(
+            "batch entry vs bare single POSTs",
+            "orders/s",
+            g(E, "batch", "accepted_per_s"),
+            g(B, "rest", "accepted_per_s"),
+            ">= 6x",
+        )
+        add("batch entry filled", "orders/s", g(E, "batch", "filled_per_s"), None, "")
+        add(
+            "batch orders missing an event",
+            "orders",
+            g(E, "batch", "orders_missing_events"),
+            None,
+            "0",
+        )
     if "rest_1000" in E:
         add(
             "REST accept p99 at 1,000/s",

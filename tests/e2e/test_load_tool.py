@@ -54,3 +54,14 @@ def test_inflight_waves_through_the_same_workers(tmp_path: Path) -> None:
     assert len(inflight["waves"]) == 2
     assert all(w["held_peak"] > 0 for w in inflight["waves"])
     assert inflight["peak_held_by_workers"] >= inflight["peak_in_flight"] > 0
+
+
+def test_batch_every_order_filled_persisted_and_every_event_delivered(tmp_path: Path) -> None:
+    result = bench(
+        tmp_path, "--scenario", "batch", "-n", "300", "--batch-size", "50",
+        "--batch-connections", "2", "--clients", "5",
+    )  # fmt: skip
+    batch = result["engine"]["batch"]
+    assert batch["accepted"] == 300 and batch["statuses"] == {"filled": 300}
+    assert batch["persisted"] == 300 and batch["errors"] == {}
+    assert batch["orders_missing_events"] == 0 and batch["ws_messages"] == 300 * 6

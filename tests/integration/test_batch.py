@@ -170,3 +170,20 @@ def test_batch_orders_all_fill_with_six_events(
     run_worker_until_final(settings, ids, timeout=60)
     for oid in ids:
         assert [e[1] for e in events_of(settings, oid)] == SIX
+
+
+def test_batch_with_api_key_other_clients_order_403_rest_placed(
+    make_settings: Any, redis_client: redis.Redis
+) -> None:
+    settings = make_settings(API_KEYS="key-alice-123456=alice")
+    client = testing.TestClient(create_app(settings))
+    body = {"orders": [order(0, clientId="alice"), order(1, clientId="bob")]}
+    resp = client.simulate_post(
+        "/orders/batch", json=body, headers={"X-API-Key": "key-alice-123456"}
+    )
+    assert resp.status_code == 200, resp.text
+    first, second = resp.json["results"]
+    assert first["status"] == 201 and first["order"]["clientId"] == "alice"
+    assert second["status"] == 403 and second["error"]["index"] == 1
+    assert counts(settings, redis_client) == (1, 1, 1)
+    assert client.simulate_post("/orders/batch", json=body).status_code == 401
