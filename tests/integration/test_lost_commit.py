@@ -19,7 +19,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from service.api.app import create_app
 from service.config import Settings
-from tests.integration.test_poison import stream_of
+from tests.helpers.streams import stream_of
 
 pytestmark = pytest.mark.integration
 
