@@ -280,7 +280,8 @@ cdef class CpmmPool(Pool):
         return <double>(p * k if sell else p / k)
 
     cdef u128 depth_c(self, bint sell, double px, u128 limit) noexcept nogil:
-        # sell dx: out = k*y*dx/(x+dx), marginal k*x*y/(x+dx)^2 >= px  <=>  dx <= sqrt(k*x*y/px) - x
+        # sell dx: out = k*y*dx/(x+dx), marginal k*x*y/(x+dx)^2 >= px
+        #   <=>  dx <= sqrt(k*x*y/px) - x
         # buy dy: cost = y*dy/((x-dy)*k), marginal x*y/((x-dy)^2*k) <= px
         #   <=>  dy <= x - sqrt(x*y/(k*px))
         cdef long double x = <long double>self.x, y = <long double>self.y

@@ -615,8 +615,8 @@ cdef class DlmmPool(Pool):
         cdef long double p = (<long double>self.bp[k - self.lo_id]) / 18446744073709551616.0
         cdef long double r
         if sell:
-            r = (<long double>self.fee_rate_c(self.va_at_c(k, self.cs_ir, self.cs_vr))
-                 ) / FEE_PRECISION
+            r = (<long double>self.fee_rate_c(
+                self.va_at_c(k, self.cs_ir, self.cs_vr))) / FEE_PRECISION
             return <double>(p * (1 - r))
         r = (<long double>self.fee_rate_c(self.va_at_c(k, self.cb_ir, self.cb_vr))) / FEE_PRECISION
         return <double>(p / (1 - r))

@@ -25,22 +25,9 @@ from engine_core.amm cimport OK, Pool, amount_arg, i128, py_u128, u128
 
 from engine_core.amm import InsufficientLiquidity
 
-cdef i128 WORST = -((<i128>1) << 120)
 cdef u128 U64 = (<u128>1) << 64
 cdef int ROUNDS = 4
 cdef u128 SCAN = 24
-
-
-cdef inline double px_of(uint64_t t) noexcept:
-    cdef double d
-    memcpy(&d, &t, 8)
-    return d
-
-
-cdef inline uint64_t bits_of(double d) noexcept:
-    cdef uint64_t t
-    memcpy(&t, &d, 8)
-    return t
 
 
 cdef class Venues:
@@ -65,7 +52,7 @@ cdef class Venues:
         cdef Py_ssize_t i
         cdef u128 q = 0, p, c = 0
         cdef i128 v = 0
-        cdef u128 lim = U64 - 1 if need is None or need >= U64 else amount_arg(need)
+        cdef u128 lim = U64 - 1 if need is None or need >= 2**64 - 1 else amount_arg(need)
         if side not in ("buy", "sell"):
             raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
         self.sell = side == "sell"
@@ -263,6 +250,34 @@ cdef class Venues:
         alloc[i] = ai - good if self.sell else ai + good
         alloc[j] = aj + good if self.sell else aj - good
         return True
+
+    cdef u128 tighten_c(self, u128* alloc) noexcept:
+        """Each venue alone at the edge of its integer value: a sell's smallest input for
+        the same output, a buy's largest output for the same cost (the best average price
+        near the allocation). Returns the new total amount."""
+        cdef Py_ssize_t i
+        cdef u128 a, good, bad, s, mid, room, total = 0
+        cdef i128 vi
+        for i in range(self.nv):
+            a = alloc[i]
+            if a:
+                vi = self.value_c(i, a)
+                room = a if self.sell else self.caps[i] - a
+                good = 0
+                s = 1
+                while s <= room and self.value_c(i, a - s if self.sell else a + s) == vi:
+                    good = s
+                    s <<= 1
+                bad = s if s <= room else room + 1
+                while bad - good > 1:
+                    mid = good + (bad - good) // 2
+                    if self.value_c(i, a - mid if self.sell else a + mid) == vi:
+                        good = mid
+                    else:
+                        bad = mid
+                alloc[i] = a - good if self.sell else a + good
+            total += alloc[i]
+        return total
 
     cdef bint refine_pair_c(self, Py_ssize_t i, Py_ssize_t j, u128* alloc, u128 d0) noexcept:
         cdef u128 ai = alloc[i], aj = alloc[j], d = d0
