@@ -382,6 +382,24 @@ cdef class Venues:
             if not changed:
                 break
 
+    cdef void prune_c(self, u128* alloc) noexcept:
+        """Fewer legs at no cost: a venue's part moves whole to another venue when the
+        total is not worse (ties of a few units leave dust legs otherwise)."""
+        cdef Py_ssize_t i, j
+        cdef i128 cur, v
+        for i in range(self.nv):
+            if alloc[i] == 0:
+                continue
+            for j in range(self.nv):
+                if j == i or alloc[j] == 0:
+                    continue
+                cur = self.value_c(i, alloc[i]) + self.value_c(j, alloc[j])
+                v = self.value_c(j, alloc[i] + alloc[j])
+                if v >= cur:
+                    alloc[j] += alloc[i]
+                    alloc[i] = 0
+                    break
+
     cdef int allocate_c(self, u128 n, u128* alloc) noexcept:
         """The best allocation of n (sum of alloc = n); -1 when the venues cannot fill it."""
         cdef Py_ssize_t i, best = -1
@@ -398,6 +416,7 @@ cdef class Venues:
             return 0
         px = self.at_amount_c(n, alloc)
         self.refine_c(alloc, px)
+        self.prune_c(alloc)
         best_v = self.total_c(alloc)
         for i in range(self.nv):
             if self.caps[i] >= n:
