@@ -77,7 +77,7 @@ cdef class Pool:
         return 0
 
     cdef int breaks_c(self, bint sell, u128 a, u128* out) noexcept nogil:
-        """Up to 4 amounts near `a` where the pool's integer value is not concave (a DLMM
+        """Up to 8 amounts near `a` where the pool's integer value is not concave (a DLMM
         bin's edges: completing a bin costs its rounded-up input); the router tries them."""
         return 0
 

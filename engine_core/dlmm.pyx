@@ -34,6 +34,7 @@ cdef uint64_t MAX_FEE_RATE = 100000000          # 10%
 cdef uint64_t BPS = 10000
 cdef u128 VAR_FEE_SCALE = 100000000000          # 1e11
 cdef int64_t MAX_BINS = 1 << 16
+cdef int64_t BREAK_BINS = 4                    # breaks_c: at most 2 * BREAK_BINS amounts
 # Bin prices must keep 24 bits of precision (so neighbouring bins differ) and leave room
 # for amounts: 2**-40 <= price <= 2**56 quote units per base unit.
 cdef u128 MIN_PRICE = (<u128>1) << 24
@@ -640,8 +641,8 @@ cdef class DlmmPool(Pool):
         return self.eff_c(sell, j)
 
     cdef int breaks_c(self, bint sell, u128 a, u128* out) noexcept nogil:
-        """The edges of the bins around the one where a trade of `a` ends: the whole-bin
-        totals before and at it, and one unit less (a bin not completed)."""
+        """The edges of the bins up to the one where a trade of `a` ends: whole-bin totals,
+        and one unit less (that bin not completed)."""
         cdef int64_t lo = 0, hi, mid
         cdef u128* c
         cdef int n = 0
@@ -661,14 +662,14 @@ cdef class DlmmPool(Pool):
                 hi = mid
             else:
                 lo = mid + 1
-        if lo > 0 and c[3 * lo - 3] > 0:
-            out[n] = c[3 * lo - 3]
-            out[n + 1] = c[3 * lo - 3] - 1
-            n += 2
-        if lo < (self.cs_len if sell else self.cb_len) and c[3 * lo] > 0:
-            out[n] = c[3 * lo]
-            out[n + 1] = c[3 * lo] - 1
-            n += 2
+        # the bins' edges from BREAK_BINS - 1 bins back up to the bin where a ends
+        mid = lo - (BREAK_BINS - 1) if lo >= BREAK_BINS - 1 else 0
+        while mid <= lo and mid < (self.cs_len if sell else self.cb_len):
+            if c[3 * mid] > 0:
+                out[n] = c[3 * mid]
+                out[n + 1] = c[3 * mid] - 1
+                n += 2
+            mid += 1
         return n
 
     cdef u128 depth_c(self, bint sell, double px, u128 limit) noexcept nogil:

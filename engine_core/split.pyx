@@ -342,7 +342,7 @@ cdef class Venues:
     cdef bint edges_c(self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept:
         """Try venue i at the edges of its bins near its amount (the rest to j): where the
         integer value is not concave, the local moves cannot see across."""
-        cdef u128 cand[4]
+        cdef u128 cand[8]
         cdef u128 t = alloc[i] + alloc[j], c, best_a = alloc[i]
         cdef i128 cur = self.value_c(i, alloc[i]) + self.value_c(j, alloc[j]), v
         cdef int k, m
