@@ -54,6 +54,7 @@ cdef class Venues:
     cdef bint refine_pair_c(self, Py_ssize_t i, Py_ssize_t j, u128* alloc, u128 d0) noexcept
     cdef bint scan_c(self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept
     cdef bint edges_c(self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept
+    cdef void favour_book_c(self, u128* alloc) noexcept
     cdef void prune_c(self, u128* alloc) noexcept
     cdef u128 tighten_c(self, u128* alloc) noexcept
     cdef bint align_c(self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept

@@ -400,6 +400,34 @@ cdef class Venues:
                     alloc[i] = 0
                     break
 
+    cdef void favour_book_c(self, u128* alloc) noexcept:
+        """The book's level completed rather than a few units of a venue when that costs
+        the taker at most 1 quote unit (the book's floor rounding would otherwise leave a
+        maker a base unit or two to save a fraction of a unit)."""
+        cdef Py_ssize_t k = self.np, lo = 0, hi, mid, j
+        cdef u128 target, need
+        cdef i128 cur, v
+        if self.nb == 0 or alloc[k] == 0 or alloc[k] >= self.caps[k]:
+            return
+        hi = self.nb - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.bq[mid] >= alloc[k]:
+                hi = mid
+            else:
+                lo = mid + 1
+        target = self.bq[lo]
+        need = target - alloc[k]
+        for j in range(self.np):
+            if alloc[j] < need or need == 0:
+                continue
+            cur = self.value_c(k, alloc[k]) + self.value_c(j, alloc[j])
+            v = self.value_c(k, target) + self.value_c(j, alloc[j] - need)
+            if v >= cur - 1:
+                alloc[k] = target
+                alloc[j] -= need
+                return
+
     cdef int allocate_c(self, u128 n, u128* alloc) noexcept:
         """The best allocation of n (sum of alloc = n); -1 when the venues cannot fill it."""
         cdef Py_ssize_t i, best = -1
@@ -417,6 +445,7 @@ cdef class Venues:
         px = self.at_amount_c(n, alloc)
         self.refine_c(alloc, px)
         self.prune_c(alloc)
+        self.favour_book_c(alloc)
         best_v = self.total_c(alloc)
         for i in range(self.nv):
             if self.caps[i] >= n:
