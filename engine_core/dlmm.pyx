@@ -11,8 +11,10 @@ Fee per bin, in quote units (rate in 1e9 precision, capped at 10%):
 At the start of each swap, with t = clock - last_update: if t >= filter_period the index
 reference moves to the active bin and the volatility reference becomes va * reduction_factor /
 10000 (t < decay_period) or 0 (t >= decay_period). So the fee grows with the bins crossed
-recently and decays afterwards. `clock` only moves with set_clock(); with filter_period = 0
-every swap refreshes the references (decay per swap, no clock needed).
+recently and decays afterwards. `clock` only moves with set_clock() (the worker sets it from
+its time source before each use of the pools); Meteora's defaults: filter_period 30 s,
+decay_period 600 s, reduction_factor 5000. With filter_period = 0 every swap refreshes the
+references (a decay per swap, no clock needed).
 The fees stay in the pool (kept apart from the bins' tradable liquidity, as LP fees).
 """
 
@@ -144,7 +146,7 @@ cdef class DlmmPool(Pool):
 
     def __init__(self, bin_step, active_id, bins_each_side, base_per_bin, quote_per_bin,
                  fee_bps=20, variable_fee_control=40000, max_volatility_accumulator=350000,
-                 filter_period=0, decay_period=600, reduction_factor=5000):
+                 filter_period=30, decay_period=600, reduction_factor=5000):
         if not 0 <= bins_each_side < MAX_BINS // 2:
             raise ValueError("bins_each_side must be in 0 .. 32767")
         if not (0 <= base_per_bin <= U64_MAX and 0 <= quote_per_bin <= U64_MAX):
