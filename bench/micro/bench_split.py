@@ -40,6 +40,7 @@ def test_route_two_cpmm_small_order(benchmark):
 def test_limit_sizing_cpmm_dlmm(benchmark):
     pools = cpmm_dlmm()
     ask, _ = venue_quotes(pools, 9)
+    assert ask is not None
     limit = ask * 10_050 // 10_000  # 50 bps above the best ask
     route = benchmark(max_fill_within_limit, pools, "buy", 50_000 * SOL, limit, 9)
     assert route is not None and route.amount < 50_000 * SOL
@@ -49,6 +50,7 @@ def test_limit_sizing_cpmm_dlmm(benchmark):
 def test_limit_sizing_two_cpmm(benchmark):
     pools = two_cpmm()
     _, bid = venue_quotes(pools, 9)
+    assert bid is not None
     limit = bid * 9_950 // 10_000
     route = benchmark(max_fill_within_limit, pools, "sell", 50_000 * SOL, limit, 9)
     assert route is not None and route.amount < 50_000 * SOL

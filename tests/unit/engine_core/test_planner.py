@@ -10,7 +10,7 @@ from engine_core.amm import CpmmPool
 from engine_core.dlmm import DlmmPool
 from engine_core.limits import within_limit
 from engine_core.planner import plan_fill, take_makers
-from tests.unit.engine_core.brute import best_pair, best_triple, book_value, pool_value
+from tests.helpers.brute import best_pair, best_triple, book_value, pool_value
 
 SOL = 10**9
 USDC = 10**6

@@ -11,7 +11,7 @@ from engine_core.amm import CpmmPool, InsufficientLiquidity
 from engine_core.dlmm import DlmmPool, bin_id_for_price_x64
 from engine_core.router import best_route
 from engine_core.split import Venues
-from tests.unit.engine_core.brute import best_pair, best_triple, pool_value
+from tests.helpers.brute import best_pair, best_triple, pool_value
 
 SLOW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
