@@ -77,7 +77,7 @@ cdef class Pool:
         return 0
 
     cdef int breaks_c(self, bint sell, u128 a, u128* out) noexcept nogil:
-        """Up to 4 amounts near `a` where the pool's integer value is not concave (a DLMM
+        """Up to 8 amounts near `a` where the pool's integer value is not concave (a DLMM
         bin's edges: completing a bin costs its rounded-up input); the router tries them."""
         return 0
 
@@ -280,7 +280,8 @@ cdef class CpmmPool(Pool):
         return <double>(p * k if sell else p / k)
 
     cdef u128 depth_c(self, bint sell, double px, u128 limit) noexcept nogil:
-        # sell dx: out = k*y*dx/(x+dx), marginal k*x*y/(x+dx)^2 >= px  <=>  dx <= sqrt(k*x*y/px) - x
+        # sell dx: out = k*y*dx/(x+dx), marginal k*x*y/(x+dx)^2 >= px
+        #   <=>  dx <= sqrt(k*x*y/px) - x
         # buy dy: cost = y*dy/((x-dy)*k), marginal x*y/((x-dy)^2*k) <= px
         #   <=>  dy <= x - sqrt(x*y/(k*px))
         cdef long double x = <long double>self.x, y = <long double>self.y

@@ -11,8 +11,10 @@ Fee per bin, in quote units (rate in 1e9 precision, capped at 10%):
 At the start of each swap, with t = clock - last_update: if t >= filter_period the index
 reference moves to the active bin and the volatility reference becomes va * reduction_factor /
 10000 (t < decay_period) or 0 (t >= decay_period). So the fee grows with the bins crossed
-recently and decays afterwards. `clock` only moves with set_clock(); with filter_period = 0
-every swap refreshes the references (decay per swap, no clock needed).
+recently and decays afterwards. `clock` only moves with set_clock() (the worker sets it from
+its time source before each use of the pools); Meteora's defaults: filter_period 30 s,
+decay_period 600 s, reduction_factor 5000. With filter_period = 0 every swap refreshes the
+references (a decay per swap, no clock needed).
 The fees stay in the pool (kept apart from the bins' tradable liquidity, as LP fees).
 """
 
@@ -34,6 +36,7 @@ cdef uint64_t MAX_FEE_RATE = 100000000          # 10%
 cdef uint64_t BPS = 10000
 cdef u128 VAR_FEE_SCALE = 100000000000          # 1e11
 cdef int64_t MAX_BINS = 1 << 16
+cdef int64_t BREAK_BINS = 4                    # breaks_c: at most 2 * BREAK_BINS amounts
 # Bin prices must keep 24 bits of precision (so neighbouring bins differ) and leave room
 # for amounts: 2**-40 <= price <= 2**56 quote units per base unit.
 cdef u128 MIN_PRICE = (<u128>1) << 24
@@ -143,7 +146,7 @@ cdef class DlmmPool(Pool):
 
     def __init__(self, bin_step, active_id, bins_each_side, base_per_bin, quote_per_bin,
                  fee_bps=20, variable_fee_control=40000, max_volatility_accumulator=350000,
-                 filter_period=0, decay_period=600, reduction_factor=5000):
+                 filter_period=30, decay_period=600, reduction_factor=5000):
         if not 0 <= bins_each_side < MAX_BINS // 2:
             raise ValueError("bins_each_side must be in 0 .. 32767")
         if not (0 <= base_per_bin <= U64_MAX and 0 <= quote_per_bin <= U64_MAX):
@@ -615,8 +618,8 @@ cdef class DlmmPool(Pool):
         cdef long double p = (<long double>self.bp[k - self.lo_id]) / 18446744073709551616.0
         cdef long double r
         if sell:
-            r = (<long double>self.fee_rate_c(self.va_at_c(k, self.cs_ir, self.cs_vr))
-                 ) / FEE_PRECISION
+            r = (<long double>self.fee_rate_c(
+                self.va_at_c(k, self.cs_ir, self.cs_vr))) / FEE_PRECISION
             return <double>(p * (1 - r))
         r = (<long double>self.fee_rate_c(self.va_at_c(k, self.cb_ir, self.cb_vr))) / FEE_PRECISION
         return <double>(p / (1 - r))
@@ -640,8 +643,8 @@ cdef class DlmmPool(Pool):
         return self.eff_c(sell, j)
 
     cdef int breaks_c(self, bint sell, u128 a, u128* out) noexcept nogil:
-        """The edges of the bins around the one where a trade of `a` ends: the whole-bin
-        totals before and at it, and one unit less (a bin not completed)."""
+        """The edges of the bins up to the one where a trade of `a` ends: whole-bin totals,
+        and one unit less (that bin not completed)."""
         cdef int64_t lo = 0, hi, mid
         cdef u128* c
         cdef int n = 0
@@ -661,14 +664,14 @@ cdef class DlmmPool(Pool):
                 hi = mid
             else:
                 lo = mid + 1
-        if lo > 0 and c[3 * lo - 3] > 0:
-            out[n] = c[3 * lo - 3]
-            out[n + 1] = c[3 * lo - 3] - 1
-            n += 2
-        if lo < (self.cs_len if sell else self.cb_len) and c[3 * lo] > 0:
-            out[n] = c[3 * lo]
-            out[n + 1] = c[3 * lo] - 1
-            n += 2
+        # the bins' edges from BREAK_BINS - 1 bins back up to the bin where a ends
+        mid = lo - (BREAK_BINS - 1) if lo >= BREAK_BINS - 1 else 0
+        while mid <= lo and mid < (self.cs_len if sell else self.cb_len):
+            if c[3 * mid] > 0:
+                out[n] = c[3 * mid]
+                out[n + 1] = c[3 * mid] - 1
+                n += 2
+            mid += 1
         return n
 
     cdef u128 depth_c(self, bint sell, double px, u128 limit) noexcept nogil:

@@ -1,4 +1,25 @@
+from libc.stdint cimport uint64_t
+from libc.string cimport memcpy
+
 from engine_core.amm cimport Pool, i128, u128
+
+cdef extern from *:
+    """
+    static const __int128 SPLIT_WORST = -(((__int128)1) << 120);
+    """
+    const i128 WORST "SPLIT_WORST"   # the value of an amount a venue cannot take
+
+
+cdef inline double px_of(uint64_t t) noexcept nogil:
+    cdef double d
+    memcpy(&d, &t, 8)
+    return d
+
+
+cdef inline uint64_t bits_of(double d) noexcept nogil:
+    cdef uint64_t t
+    memcpy(&t, &d, 8)
+    return t
 
 cdef enum:
     MAX_VENUES = 17          # 16 pools and the internal book
@@ -33,4 +54,7 @@ cdef class Venues:
     cdef bint refine_pair_c(self, Py_ssize_t i, Py_ssize_t j, u128* alloc, u128 d0) noexcept
     cdef bint scan_c(self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept
     cdef bint edges_c(self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept
+    cdef void favour_book_c(self, u128* alloc) noexcept
+    cdef void prune_c(self, u128* alloc) noexcept
+    cdef u128 tighten_c(self, u128* alloc) noexcept
     cdef bint align_c(self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept

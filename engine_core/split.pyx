@@ -25,22 +25,9 @@ from engine_core.amm cimport OK, Pool, amount_arg, i128, py_u128, u128
 
 from engine_core.amm import InsufficientLiquidity
 
-cdef i128 WORST = -((<i128>1) << 120)
 cdef u128 U64 = (<u128>1) << 64
 cdef int ROUNDS = 4
 cdef u128 SCAN = 24
-
-
-cdef inline double px_of(uint64_t t) noexcept:
-    cdef double d
-    memcpy(&d, &t, 8)
-    return d
-
-
-cdef inline uint64_t bits_of(double d) noexcept:
-    cdef uint64_t t
-    memcpy(&t, &d, 8)
-    return t
 
 
 cdef class Venues:
@@ -65,7 +52,7 @@ cdef class Venues:
         cdef Py_ssize_t i
         cdef u128 q = 0, p, c = 0
         cdef i128 v = 0
-        cdef u128 lim = U64 - 1 if need is None or need >= U64 else amount_arg(need)
+        cdef u128 lim = U64 - 1 if need is None or need >= 2**64 - 1 else amount_arg(need)
         if side not in ("buy", "sell"):
             raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
         self.sell = side == "sell"
@@ -264,6 +251,34 @@ cdef class Venues:
         alloc[j] = aj + good if self.sell else aj - good
         return True
 
+    cdef u128 tighten_c(self, u128* alloc) noexcept:
+        """Each venue alone at the edge of its integer value: a sell's smallest input for
+        the same output, a buy's largest output for the same cost (the best average price
+        near the allocation). Returns the new total amount."""
+        cdef Py_ssize_t i
+        cdef u128 a, good, bad, s, mid, room, total = 0
+        cdef i128 vi
+        for i in range(self.nv):
+            a = alloc[i]
+            if a:
+                vi = self.value_c(i, a)
+                room = a if self.sell else self.caps[i] - a
+                good = 0
+                s = 1
+                while s <= room and self.value_c(i, a - s if self.sell else a + s) == vi:
+                    good = s
+                    s <<= 1
+                bad = s if s <= room else room + 1
+                while bad - good > 1:
+                    mid = good + (bad - good) // 2
+                    if self.value_c(i, a - mid if self.sell else a + mid) == vi:
+                        good = mid
+                    else:
+                        bad = mid
+                alloc[i] = a - good if self.sell else a + good
+            total += alloc[i]
+        return total
+
     cdef bint refine_pair_c(self, Py_ssize_t i, Py_ssize_t j, u128* alloc, u128 d0) noexcept:
         cdef u128 ai = alloc[i], aj = alloc[j], d = d0
         cdef i128 cur = self.value_c(i, ai) + self.value_c(j, aj), v
@@ -327,7 +342,7 @@ cdef class Venues:
     cdef bint edges_c(self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept:
         """Try venue i at the edges of its bins near its amount (the rest to j): where the
         integer value is not concave, the local moves cannot see across."""
-        cdef u128 cand[4]
+        cdef u128 cand[8]
         cdef u128 t = alloc[i] + alloc[j], c, best_a = alloc[i]
         cdef i128 cur = self.value_c(i, alloc[i]) + self.value_c(j, alloc[j]), v
         cdef int k, m
@@ -367,6 +382,52 @@ cdef class Venues:
             if not changed:
                 break
 
+    cdef void prune_c(self, u128* alloc) noexcept:
+        """Fewer legs at no cost: a venue's part moves whole to another venue when the
+        total is not worse (ties of a few units leave dust legs otherwise)."""
+        cdef Py_ssize_t i, j
+        cdef i128 cur, v
+        for i in range(self.nv):
+            if alloc[i] == 0:
+                continue
+            for j in range(self.nv):
+                if j == i or alloc[j] == 0:
+                    continue
+                cur = self.value_c(i, alloc[i]) + self.value_c(j, alloc[j])
+                v = self.value_c(j, alloc[i] + alloc[j])
+                if v >= cur:
+                    alloc[j] += alloc[i]
+                    alloc[i] = 0
+                    break
+
+    cdef void favour_book_c(self, u128* alloc) noexcept:
+        """The book's level completed rather than a few units of a venue when that costs
+        the taker at most 1 quote unit (the book's floor rounding would otherwise leave a
+        maker a base unit or two to save a fraction of a unit)."""
+        cdef Py_ssize_t k = self.np, lo = 0, hi, mid, j
+        cdef u128 target, need
+        cdef i128 cur, v
+        if self.nb == 0 or alloc[k] == 0 or alloc[k] >= self.caps[k]:
+            return
+        hi = self.nb - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.bq[mid] >= alloc[k]:
+                hi = mid
+            else:
+                lo = mid + 1
+        target = self.bq[lo]
+        need = target - alloc[k]
+        for j in range(self.np):
+            if alloc[j] < need or need == 0:
+                continue
+            cur = self.value_c(k, alloc[k]) + self.value_c(j, alloc[j])
+            v = self.value_c(k, target) + self.value_c(j, alloc[j] - need)
+            if v >= cur - 1:
+                alloc[k] = target
+                alloc[j] -= need
+                return
+
     cdef int allocate_c(self, u128 n, u128* alloc) noexcept:
         """The best allocation of n (sum of alloc = n); -1 when the venues cannot fill it."""
         cdef Py_ssize_t i, best = -1
@@ -383,6 +444,8 @@ cdef class Venues:
             return 0
         px = self.at_amount_c(n, alloc)
         self.refine_c(alloc, px)
+        self.prune_c(alloc)
+        self.favour_book_c(alloc)
         best_v = self.total_c(alloc)
         for i in range(self.nv):
             if self.caps[i] >= n:

@@ -11,8 +11,8 @@ import falcon
 
 from engine_core import fsm
 from engine_core.limits import venue_quotes
-from engine_core.pools import InsufficientLiquidity, pool_from_state
-from engine_core.router import best_route
+from engine_core.planner import plan_fill, take_makers
+from engine_core.pools import pool_from_state
 from service import __version__
 from service.api.auth import admit_client, scope_client
 from service.api.backpressure import Backpressure
@@ -217,26 +217,21 @@ class QuoteResource:
         pools = self.markets.pools().get(symbol, {})
         if not pools:
             raise ApiError(409, "pool_not_open", f"{symbol} has no open pool yet", "symbol")
-        # Resting orders of the book cross first, as they would for a market order: those
-        # within the default slippage (50 bps) of the venues' price.
+        # The same plan as a market order's (engine_core.planner): resting orders within the
+        # default slippage (50 bps) of the venues' price, each taken only where it pays at
+        # least as well as the venues at that size.
         ask, bid = venue_quotes(pools, market.base.decimals)
         px = ask if side == "buy" else bid
-        internal: list[tuple[int, int]] = []
+        makers: list[tuple[int, int]] = []
         if px is not None:
-            bound = worst_price(side, px, 50)
-            left = amount
-            for price, qty in self.markets.store.resting(symbol, side, bound):
-                if left == 0:
-                    break
-                internal.append((price, min(qty, left)))
-                left -= min(qty, left)
-        rest = amount - sum(q for _, q in internal)
-        try:
-            route = best_route(pools, side, rest) if rest else None
-        except InsufficientLiquidity:
+            rows = self.markets.store.resting(symbol, side, worst_price(side, px, 50))
+            makers = [(int(p), int(q)) for p, q in rows]
+        book_qty, route = plan_fill(pools, side, amount, makers, None, market.base.decimals)
+        if book_qty + (route.amount if route is not None else 0) < amount:
             raise ApiError(
                 409, "insufficient_liquidity", "the pools cannot fill this amount", "amount"
-            ) from None
+            )
+        internal = [(p, q) for _, p, q in take_makers([(0, p, q) for p, q in makers], book_qty)]
         resp.media = plan_json(market, side, route, internal)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -21,8 +23,10 @@ class MarketState:
         markets: dict[str, Market],
         pools: dict[str, dict[str, dict[str, Any]]],
         refs: dict[str, tuple[Decimal, bool]],
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.markets = markets
+        self._clock = clock  # seconds; drives the DLMM pools' volatility fee (set_clock)
         self._pools: dict[str, dict[str, Any]] = {
             symbol: {venue: pool_from_state(state) for venue, state in venues.items()}
             for symbol, venues in pools.items()
@@ -37,7 +41,15 @@ class MarketState:
 
     # -- pools --
     def pools(self, symbol: str) -> dict[str, Any]:
-        return self._pools.get(symbol, {})
+        """The market's pools, their clocks moved to now (a DLMM pool's variable fee decays
+        with the time since its last swap; the clock never goes back)."""
+        pools = self._pools.get(symbol, {})
+        now = int(self._clock())
+        for pool in pools.values():
+            set_clock = getattr(pool, "set_clock", None)
+            if set_clock is not None:
+                set_clock(now)
+        return pools
 
     def launched(self, symbol: str) -> bool:
         return bool(self._pools.get(symbol))

@@ -1,9 +1,10 @@
 """What an order can execute now, and whether a plan still holds when it lands: pure
 functions of the order and the market's pools, book and quotes, with no I/O and no writes.
 
-A plan takes crossing makers of other clients first (venue `internal`, at the maker's price,
-no fee), then the venues for the rest, within the order's limit price (limit orders, capped
-snipers) or its slippage bound around the venues' price (market orders, uncapped snipers).
+A plan combines crossing makers of other clients (venue `internal`, at the maker's price, no
+fee) and the venues, each used where it pays the taker best at that size, within the order's
+limit price (limit orders, capped snipers) or its slippage bound around the venues' price
+(market orders, uncapped snipers).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine_core.fills import slippage_bound, within_slippage
-from engine_core.limits import max_fill_within_limit, within_limit
+from engine_core.limits import within_limit
+from engine_core.planner import plan_fill, take_makers
 from engine_core.pools import InsufficientLiquidity
-from engine_core.router import Route, best_route, execute_route
+from engine_core.router import Route, execute_route
 from service.domain.order import LiveOrder
 from service.domain.plan_json import plan_json, worst_price
 
@@ -47,7 +49,6 @@ class Plan:
         return self.internal_qty + (self.route.amount if self.route else 0)
 
 
-
 def plan_order(
     order: LiveOrder,
     pools: dict[str, Any],
@@ -68,21 +69,20 @@ def plan_order(
         ask, bid = quotes
         px = ask if order.side == "buy" else bid
         internal_limit = None if px is None else worst_price(order.side, px, order.slippage_bps)
-    internal: list[tuple[int, int, int]] = []
+    crossing: list[tuple[int, int, int]] = []
     if internal_limit is not None and len(book):
-        internal = book.crossing(order.side, internal_limit, order.remaining, client)
-    rest = order.remaining - sum(q for _, _, q in internal)
-    route: Route | None = None
-    if rest > 0 and pools:
-        if limit is None:
-            try:
-                route = best_route(pools, order.side, rest)
-            except InsufficientLiquidity:
-                if not internal:
-                    return None
-        else:
-            decimals = order.market.base.decimals
-            route = max_fill_within_limit(pools, order.side, rest, limit, decimals)
+        crossing = book.crossing(order.side, internal_limit, order.remaining, client)
+    # One plan over the book and the venues: a maker is taken only where it pays at least
+    # as well as the venues at that size (engine_core.planner).
+    book_qty, route = plan_fill(
+        pools,
+        order.side,
+        order.remaining,
+        [(p, q) for _, p, q in crossing],
+        limit,
+        order.market.base.decimals,
+    )
+    internal = take_makers(crossing, book_qty)
     if not internal and route is None:
         return None
     plan = Plan(limit, internal, route)

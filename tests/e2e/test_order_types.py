@@ -244,6 +244,8 @@ def test_sniper_waits_for_launch_then_fires_in_arrival_order(eng: Engine) -> Non
 
 
 def test_internal_match_between_two_clients_at_resting_price(eng: Engine) -> None:
+    # venues at 3000: a buy there costs 3000 / 0.9975 = 3007.5 and more; the maker's 3005
+    # is cheaper, so the taker (limit 3300) fills internally at the maker's price
     set_price(eng, "ETH/USDT", "3000")
     maker = submit(
         eng,
@@ -251,7 +253,7 @@ def test_internal_match_between_two_clients_at_resting_price(eng: Engine) -> Non
         side="sell",
         amount="0.5",
         type="limit",
-        limitPrice="3300",
+        limitPrice="3005",
         timeInForce="GTC",
     )
     wait_order(eng, maker["id"], {"open"})
@@ -269,9 +271,35 @@ def test_internal_match_between_two_clients_at_resting_price(eng: Engine) -> Non
     assert t["status"] == m["status"] == "filled"
     assert [f["venue"] for f in t["fills"]] == ["internal"]
     assert [f["venue"] for f in m["fills"]] == ["internal"]
-    assert t["avgPrice"] == m["avgPrice"] and Decimal(t["avgPrice"]) == 3300
+    assert t["avgPrice"] == m["avgPrice"] and Decimal(t["avgPrice"]) == 3005
     assert t["fills"][0]["fee"] == "0"
     assert statuses(eng, maker["id"]) == ["pending", "open", "filled"]
+
+
+def test_resting_bid_below_venues_keeps_resting_and_above_them_fills_first(eng: Engine) -> None:
+    # venues at 3000: a sell there brings 3000 * 0.9975 = 2992.5 at most
+    set_price(eng, "ETH/USDT", "3000")
+    low = submit(
+        eng, symbol="ETH/USDT", side="buy", amount="0.2", type="limit", limitPrice="2850"
+    )  # 5% below the venues
+    wait_order(eng, low["id"], {"open"})
+    t1 = submit(eng, symbol="ETH/USDT", side="sell", amount="0.1")
+    done = wait_order(eng, t1["id"], TERMINAL)
+    assert done["status"] == "filled"
+    assert "internal" not in [f["venue"] for f in done["fills"]]
+    assert Decimal(done["avgPrice"]) > 2950
+    _, still, _ = eng.request("GET", f"/orders/{low['id']}")
+    assert still["status"] == "open" and still["filled"] == "0"
+    # a bid at 2998 pays more than the venues' 2992.5: the taker's sell fills on it first
+    high = submit(eng, symbol="ETH/USDT", side="buy", amount="0.2", type="limit", limitPrice="2998")
+    wait_order(eng, high["id"], {"open"})
+    t2 = submit(eng, symbol="ETH/USDT", side="sell", amount="0.1")
+    done = wait_order(eng, t2["id"], TERMINAL)
+    assert done["status"] == "filled"
+    assert [f["venue"] for f in done["fills"]] == ["internal"]
+    assert Decimal(done["avgPrice"]) == 2998
+    for o in (low, high):
+        eng.request("DELETE", f"/orders/{o['id']}")
 
 
 def test_cancel_unknown_404_and_market_order_409(eng: Engine) -> None:

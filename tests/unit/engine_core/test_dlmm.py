@@ -92,7 +92,7 @@ def test_dlmm_buy_crossing_a_bin_matches_hand_computation():
 
 
 def test_dlmm_volatility_fee_decays_after_swap():
-    pool = small_pool()
+    pool = small_pool(filter_period=0)  # every swap refreshes the references
     pool.buy(700)
     # next swap: reference = bin 1, vr = 10000 * 5000 / 10000 = 5000
     # variable = ceil((5000 * 100)^2 * 40000 / 1e11) = 100000
@@ -107,6 +107,28 @@ def test_dlmm_inside_filter_period_references_stay():
     assert pool.fee_rate() == 1_100_000  # past the filter period: reference moves, vr halves
     pool.set_clock(600)
     assert pool.fee_rate() == 1_000_000  # past the decay period: vr = 0
+
+
+def test_dlmm_burst_raises_variable_fee_then_it_decays_with_the_clock():
+    # Meteora's defaults: filter 30 s, decay 600 s. Swaps within 30 s keep the references,
+    # so each bin crossed adds to the accumulator: the fee climbs through a burst of buys
+    pool = DlmmPool(10, 0, 60, 1_000, 1_000, fee_bps=20)
+    assert (pool.filter_period, pool.decay_period) == (30, 600)
+    base = pool.fee_rate()
+    pool.set_clock(1_000)
+    rates = []
+    for t in range(1_000, 1_010, 2):
+        pool.set_clock(t)
+        pool.buy(1_500)  # about 1.5 bins each
+        rates.append(pool.fee_rate())
+    assert rates == sorted(rates) and rates[-1] > rates[0] > base
+    # 30 s later: the reference moves to the active bin, the accumulator is halved
+    pool.set_clock(1_008 + 30)
+    half = pool.fee_rate()
+    assert base < half < rates[-1]
+    # after decay_period with no swap: the volatility is forgotten, the base fee is back
+    pool.set_clock(1_008 + 600)
+    assert pool.fee_rate() == base
 
 
 def test_dlmm_fee_rate_is_capped_at_ten_percent():

@@ -11,7 +11,7 @@ from engine_core.amm import CpmmPool, InsufficientLiquidity
 from engine_core.dlmm import DlmmPool, bin_id_for_price_x64
 from engine_core.router import best_route
 from engine_core.split import Venues
-from tests.unit.engine_core.brute import best_pair, best_triple, pool_value
+from tests.helpers.brute import best_pair, best_triple, pool_value
 
 SLOW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -66,7 +66,7 @@ def test_split_two_venues_within_one_unit_of_brute_force(pools, side, frac, data
     except ValueError:
         return
     ours = route_total(pools, side, n)
-    assert ours >= brute - 1, (ours, brute)
+    assert ours >= brute - 1, (ours, brute, side, n, [p.to_state() for p in pools])
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -78,7 +78,7 @@ def test_split_three_venues_within_one_unit_of_brute_force(pools, side, n):
     except ValueError:
         return
     ours = route_total(pools, side, n)
-    assert ours >= brute - 1, (ours, brute)
+    assert ours >= brute - 1, (ours, brute, side, n, [p.to_state() for p in pools])
 
 
 @SLOW
