@@ -31,6 +31,7 @@ import psycopg
 import redis
 
 from service.config import Settings
+from service.domain.cursor import Position
 from service.domain.markets import shard_of
 from service.domain.wire import pubsub_batch, pubsub_frame, ws_message
 from service.store.orders import OrderStore, Unavailable
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 512
 
-Result = tuple[dict[str, Any], int] | None
+Result = tuple[dict[str, Any], Position] | None
 
 
 class _Batch:
@@ -81,9 +82,11 @@ class GroupCommit:
 
     def insert(self, values: dict[str, Any]) -> Result:
         """Insert the order (values as for `OrderStore.insert`) with its pending event, then
-        append it to its market's stream and publish the event; returns (row, event_id), or
+        append it to its market's stream and publish the event; returns (row, position of the
+        pending event), or
         None when its idempotency key exists. Raises what the insert raised."""
-        item = _Item({**values, "ts": datetime.now(UTC)})
+        shard = shard_of(values["symbol"], self._settings.shards)
+        item = _Item({**values, "ts": datetime.now(UTC), "shard": shard})
         batch: _Batch | None = None
         with self._cond:
             self._queue.append(item)
@@ -149,12 +152,12 @@ class GroupCommit:
             return
         try:
             frames = []
-            for values, (row, event_id) in created:
+            for values, (row, position) in created:
                 order_id = str(row["id"])
                 message = ws_message(
-                    order_id, "pending", 1, event_id, row["created_at"], values["payload"]
+                    order_id, "pending", 1, position.event_id, row["created_at"], values["payload"]
                 )
-                frames.append(pubsub_frame(row["client_id"], order_id, 1, event_id, message))
+                frames.append(pubsub_frame(row["client_id"], order_id, 1, position, message))
             pipe = self._redis.pipeline(transaction=False)
             # the events (one message) before the entries: a worker may read an entry and
             # publish `routing` at once
