@@ -303,13 +303,13 @@ async def pump(
                     await replay_order(target.order_id)
             elif sub.fresh(item):  # else already sent (replay, redelivery)
                 if target.order_id is not None:
-                    last = last_seq.get(item.order_id)
-                    if last is not None and item.seq > last + 1:
+                    prev = last_seq.get(item.order_id)
+                    if prev is not None and item.seq > prev + 1:
                         # Not from the hub, which hands events on in order: a seq the
                         # store has and this connection has not.
                         await flush()
                         await replay_order(item.order_id, before_seq=item.seq)
-                run.append(sub.stamp(item))  # counted as sent: sent with the run, or the pump dies
+                run.append(sub.stamp(item))  # counted sent: sent with the run or the pump dies
             if len(run) >= SEND_RUN or sub.queue.empty():
                 break
             item = sub.queue.get_nowait()
