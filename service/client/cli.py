@@ -428,7 +428,7 @@ def cmd_watch(api: Api, args: argparse.Namespace, out: TextIO) -> int:
         order_id=args.order,
         client_id=args.client_id,
         from_seq=args.from_seq,
-        after_event_id=args.after_event_id,
+        cursor=args.resume,
     )
     return watch(api, args, target, out)
 
@@ -443,7 +443,7 @@ class Target:
     order_id: str | None = None
     client_id: str | None = None
     from_seq: int = 0
-    after_event_id: int | None = None
+    cursor: str | None = None  # client: replay the events after this cursor first
 
     def url(self, ws_url: str, api_key: str | None) -> str:
         if self.order_id:
@@ -454,8 +454,8 @@ class Target:
         else:
             path = "/ws"
             query = {"clientId": self.client_id}
-            if self.after_event_id is not None:
-                query["afterEventId"] = self.after_event_id
+            if self.cursor is not None:
+                query["cursor"] = self.cursor
         if api_key:
             query["apiKey"] = api_key
         return ws_url.rstrip("/") + path + "?" + urllib.parse.urlencode(query)
@@ -501,9 +501,11 @@ class WatchView:
     header_done: bool = False
     done: bool = False
     last_seq: int = 0
-    last_event_id: int | None = None
+    last_cursor: str | None = None  # the cursor of the last message: where to resume
 
     def add(self, payload: dict[str, Any]) -> None:
+        if isinstance(payload.get("cursor"), str):
+            self.last_cursor = payload["cursor"]
         seq = int(payload.get("seq") or 0)
         if self.target.order_id:
             key = str(seq)
@@ -515,8 +517,6 @@ class WatchView:
             old = self.rows.get(key)
             if old is not None and int(old.get("seq") or 0) >= seq:
                 return
-        if payload.get("eventId") is not None:
-            self.last_event_id = max(self.last_event_id or 0, int(payload["eventId"]))
         self.rows[key] = payload
         if self.target.order_id and payload.get("status") in FINAL:
             self.done = True
@@ -641,8 +641,8 @@ async def _follow(ws_url: str, api_key: str | None, view: WatchView) -> None:
         # After a drop, resume where the view is: no event lost, none shown twice.
         if view.last_seq:
             target.from_seq = view.last_seq
-        if view.last_event_id is not None and not target.order_id:
-            target.after_event_id = view.last_event_id
+        if view.last_cursor is not None and not target.order_id:
+            target.cursor = view.last_cursor
         url = target.url(ws_url, api_key)
         try:
             async with connect(url, open_timeout=10, max_size=2**20) as ws:
@@ -753,7 +753,9 @@ def add_parsers(sub: Any) -> None:
     who.add_argument("--client-id", help="every order of this client")
     p.add_argument("--from-seq", type=int, default=0, help="order: replay events after this seq")
     p.add_argument(
-        "--after-event-id", type=int, help="client: first replay stored events after this one"
+        "--resume",
+        metavar="CURSOR",
+        help="client: first replay the stored events after this cursor (a message's `cursor`)",
     )
     _watch_flags(p)
 
