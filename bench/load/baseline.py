@@ -44,8 +44,11 @@ from service.domain.cursor import Position
 # --------------------------------------------------------------------------- frames
 
 
-def event_frame(client_id: str, order_id: str, seq: int, event_id: int, t_ns: int) -> bytes:
-    """An order:update frame as the workers publish it; txHash carries the publish time."""
+def event_frame(
+    client_id: str, order_id: str, seq: int, event_id: int, t_ns: int, shard: int = 0
+) -> bytes:
+    """An order:update frame as the workers publish it, at offset `event_id` of `shard`;
+    txHash carries the publish time."""
     payload = {
         "filled": "0",
         "remaining": "1",
@@ -55,7 +58,7 @@ def event_frame(client_id: str, order_id: str, seq: int, event_id: int, t_ns: in
         "attempts": 1,
     }
     message = ev.ws_message(order_id, "routing", seq, event_id, datetime.now(UTC), payload)
-    return ev.pubsub_frame(client_id, order_id, seq, Position(event_id, 0, event_id), message)
+    return ev.pubsub_frame(client_id, order_id, seq, Position(event_id, shard, event_id), message)
 
 
 def split(data: bytes) -> list[bytes]:

@@ -224,10 +224,16 @@ async def rest_run(args: argparse.Namespace, http: str, ws: str) -> dict[str, An
 
 
 def bulk_insert_orders(
-    dsn: str, n: int, symbols: list[str], clients: int, amount_units: dict[str, int]
+    dsn: str,
+    n: int,
+    symbols: list[str],
+    clients: int,
+    amount_units: dict[str, int],
+    shards: int = 8,
 ) -> list[tuple[str, str]]:
     """N pending market orders with their `pending` events, as the API stores them, in a
     few big statements. Returns (order id, symbol)."""
+    from service.domain.markets import shard_of
     from service.store.orders import INSERT_ORDERS
 
     out: list[tuple[str, str]] = []
@@ -255,6 +261,7 @@ def bulk_insert_orders(
                         "expires_at": None,
                         "slippage_bps": 500,
                         "ts": now,
+                        "shard": shard_of(sym, shards),
                         "payload": {
                             "filled": "0",
                             "remaining": "0",
@@ -358,8 +365,11 @@ async def queued_run(
 
         def queue_orders() -> None:
             """N more orders in PostgreSQL, then on their markets' streams."""
-            orders = bulk_insert_orders(f.database_url, args.n, symbols, args.clients, amounts)
-            xadd_orders(f.prefix, int(env.get("SHARDS", "8")), orders)
+            shards = int(env.get("SHARDS", "8"))
+            orders = bulk_insert_orders(
+                f.database_url, args.n, symbols, args.clients, amounts, shards
+            )
+            xadd_orders(f.prefix, shards, orders)
 
         t = time.perf_counter()
         queue_orders()
@@ -450,11 +460,23 @@ async def queued_run(
 # --------------------------------------------------------------------------- relay
 
 
+# Each publisher run writes a shard log of its own, offsets from 1 (the relay hands each
+# shard's events on in offset order): shards no engine process writes.
+_BENCH_SHARDS = itertools.count(1000)
+
+
 def _publisher(
-    channel: str, n: int, rate: float, clients: list[str], batch: int, start_at: float
+    channel: str,
+    n: int,
+    rate: float,
+    clients: list[str],
+    batch: int,
+    start_at: float,
+    shard: int,
 ) -> None:
     """Process: publish `n` order:update events to `clients` round robin, in frames of
-    `batch` events (the worker's format), flat out or at `rate` events/s."""
+    `batch` events (the worker's format, at offsets 1..n of `shard`), flat out or at `rate`
+    events/s."""
     r = redis.Redis.from_url(eng.REDIS_URL)
     seq: dict[int, int] = {}
     orders = [str(uuid.uuid4()) for _ in range(len(clients))]
@@ -476,7 +498,9 @@ def _publisher(
         for j in range(sent, sent + k):
             c = j % len(clients)
             s = seq[c] = seq.get(c, 0) + 1
-            events.append(bare.event_frame(clients[c], orders[c], s, j + 1, time.monotonic_ns()))
+            events.append(
+                bare.event_frame(clients[c], orders[c], s, j + 1, time.monotonic_ns(), shard)
+            )
         bare.publish_events(pipe, channel, events)
         sent += k
         if not rate and len(pipe) < 64:
@@ -517,7 +541,8 @@ async def relay_measure(
         expected["n"] = n
         start_at = time.monotonic() + 0.5
         p = ctx.Process(
-            target=_publisher, args=(channel, n, rate, clients, 64 if not rate else 16, start_at)
+            target=_publisher,
+            args=(channel, n, rate, clients, 64 if not rate else 16, start_at, next(_BENCH_SHARDS)),
         )
         p.start()
         prog = Progress(f"{label}:{phase}", n, not args.quiet)
