@@ -85,8 +85,7 @@ class GroupCommit:
         append it to its market's stream and publish the event; returns (row, position of the
         pending event), or
         None when its idempotency key exists. Raises what the insert raised."""
-        shard = shard_of(values["symbol"], self._settings.shards)
-        item = _Item({**values, "ts": datetime.now(UTC), "shard": shard})
+        item = _Item(self._stamped(values, datetime.now(UTC)))
         batch: _Batch | None = None
         with self._cond:
             self._queue.append(item)
@@ -117,7 +116,22 @@ class GroupCommit:
             raise item.error
         return item.result
 
+    def insert_all(self, rows: list[dict[str, Any]]) -> list[Result | BaseException]:
+        """A client's batch (POST /orders/batch): every order in ONE statement and ONE
+        commit, then ONE Redis pipeline, outside the group queue (the batch is its own
+        group). Per order, as `insert` returns it, or the exception its insert raised."""
+        now = datetime.now(UTC)
+        items = [_Item(self._stamped(values, now)) for values in rows]
+        self._commit(items)
+        self._publish(items)
+        return [it.error if it.error is not None else it.result for it in items]
+
     # -- internals --
+    def _stamped(self, values: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """The values with their acceptance time and their market's shard (whose log the
+        pending event goes to)."""
+        return {**values, "ts": now, "shard": shard_of(values["symbol"], self._settings.shards)}
+
     def _commit(self, items: list[_Item]) -> None:
         try:
             results = self._store.insert_many([it.values for it in items])

@@ -2,6 +2,8 @@
 
 Processes write to PROMETHEUS_MULTIPROC_DIR (set by `order-engine up`, or by the container);
 `/metrics` on the API aggregates them all with a fresh registry per scrape.
+
+May import: prometheus_client and the standard library only (every process imports it).
 """
 
 from __future__ import annotations
@@ -109,4 +111,12 @@ engine_ws_messages_total = Counter(
 )
 engine_http_requests_total = Counter(
     "engine_http_requests_total", "HTTP requests by route and status", ["route", "status"]
+)
+engine_dead_letters_total = Counter(
+    "engine_dead_letters_total",
+    "Stream entries moved to the dead-letter stream, by reason",
+    ["reason"],
+)
+engine_backpressure_total = Counter(
+    "engine_backpressure_total", "Requests refused with 503 because a shard's backlog was full"
 )

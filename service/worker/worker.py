@@ -15,10 +15,12 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from engine_core import fsm
 from service.config import Settings
 from service.domain.markets import Market, load_markets, shard_of
 from service.simulator.chain import MockChain
@@ -26,6 +28,7 @@ from service.simulator.market import Simulator
 from service.store.worker import WorkerStore, load_worker_state
 from service.worker.attempt_pacer import RateLimiter
 from service.worker.commands import Commands
+from service.worker.dead_letter import DeadLetters
 from service.worker.executor import Executor
 from service.worker.intake import Intake
 from service.worker.market_state import MarketState
@@ -37,10 +40,11 @@ log = logging.getLogger(__name__)
 
 SWEEP_EVERY_S = 2.0
 CLAIM_EVERY_S = 5.0
+TRIM_EVERY_S = 5.0
 EXPIRE_EVERY_S = 0.25
-LIVE = ("open", "partially_filled", "routing", "building", "submitted", "confirmed")
 STOP_TASKS_S = 45.0  # at SIGTERM: how long orders in flight may take to finish
 STOP_WRITER_S = 10.0  # then how long the writer may take to store what they queued
+FAIL_WAIT_S = 2.0  # after a fatal error: how long the tasks may take to end
 
 
 def owned_shards(settings: Settings, index: int, count: int) -> list[int]:
@@ -64,7 +68,7 @@ class Worker:
     async def run(self) -> None:
         s = self.settings
         pools, refs, live = await asyncio.to_thread(
-            load_worker_state, s.database_url, self.markets, self.symbols, list(LIVE)
+            load_worker_state, s.database_url, self.markets, self.symbols, sorted(fsm.LIVE)
         )
         self.state = MarketState(self.markets, pools, refs)
         redis = aioredis.Redis.from_url(s.redis_url)
@@ -110,6 +114,14 @@ class Worker:
             self.writer,
             self.sim,
         )
+        self.dead = DeadLetters(
+            self.name,
+            s,
+            {s.stream_key(shard): shard for shard in self.shards},
+            redis,
+            self.writer,
+            self.markets,
+        )
         self.intake = Intake(
             self.name,
             s,
@@ -122,6 +134,7 @@ class Worker:
             self.roster,
             self.state,
             commands,
+            self.dead,
             lambda: self.roster.background(self.recovery.reannounce(REANNOUNCE_AFTER_OUTAGE_S)),
             self._stop,
         )
@@ -142,6 +155,7 @@ class Worker:
             asyncio.create_task(self.intake.read_loop()),
             asyncio.create_task(self._periodic(self.intake.sweep_once, SWEEP_EVERY_S)),
             asyncio.create_task(self._periodic(self.intake.claim_once, CLAIM_EVERY_S)),
+            asyncio.create_task(self._periodic(self.intake.trim_once, TRIM_EVERY_S)),
             asyncio.create_task(self._periodic(self._expire_once, EXPIRE_EVERY_S)),
         ]
         if s.sim_enabled and s.sim_tick_ms > 0:
@@ -149,11 +163,14 @@ class Worker:
         stop_task = asyncio.create_task(self._stop.wait())
         await asyncio.wait([stop_task, writer_task, *loops], return_when=asyncio.FIRST_COMPLETED)
         if not self._stop.is_set():
-            # A loop or the writer died: fail loudly, the supervisor restarts this worker and
-            # nothing unacknowledged is lost.
-            for t in (writer_task, *loops):
-                if t.done() and t.exception():
-                    raise RuntimeError(f"worker {self.index} failed") from t.exception()
+            # A loop or the writer died: fail loudly and at once, the supervisor restarts this
+            # worker and nothing unacknowledged is lost. A command being applied when it
+            # happened is dead-lettered first, so the next start does not die on it again.
+            failed = next(t for t in (writer_task, *loops) if t.done())
+            error = failed.exception() if not failed.cancelled() else None
+            self._stop.set()
+            await self._fail(error, [writer_task, *loops, stop_task, *self.roster.tasks])
+            raise RuntimeError(f"worker {self.index} failed: {error!r}") from error
         stop_task.cancel()
         # Stop taking orders; those in flight finish, those not started yet are handed back
         # (their stream entries stay unacknowledged, for this worker's next start or
@@ -164,7 +181,9 @@ class Worker:
         late: set[asyncio.Task[None]] = set()
         if self.roster.tasks:
             n = len(self.roster.tasks)
-            log.info("worker %d finishing %d orders in flight", self.index, n)
+            log.info(
+                "worker %d finishing %d order%s in flight", self.index, n, "" if n == 1 else "s"
+            )
             _, late = await asyncio.wait(self.roster.tasks, timeout=STOP_TASKS_S)
             if late:
                 # Left as PostgreSQL has them (each step is one commit): the next start
@@ -183,6 +202,29 @@ class Worker:
 
     def stop(self) -> None:
         self._stop.set()
+
+    async def _fail(self, error: BaseException | None, tasks: list[asyncio.Task[Any]]) -> None:
+        """The fatal path: the entry being applied is buried, every task is cancelled, and
+        none is waited for longer than FAIL_WAIT_S (some clients swallow a cancellation)."""
+        log.critical("worker %d failed: %r", self.index, error, exc_info=error)
+        applying = self.intake.applying
+        if applying is not None:
+            stream, entry_id, fields = applying
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    self.dead.bury(
+                        stream,
+                        entry_id,
+                        fields,
+                        f"worker failed applying it: {error!r}",
+                        1,
+                        "fatal",
+                    ),
+                    FAIL_WAIT_S,
+                )
+        for t in tasks:
+            t.cancel()
+        await asyncio.wait(tasks, timeout=FAIL_WAIT_S)
 
     # -- housekeeping --
     async def _periodic(self, step: Callable[[], Awaitable[object]], every_s: float) -> None:
