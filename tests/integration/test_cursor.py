@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 
 from service.config import Settings
+from service.domain import cursor as cursors
 from service.domain.cursor import Position
 from service.domain.wire import iso, pubsub_batch, pubsub_frame, ws_message
 from service.relay import RelayServer
@@ -335,3 +336,43 @@ def test_resume_from_every_cursor_exact_across_relay_restart_and_lost_publishes(
     assert any(f.startswith(b"carol\n") and b'"status":"filled"' in f for f in lost), (
         "some of carol's final events were never published (the catch-up's case)"
     )
+
+
+def test_a_lost_publish_of_the_last_event_reaches_a_live_client_from_the_store(
+    settings: Settings,
+) -> None:
+    """The worker commits an order's `filled` and dies before its PUBLISH: nothing later in
+    the shard shows the gap, yet the connected client gets it (the relay's catch-up reads
+    the shard heads every second), and so does an order socket opened before it."""
+
+    async def main() -> None:
+        api = OrderStore(settings.database_url, size=1)
+        api.open()
+        relay = relay_for(settings)
+        await relay.start()
+        redis = Redis.from_url(settings.redis_url)
+        try:
+            [(frame, position)] = await asyncio.to_thread(api_insert, api, [order_values("fay", 2)])
+            oid = frame.split(b"\n")[1].decode()
+            await redis.publish(settings.events_channel, frame)
+            client_url = f"ws://127.0.0.1:{relay.port}/ws?clientId=fay&cursor="
+            order_url = f"ws://127.0.0.1:{relay.port}/api/orders/execute?orderId={oid}"
+            async with connect(client_url) as ws, connect(order_url) as one:
+                got: list[dict[str, Any]] = []
+                await read(ws, got, lambda: len(got) >= 1)
+                async with await store.connect(settings.database_url) as conn:
+                    # committed, never published
+                    await worker_commit(conn, [(oid, "fay", seq, 2) for seq in range(2, 7)])
+                await read(ws, got, lambda: len(got) >= 6)
+                assert [p["seq"] for p in got] == [1, 2, 3, 4, 5, 6]
+                assert got[-1]["status"] == "filled"
+                assert got[-1]["cursor"] == cursors.encode({2: position.offset + 5})
+                seen: list[dict[str, Any]] = []
+                await read(one, seen, lambda: len(seen) >= 6)
+                assert [p["seq"] for p in seen] == [1, 2, 3, 4, 5, 6]
+        finally:
+            await relay.close()
+            await redis.aclose()
+            api.close()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
