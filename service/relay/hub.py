@@ -148,7 +148,10 @@ class Hub:
 
     def add(self, sub: Subscriber) -> None:
         """Subscribe; a client's connection with no cursor begins where the hub is: every
-        event handed on from now on is new to it."""
+        event handed on from now on is new to it. (Not where the store is: a read of the
+        shard heads after subscribing could come after events committed since, and count
+        them as sent. An event committed just before, which the hub had not handed on yet,
+        is sent: harmless, the connection never had it.)"""
         t = sub.target
         if t.order_id is None and t.cursor is None:
             sub.positions = {shard: nxt - 1 for shard, nxt in self.sequencer.next.items()}
@@ -258,19 +261,6 @@ async def pump(
     elif target.cursor is not None:
         assert target.client_id is not None
         await replay_client(target.client_id)
-    else:
-        # Live only: from the shard heads as stored now (read after subscribing), not only
-        # as far as the hub got: an event committed before, whose PUBLISH the hub is still
-        # waiting for, is not this connection's.
-        try:
-            heads = await store.shard_heads()
-        except Exception as e:  # noqa: BLE001 - PostgreSQL down: from where the hub is
-            log.warning("shard heads unavailable for a live-only connection (%s)", e)
-            heads = {}
-        for shard, last in heads.items():
-            if last > sub.positions.get(shard, 0):
-                sub.positions[shard] = last
-
     # Live events go out in runs: whatever is queued when the pump wakes (up to SEND_RUN) is
     # written with one send when the sender can (`send.many`: one socket write), else one by
     # one. A run is cut at a Resync or a seq gap, so the order on the wire is unchanged.

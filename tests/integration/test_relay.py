@@ -444,7 +444,9 @@ def test_relay_api_keys_required_and_scoped_to_their_client(settings: Settings) 
             bearer = {"Authorization": "Bearer key-a"}
             async with connect(ws_url(relay, path), additional_headers=bearer) as ws:
                 assert seqs(await recv_messages(ws, 1)) == [1]
-            # With a key, clientId defaults to the key's client.
+            # With a key, clientId defaults to the key's client. (Its live events begin where
+            # the relay is: once it has caught up with the two events stored unpublished.)
+            await wait_until(lambda: relay.hub.sequencer.next.get(0, 1) > 2, timeout=10)
             async with connect(ws_url(relay, "/ws?apiKey=key-a")) as ws:
                 await wait_until(lambda: len(relay.hub) == 1)
                 await w.emit(theirs, "bob", 2)
