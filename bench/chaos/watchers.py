@@ -17,7 +17,7 @@ from engine_core import fsm
 
 class WsWatcher:
     """One client's /ws socket for the whole run, in a thread of its own: every message it
-    gets, reconnecting with afterEventId (the last one it saw) when the socket drops, as a
+    gets, reconnecting with the cursor of the last message it got when the socket drops, as a
     client does when the engine restarts."""
 
     def __init__(self, ws_url: str, client_id: str) -> None:
@@ -38,9 +38,9 @@ class WsWatcher:
         self._thread.join(10)
 
     async def _main(self) -> None:
-        after: int | None = None
+        after: str | None = None
         while not self._stop.is_set():
-            url = self.url if after is None else f"{self.url}&afterEventId={after}"
+            url = self.url if after is None else f"{self.url}&cursor={after}"
             try:
                 async with connect(url, max_size=None, open_timeout=5) as ws:
                     self._ready.set()
@@ -51,7 +51,7 @@ class WsWatcher:
                             continue
                         payload = json.loads(raw)["payload"]
                         self.events.append(payload)
-                        after = max(after or 0, int(payload["eventId"]))
+                        after = payload["cursor"]
             except Exception:  # noqa: BLE001 - the relay restarting: connect again
                 if self._stop.is_set():
                     return

@@ -39,12 +39,16 @@ import redis
 from bench.load import engine as eng
 from bench.load.clients import Progress, percentiles_ms
 from service.domain import wire as ev
+from service.domain.cursor import Position
 
 # --------------------------------------------------------------------------- frames
 
 
-def event_frame(client_id: str, order_id: str, seq: int, event_id: int, t_ns: int) -> bytes:
-    """An order:update frame as the workers publish it; txHash carries the publish time."""
+def event_frame(
+    client_id: str, order_id: str, seq: int, event_id: int, t_ns: int, shard: int = 0
+) -> bytes:
+    """An order:update frame as the workers publish it, at offset `event_id` of `shard`;
+    txHash carries the publish time."""
     payload = {
         "filled": "0",
         "remaining": "1",
@@ -54,7 +58,7 @@ def event_frame(client_id: str, order_id: str, seq: int, event_id: int, t_ns: in
         "attempts": 1,
     }
     message = ev.ws_message(order_id, "routing", seq, event_id, datetime.now(UTC), payload)
-    return ev.pubsub_frame(client_id, order_id, seq, event_id, message)
+    return ev.pubsub_frame(client_id, order_id, seq, Position(event_id, shard, event_id), message)
 
 
 def split(data: bytes) -> list[bytes]:
@@ -199,7 +203,9 @@ def _stream_worker(index: int, dsn: str, stream: str, channel: str, n: int, out:
                     for s in range(1, EVENTS_PER_ORDER):
                         payload = orjson.dumps({"status": STATUSES[s], "filled": "0"})
                         cp.write_row((oid, s + 1, STATUSES[s], now, payload.decode()))
-                        frames.append(ev.pubsub_frame("bare", oid, s + 1, 0, payload))
+                        frames.append(
+                            ev.pubsub_frame("bare", oid, s + 1, Position(0, 0, 0), payload)
+                        )
             cur.execute(
                 "UPDATE orders_bare o SET status = 'filled', seq = 6, updated_at = now()"
                 " FROM unnest(%s::uuid[]) AS u(id) WHERE o.id = u.id",

@@ -27,10 +27,16 @@ from engine_core import fsm
 
 
 def bulk_insert_orders(
-    dsn: str, n: int, symbols: list[str], clients: int, amount_units: dict[str, int]
+    dsn: str,
+    n: int,
+    symbols: list[str],
+    clients: int,
+    amount_units: dict[str, int],
+    shards: int = 8,
 ) -> list[tuple[str, str]]:
     """N pending market orders with their `pending` events, as the API stores them, in a
     few big statements. Returns (order id, symbol)."""
+    from service.domain.markets import shard_of
     from service.store.orders import INSERT_ORDERS
 
     out: list[tuple[str, str]] = []
@@ -58,6 +64,7 @@ def bulk_insert_orders(
                         "expires_at": None,
                         "slippage_bps": 500,
                         "ts": now,
+                        "shard": shard_of(sym, shards),
                         "payload": {
                             "filled": "0",
                             "remaining": "0",
@@ -161,8 +168,11 @@ async def queued_run(
 
         def queue_orders() -> None:
             """N more orders in PostgreSQL, then on their markets' streams."""
-            orders = bulk_insert_orders(f.database_url, args.n, symbols, args.clients, amounts)
-            xadd_orders(f.prefix, int(env.get("SHARDS", "8")), orders)
+            shards = int(env.get("SHARDS", "8"))
+            orders = bulk_insert_orders(
+                f.database_url, args.n, symbols, args.clients, amounts, shards
+            )
+            xadd_orders(f.prefix, shards, orders)
 
         t = time.perf_counter()
         queue_orders()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import multiprocessing as mp
 import time
 import uuid
@@ -22,9 +23,19 @@ from bench.load.clients import (
 )
 from bench.load.runs import parse_env, start_profiles, stop_profiles
 
+# Each publisher run writes a shard log of its own, offsets from 1 (the relay hands each
+# shard's events on in offset order): shards no engine process writes.
+_BENCH_SHARDS = itertools.count(1000)
+
 
 def _publisher(
-    channel: str, n: int, rate: float, clients: list[str], batch: int, start_at: float
+    channel: str,
+    n: int,
+    rate: float,
+    clients: list[str],
+    batch: int,
+    start_at: float,
+    shard: int,
 ) -> None:
     """Process: publish `n` order:update events to `clients` round robin, in frames of
     `batch` events (the worker's format), flat out or at `rate` events/s."""
@@ -49,7 +60,9 @@ def _publisher(
         for j in range(sent, sent + k):
             c = j % len(clients)
             s = seq[c] = seq.get(c, 0) + 1
-            events.append(bare.event_frame(clients[c], orders[c], s, j + 1, time.monotonic_ns()))
+            events.append(
+                bare.event_frame(clients[c], orders[c], s, j + 1, time.monotonic_ns(), shard)
+            )
         bare.publish_events(pipe, channel, events)
         sent += k
         if not rate and len(pipe) < 64:
@@ -90,7 +103,8 @@ async def relay_measure(
         expected["n"] = n
         start_at = time.monotonic() + 0.5
         p = ctx.Process(
-            target=_publisher, args=(channel, n, rate, clients, 64 if not rate else 16, start_at)
+            target=_publisher,
+            args=(channel, n, rate, clients, 64 if not rate else 16, start_at, next(_BENCH_SHARDS)),
         )
         p.start()
         prog = Progress(f"{label}:{phase}", n, not args.quiet)

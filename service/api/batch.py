@@ -119,7 +119,7 @@ class BatchResource:
                 results[i] = item_error(i, ApiError(500, "internal_error", "internal error"))
                 continue
             if got is not None:
-                row, _event_id = got
+                row, _position = got
                 results[i] = {"status": 201, "order": order_json(row, markets[order.symbol])}
                 continue
             try:

@@ -32,6 +32,7 @@ import psycopg
 import redis
 
 from service.config import Settings
+from service.domain.cursor import Position
 from service.domain.markets import shard_of
 from service.domain.wire import pubsub_batch, pubsub_frame, ws_message
 from service.store.orders import OrderStore, Unavailable
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 512
 LANDED_RETRIES_S = (0.0, 0.1, 0.3)  # waits before each look-up after a lost answer
 
-Result = tuple[dict[str, Any], int] | None
+Result = tuple[dict[str, Any], Position] | None
 
 
 class _Batch:
@@ -83,9 +84,10 @@ class GroupCommit:
 
     def insert(self, values: dict[str, Any]) -> Result:
         """Insert the order (values as for `OrderStore.insert`) with its pending event, then
-        append it to its market's stream and publish the event; returns (row, event_id), or
+        append it to its market's stream and publish the event; returns (row, position of the
+        pending event), or
         None when its idempotency key exists. Raises what the insert raised."""
-        item = _Item({**values, "ts": datetime.now(UTC)})
+        item = _Item(self._stamped(values, datetime.now(UTC)))
         batch: _Batch | None = None
         with self._cond:
             self._queue.append(item)
@@ -121,12 +123,17 @@ class GroupCommit:
         commit, then ONE Redis pipeline, outside the group queue (the batch is its own
         group). Per order, as `insert` returns it, or the exception its insert raised."""
         now = datetime.now(UTC)
-        items = [_Item({**values, "ts": now}) for values in rows]
+        items = [_Item(self._stamped(values, now)) for values in rows]
         self._commit(items)
         self._publish(items)
         return [it.error if it.error is not None else it.result for it in items]
 
     # -- internals --
+    def _stamped(self, values: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """The values with their acceptance time and their market's shard (whose log the
+        pending event goes to)."""
+        return {**values, "ts": now, "shard": shard_of(values["symbol"], self._settings.shards)}
+
     def _commit(self, items: list[_Item]) -> None:
         try:
             results = self._store.insert_many([it.values for it in items])
@@ -187,12 +194,12 @@ class GroupCommit:
             return
         try:
             frames = []
-            for values, (row, event_id) in created:
+            for values, (row, position) in created:
                 order_id = str(row["id"])
                 message = ws_message(
-                    order_id, "pending", 1, event_id, row["created_at"], values["payload"]
+                    order_id, "pending", 1, position.event_id, row["created_at"], values["payload"]
                 )
-                frames.append(pubsub_frame(row["client_id"], order_id, 1, event_id, message))
+                frames.append(pubsub_frame(row["client_id"], order_id, 1, position, message))
             pipe = self._redis.pipeline(transaction=False)
             # the events (one message) before the entries: a worker may read an entry and
             # publish `routing` at once

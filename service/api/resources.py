@@ -30,6 +30,7 @@ from service.api.validation import (
     parse_order,
 )
 from service.config import Settings
+from service.domain.cursor import Position
 from service.domain.markets import Market
 from service.domain.plan_json import plan_json, worst_price
 from service.domain.units import from_base_units
@@ -101,13 +102,13 @@ class OrdersResource:
             fills = self.store.fills([row["id"]])[str(row["id"])]
             resp.media = order_json(row, self.markets[row["symbol"]], fills)
             return
-        row, _event_id = created  # queued and published by the group commit already
+        row, _position = created  # queued and published by the group commit already
         out = order_json(row, self.markets[order.symbol])
         resp.status = falcon.HTTP_201
         resp.location = f"/orders/{out['id']}"
         resp.media = out
 
-    def _insert(self, order: NewOrder) -> tuple[dict[str, Any], int] | None:
+    def _insert(self, order: NewOrder) -> tuple[dict[str, Any], Position] | None:
         return self.commits.insert(order_row(order, self.markets[order.symbol]))
 
     def existing(self, order: NewOrder) -> dict[str, Any]:

@@ -182,7 +182,7 @@ def cmd_watch(api: Api, args: argparse.Namespace, out: TextIO) -> int:
         order_id=args.order,
         client_id=args.client_id,
         from_seq=args.from_seq,
-        after_event_id=args.after_event_id,
+        cursor=args.resume,
     )
     return watch(api, args, target, out)
 
@@ -273,7 +273,9 @@ def add_parsers(sub: Any) -> None:
     who.add_argument("--client-id", help="every order of this client")
     p.add_argument("--from-seq", type=int, default=0, help="order: replay events after this seq")
     p.add_argument(
-        "--after-event-id", type=int, help="client: first replay stored events after this one"
+        "--resume",
+        metavar="CURSOR",
+        help="client: first replay the stored events after this cursor (a message's `cursor`)",
     )
     _watch_flags(p)
 

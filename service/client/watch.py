@@ -1,7 +1,7 @@
 """`order-engine watch`: follow one order, or every order of a client, over the relay's
 WebSocket, as a table that updates (on a terminal) or rows as they come (in a pipe).
 
-After a dropped connection it resumes where the view is (`fromSeq` / `afterEventId`), so no
+After a dropped connection it resumes where the view is (`fromSeq` / `cursor`), so no
 event is lost and none shown twice. A client's rows carry each order's symbol, side and type
 (read once per order from GET /orders/{id}: the event payloads do not repeat them).
 """
@@ -41,7 +41,7 @@ class Target:
     order_id: str | None = None
     client_id: str | None = None
     from_seq: int = 0
-    after_event_id: int | None = None
+    cursor: str | None = None  # client: replay the events after this cursor first
 
     def url(self, ws_url: str, api_key: str | None) -> str:
         if self.order_id:
@@ -52,8 +52,8 @@ class Target:
         else:
             path = "/ws"
             query = {"clientId": self.client_id}
-            if self.after_event_id is not None:
-                query["afterEventId"] = self.after_event_id
+            if self.cursor is not None:
+                query["cursor"] = self.cursor
         if api_key:
             query["apiKey"] = api_key
         return ws_url.rstrip("/") + path + "?" + urllib.parse.urlencode(query)
@@ -105,11 +105,13 @@ class WatchView:
     header_done: bool = False
     done: bool = False
     last_seq: int = 0
-    last_event_id: int | None = None
+    last_cursor: str | None = None  # the cursor of the last message: where to resume
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> the order
     digits: Digits = field(default_factory=dict)
 
     def add(self, payload: dict[str, Any]) -> None:
+        if isinstance(payload.get("cursor"), str):
+            self.last_cursor = payload["cursor"]
         seq = int(payload.get("seq") or 0)
         if self.target.order_id:
             key = str(seq)
@@ -121,8 +123,6 @@ class WatchView:
             old = self.rows.get(key)
             if old is not None and int(old.get("seq") or 0) >= seq:
                 return
-        if payload.get("eventId") is not None:
-            self.last_event_id = max(self.last_event_id or 0, int(payload["eventId"]))
         self.rows[key] = payload
         if self.target.order_id and payload.get("status") in FINAL:
             self.done = True
@@ -266,8 +266,8 @@ async def _follow(ws_url: str, api: Api, view: WatchView) -> None:
         # After a drop, resume where the view is: no event lost, none shown twice.
         if view.last_seq:
             target.from_seq = view.last_seq
-        if view.last_event_id is not None and not target.order_id:
-            target.after_event_id = view.last_event_id
+        if view.last_cursor is not None and not target.order_id:
+            target.cursor = view.last_cursor
         url = target.url(ws_url, api.api_key)
         try:
             async with connect(url, open_timeout=10, max_size=2**20) as ws:

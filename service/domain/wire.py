@@ -1,7 +1,8 @@
 """The order:update message, built the same way for live events and for replays.
 
-On pub/sub a message is `client_id \\n order_id \\n seq event_id \\n <ws json>`: the relay
-routes and orders on the header lines (no JSON parsing) and forwards the JSON bytes untouched.
+On pub/sub a message is `client_id \\n order_id \\n seq event_id shard offset \\n <ws json>`:
+the relay routes and orders on the header lines (no JSON parsing) and forwards the JSON bytes
+with only the connection's `cursor` added (`with_cursor`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+
+from service.domain.cursor import Position
 
 # Keys of the stored event payload that the WebSocket message carries.
 WS_FIELDS = ("filled", "remaining", "avgPrice", "txHash", "failureReason", "attempts")
@@ -35,15 +38,25 @@ def ws_message(
     return orjson.dumps({"event": "order:update", "payload": body})
 
 
-def pubsub_frame(client_id: str, order_id: str, seq: int, event_id: int, message: bytes) -> bytes:
-    return f"{client_id}\n{order_id}\n{seq} {event_id}\n".encode() + message
+def with_cursor(message: bytes, cursor: str) -> bytes:
+    """The order:update message with `cursor` added to its payload (the message ends with
+    the payload's and the envelope's closing braces; a cursor is base64url, JSON-safe)."""
+    return b"".join((message[:-2], b',"cursor":"', cursor.encode(), b'"}}'))
 
 
-def parse_frame(frame: bytes) -> tuple[str, str, int, int, bytes]:
-    """(client_id, order_id, seq, event_id, message); ValueError if malformed."""
+def pubsub_frame(
+    client_id: str, order_id: str, seq: int, position: Position, message: bytes
+) -> bytes:
+    event_id, shard, offset = position
+    return f"{client_id}\n{order_id}\n{seq} {event_id} {shard} {offset}\n".encode() + message
+
+
+def parse_frame(frame: bytes) -> tuple[str, str, int, Position, bytes]:
+    """(client_id, order_id, seq, position, message); ValueError if malformed."""
     client_id, order_id, ids, message = frame.split(b"\n", 3)
-    seq, event_id = ids.split(b" ")
-    return client_id.decode(), order_id.decode(), int(seq), int(event_id), message
+    seq, event_id, shard, offset = ids.split(b" ")
+    position = Position(int(event_id), int(shard), int(offset))
+    return client_id.decode(), order_id.decode(), int(seq), position, message
 
 
 # Several frames in one pub/sub message (a worker's batch, the API's group commit): the

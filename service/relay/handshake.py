@@ -12,12 +12,12 @@ import orjson
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
+from service.domain import cursor as cursors
 from service.errors import ApiError, bad_request
 from service.relay.hub import Target
 
 DIGITS = re.compile(r"[0-9]{1,19}")
 MAX_SEQ = 2**31 - 1
-MAX_EVENT_ID = 2**63 - 1
 MAX_CLIENT_ID = 256
 MAX_KEY_CHARS = 1024
 
@@ -30,8 +30,23 @@ def client_target(query: Mapping[str, str], key_client: str | None) -> Target:
         raise bad_request("clientId", f"clientId must be 1..{MAX_CLIENT_ID} characters")
     if key_client is not None and client_id != key_client:
         raise ApiError(403, "forbidden", "clientId is not the API key's client", "clientId")
-    after = int_param(query, "afterEventId", MAX_EVENT_ID)
-    return Target(client_id=client_id, after_event_id=after)
+    if "afterEventId" in query:
+        raise bad_request(
+            "afterEventId",
+            "afterEventId is retired: eventIds are taken before commit, so an event can"
+            " commit after a higher one and a resume after an eventId could miss it."
+            " Resume with cursor=<the cursor of the last message received> (cursor= with"
+            " an empty value replays every event of the client)",
+            code="retired_parameter",
+        )
+    raw = query.get("cursor")
+    if raw is None:
+        return Target(client_id=client_id)
+    try:
+        offsets = cursors.decode(raw)
+    except cursors.CursorError as e:
+        raise bad_request("cursor", f"{e}: pass the cursor of a message as received") from None
+    return Target(client_id=client_id, cursor=tuple(sorted(offsets.items())))
 
 
 def int_param(query: Mapping[str, str], name: str, maximum: int) -> int | None:

@@ -16,7 +16,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from service.domain.wire import BATCH_SEP, parse_frame, split_frames
+from service.domain import cursor as cursors
+from service.domain.wire import BATCH_SEP, parse_frame, split_frames, with_cursor
+from service.relay.sequencer import Sequencer
 from service.store.events import PAGE, Event, EventStore
 
 log = logging.getLogger(__name__)
@@ -27,57 +29,89 @@ SEND_RUN = 256  # live events written at once to one connection
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """What one connection asked for: one order (`order_id`) or all of a client's orders."""
+    """What one connection asked for: one order (`order_id`) or all of a client's orders,
+    from a cursor's (shard, offset) pairs (None: live events only)."""
 
     order_id: str | None = None
     client_id: str | None = None
     from_seq: int = 0
-    after_event_id: int | None = None
-
-
-# How far below the watermark a /ws catch-up after a pub/sub outage starts reading.
-RESYNC_SLACK = 10_000
+    cursor: tuple[tuple[int, int], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Resync:
-    """Pub/sub was lost and is back: catch up from the store, live events follow this item."""
-
-    after_event_id: int
+    """Pub/sub was lost and is back: an order's connection replays it from the store. (A
+    client's connection needs nothing: the hub's catch-up brings what pub/sub lost.)"""
 
 
 Item = Event | Resync
 
 
 class Subscriber:
-    __slots__ = ("target", "queue", "last_seq", "kicked", "kick_reason", "joined_at", "direct")
+    __slots__ = ("target", "queue", "last_seq", "positions", "kicked", "kick_reason", "direct")
 
     def __init__(self, target: Target, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
         self.target = target
         self.queue: asyncio.Queue[Item] = asyncio.Queue(queue_size)
         self.last_seq: dict[str, int] = {}  # per order: the highest seq sent to this client
+        # A client's connection: per shard, the offset of the last event sent (or of where
+        # the connection began), the `cursor` of the next message.
+        self.positions: dict[int, int] = dict(target.cursor or ())
         self.kicked = asyncio.Event()
         self.kick_reason = ""
-        self.joined_at = 0  # the hub's watermark when this connection subscribed
         # Set by the pump while it waits on an empty queue with its replay done: writes one
         # message to the socket now, or returns False (socket not open or not keeping up).
         self.direct: Callable[[bytes], bool] | None = None
+
+    def fresh(self, event: Event) -> bool:
+        """Not sent yet: for a client, above its shard's position; for an order, the next
+        seq or later."""
+        if self.target.order_id is None:
+            return event.offset > self.positions.get(event.shard, 0)
+        last = self.last_seq.get(event.order_id)
+        return last is None or event.seq > last
+
+    def stamp(self, event: Event) -> bytes:
+        """The message to send for `event`, with its cursor; counts the event as sent."""
+        if self.target.order_id is None:
+            self.positions[event.shard] = event.offset
+            cursor = cursors.encode(self.positions)
+        else:
+            self.last_seq[event.order_id] = event.seq
+            cursor = cursors.encode({event.shard: event.offset} if event.shard >= 0 else {})
+        return with_cursor(event.message, cursor)
 
     def offer(self, item: Item) -> bool:
         """Queue `item` for the pump; True if it was written to the socket at once instead.
 
         Written at once only when the pump would send it next and alone: the pump is idle
-        on an empty queue and the event is the order's next seq (or its first here). Any
-        other case (a gap, a repeat, a resync, a busy socket) goes through the queue, whose
-        order the pump keeps."""
+        on an empty queue and the event is new here (for an order, its next seq or its first).
+        Any other case (a gap, a resync, a busy socket) goes through the queue, whose order
+        the pump keeps."""
         if self.kicked.is_set():
             return False
         direct = self.direct
         if direct is not None and type(item) is Event and self.queue.empty():
-            last = self.last_seq.get(item.order_id)
-            if (last is None or item.seq == last + 1) and direct(item.message):
-                self.last_seq[item.order_id] = item.seq
-                return True
+            if self.target.order_id is None:
+                if not self.fresh(item):
+                    return False  # sent already (the replay had it)
+                before = self.positions.get(item.shard)
+                if direct(self.stamp(item)):
+                    return True
+                if before is None:
+                    del self.positions[item.shard]
+                else:
+                    self.positions[item.shard] = before
+            else:
+                last = self.last_seq.get(item.order_id)
+                if last is None or item.seq == last + 1:
+                    message = self.stamp(item)
+                    if direct(message):
+                        return True
+                    if last is None:
+                        del self.last_seq[item.order_id]
+                    else:
+                        self.last_seq[item.order_id] = last
         try:
             self.queue.put_nowait(item)
         except asyncio.QueueFull:
@@ -90,13 +124,13 @@ class Subscriber:
 
 
 class Hub:
-    """Subscriptions by order id and by client id, and the dispatch of pub/sub frames."""
+    """Subscriptions by order id and by client id, and the dispatch of events to them, each
+    shard's in offset order (the sequencer)."""
 
     def __init__(self) -> None:
         self._by_order: dict[str, set[Subscriber]] = {}
         self._by_client: dict[str, set[Subscriber]] = {}
-        # Highest eventId dispatched: after a pub/sub outage, /ws connections catch up from it.
-        self.watermark = 0
+        self.sequencer = Sequencer()
         self.received = 0  # frames taken from pub/sub (tests wait on it)
         self.sent_direct = 0  # events written straight to a socket by dispatch
 
@@ -113,7 +147,14 @@ class Hub:
         return self._by_client, t.client_id
 
     def add(self, sub: Subscriber) -> None:
-        sub.joined_at = self.watermark
+        """Subscribe; a client's connection with no cursor begins where the hub is: every
+        event handed on from now on is new to it. (Not where the store is: a read of the
+        shard heads after subscribing could come after events committed since, and count
+        them as sent. An event committed just before, which the hub had not handed on yet,
+        is sent: harmless, the connection never had it.)"""
+        t = sub.target
+        if t.order_id is None and t.cursor is None:
+            sub.positions = {shard: nxt - 1 for shard, nxt in self.sequencer.next.items()}
         index, key = self._index(sub)
         index.setdefault(key, set()).add(sub)
 
@@ -125,9 +166,13 @@ class Hub:
             if not subs:
                 del index[key]
 
+    def start(self, heads: dict[int, int]) -> int:
+        """Begin the shard logs after `heads` (see Sequencer.start)."""
+        return sum(self.deliver(e) for e in self.sequencer.start(heads))
+
     def dispatch(self, frame: bytes) -> int:
-        """Queue one pub/sub frame (or each frame of a batch) for every interested
-        connection; returns how many."""
+        """Hand on one pub/sub frame (or each frame of a batch) to every interested
+        connection, in order; returns to how many (events times connections)."""
         if frame[:1] == BATCH_SEP:
             return sum(self._dispatch_one(f) for f in split_frames(frame))
         return self._dispatch_one(frame)
@@ -135,15 +180,18 @@ class Hub:
     def _dispatch_one(self, frame: bytes) -> int:
         self.received += 1
         try:
-            client_id, order_id, seq, event_id, message = parse_frame(frame)
-            event = Event(order_id, seq, event_id, message)
+            client_id, order_id, seq, pos, message = parse_frame(frame)
         except ValueError:  # UnicodeDecodeError is one
             log.warning("dropping a malformed pub/sub frame: %r", frame[:200])
             return 0
-        if event.event_id > self.watermark:
-            self.watermark = event.event_id
+        event = Event(order_id, seq, pos.event_id, message, client_id, pos.shard, pos.offset)
+        return sum(self.deliver(e) for e in self.sequencer.feed(event))
+
+    def deliver(self, event: Event) -> int:
+        """Offer one event, in its shard's order, to its order's and its client's
+        connections."""
         n = 0
-        for subs in (self._by_order.get(order_id), self._by_client.get(client_id)):
+        for subs in (self._by_order.get(event.order_id), self._by_client.get(event.client_id)):
             if subs:
                 for sub in subs:
                     if sub.offer(event):
@@ -152,14 +200,13 @@ class Hub:
         return n
 
     def resync(self) -> int:
-        """After pub/sub came back: every connection catches up from the store."""
-        item = Resync(self.watermark)
+        """After pub/sub came back: every order's connection catches up from the store."""
+        item = Resync()
         n = 0
-        for index in (self._by_order, self._by_client):
-            for subs in index.values():
-                for sub in subs:
-                    sub.offer(item)
-                    n += 1
+        for subs in self._by_order.values():
+            for sub in subs:
+                sub.offer(item)
+                n += 1
         return n
 
 
@@ -171,14 +218,22 @@ async def pump(
 ) -> None:
     """Replay, then stream live events to one connection until cancelled or send fails.
 
-    The subscriber must already be in the hub, so that events published while the replay
-    query runs wait in its queue; those the replay covered are dropped by seq.
+    The subscriber must already be in the hub, so that events handed on while the replay
+    queries run wait in its queue; those the replay covered are dropped (by shard offset for
+    a client, by seq for an order).
+
+    A client's replay is exact: the hub hands on each shard's events in offset order, so
+    every event of the client below a position it was sent has been sent, and offsets are
+    commit-ordered, so a replay query sees a prefix of each shard's log. Replay reads each
+    shard's events of the client after the cursor's offset; live events the hub handed on
+    since the connection subscribed are contiguous per shard from where the hub was, which
+    the replay reached, so the two leave no gap between them.
     """
     last_seq = sub.last_seq
+    target = sub.target
 
     async def deliver(event: Event, kind: str) -> None:
-        await send(event.message)
-        last_seq[event.order_id] = event.seq
+        await send(sub.stamp(event))
         on_sent(kind, 1)
 
     async def replay_order(order_id: str, before_seq: int | None = None) -> None:
@@ -190,43 +245,36 @@ async def pump(
             if len(events) < PAGE:
                 return
 
-    async def replay_client(client_id: str, after_event_id: int) -> None:
-        while True:
-            events = await store.client_events(client_id, after_event_id)
-            for event in events:
-                last = last_seq.get(event.order_id)
-                if last is not None and event.seq <= last:
-                    continue  # sent already
-                if last is not None and event.seq > last + 1:
-                    # Event ids are taken before commit: an event of this order with a
-                    # lower id than the floor may have committed late. The store has it.
-                    await replay_order(event.order_id, before_seq=event.seq)
-                await deliver(event, "replay")
-            if len(events) < PAGE:
-                return
-            after_event_id = events[-1].event_id
+    async def replay_client(client_id: str) -> None:
+        for shard in sorted(await store.shard_heads()):
+            while True:
+                after = sub.positions.get(shard, 0)
+                events = await store.client_shard_events(client_id, shard, after)
+                for event in events:
+                    await deliver(event, "replay")
+                if len(events) < PAGE:
+                    break
 
-    target = sub.target
     if target.order_id is not None:
         last_seq[target.order_id] = target.from_seq
         await replay_order(target.order_id)
-    elif target.after_event_id is not None:
+    elif target.cursor is not None:
         assert target.client_id is not None
-        await replay_client(target.client_id, target.after_event_id)
-
+        await replay_client(target.client_id)
     # Live events go out in runs: whatever is queued when the pump wakes (up to SEND_RUN) is
     # written with one send when the sender can (`send.many`: one socket write), else one by
     # one. A run is cut at a Resync or a seq gap, so the order on the wire is unchanged.
     send_many: Callable[[list[bytes]], Awaitable[Any]] | None = getattr(send, "many", None)
-    run: list[Event] = []
+    run: list[bytes] = []
 
     async def flush() -> None:
         if send_many is not None and len(run) > 1:
-            await send_many([e.message for e in run])
-            on_sent("live", len(run))
+            await send_many(run)
         else:
-            for e in run:
-                await deliver(e, "live")
+            for message in run:
+                await send(message)
+        if run:
+            on_sent("live", len(run))
         run.clear()
 
     # While idle on an empty queue, dispatch writes the next event itself (Subscriber.offer).
@@ -240,30 +288,18 @@ async def pump(
             sub.direct = None
         while True:
             if isinstance(item, Resync):
-                await flush()
                 if target.order_id is not None:
+                    await flush()
                     await replay_order(target.order_id)
-                else:
-                    assert target.client_id is not None
-                    # Ids are taken before commit, so events just below the watermark may
-                    # have committed after it: look back RESYNC_SLACK ids (repeats are
-                    # dropped by seq), but not before this connection began.
-                    floor = max(
-                        item.after_event_id - RESYNC_SLACK,
-                        target.after_event_id or 0,
-                        sub.joined_at,
-                    )
-                    await replay_client(target.client_id, floor)
-            else:
-                last = last_seq.get(item.order_id)
-                if last is None or item.seq > last:  # else already sent (replay, redelivery)
-                    if last is not None and item.seq > last + 1:
-                        # A publish was lost (e.g. a worker died after its commit): the
-                        # store has it.
+            elif sub.fresh(item):  # else already sent (replay, redelivery)
+                if target.order_id is not None:
+                    prev = last_seq.get(item.order_id)
+                    if prev is not None and item.seq > prev + 1:
+                        # Not from the hub, which hands events on in order: a seq the
+                        # store has and this connection has not.
                         await flush()
                         await replay_order(item.order_id, before_seq=item.seq)
-                    run.append(item)
-                    last_seq[item.order_id] = item.seq  # sent with the run, or the pump dies
+                run.append(sub.stamp(item))  # counted sent: sent with the run or the pump dies
             if len(run) >= SEND_RUN or sub.queue.empty():
                 break
             item = sub.queue.get_nowait()

@@ -1,6 +1,6 @@
 """The relay process: one Redis pub/sub subscription in, WebSocket connections out.
 
-    GET /ws?clientId=C[&afterEventId=N]                 every event of C's orders
+    GET /ws?clientId=C[&cursor=X]                       every event of C's orders
     GET /api/orders/execute?orderId=ID[&fromSeq=N]      one order's events
     GET /healthz                                        200 "ok" while pub/sub is up
 
@@ -43,7 +43,8 @@ from service.relay.handshake import (
 )
 from service.relay.hub import DEFAULT_QUEUE_SIZE, Hub, Subscriber, Target, pump
 from service.relay.sending import discard_incoming, sender
-from service.store.events import EventStore
+from service.relay.sequencer import keep_up
+from service.store.events import Event, EventStore
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,8 @@ _BACKOFF_MAX = 5.0
 class RelayServer:
     """The relay as an async context manager: `async with RelayServer(settings) as relay:`.
 
-    Start order: PostgreSQL pool, the event-id watermark, the pub/sub subscription, and only
+    Start order: PostgreSQL pool, the pub/sub subscription, the shard logs' heads (read
+    after subscribing: every later event comes on pub/sub or from the catch-up), and only
     then the listening socket, so every accepted connection is behind the subscription.
     """
 
@@ -92,6 +94,8 @@ class RelayServer:
         self._listener: asyncio.Task[None] | None = None
         self._server: Server | None = None
         self._subscribed = asyncio.Event()
+        self._catch_up = asyncio.Event()  # set: the catch-up reads the shard heads now
+        self._keeper: asyncio.Task[None] | None = None
         self._pubsub_up = False
         self._live = metrics.engine_ws_messages_total.labels(kind="live")
         self._replay = metrics.engine_ws_messages_total.labels(kind="replay")
@@ -119,7 +123,6 @@ class RelayServer:
             )
             await self._pool.open(wait=True, timeout=self.start_timeout)
             self.store = EventStore(self._pool)
-            self.hub.watermark = await self.store.max_event_id()
             self._redis = Redis.from_url(
                 self.settings.redis_url,
                 client_name=self.settings.key("relay"),
@@ -129,6 +132,17 @@ class RelayServer:
             self._listener = asyncio.create_task(self._listen(), name="relay-pubsub")
             async with asyncio.timeout(self.start_timeout):
                 await self._subscribed.wait()
+                self.hub.start(await self.store.shard_heads())
+            self._keeper = asyncio.create_task(
+                keep_up(
+                    self.hub.sequencer,
+                    self.store,
+                    self._deliver,
+                    lambda: len(self.hub) > 0,
+                    self._catch_up,
+                ),
+                name="relay-catch-up",
+            )
             self._server = await serve(
                 self._handler,
                 self.host,
@@ -163,10 +177,11 @@ class RelayServer:
                 for conn in server.connections:  # clients that stopped reading
                     conn.transport.abort()
                 await server.wait_closed()
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            listener.cancel()
-            await asyncio.gather(listener, return_exceptions=True)
+        for task in (self._keeper, self._listener):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._keeper = self._listener = None
         redis, self._redis = self._redis, None
         if redis is not None:
             await redis.aclose()
@@ -175,6 +190,13 @@ class RelayServer:
             await pool.close()
 
     # -- Redis pub/sub --
+
+    def _deliver(self, event: Event) -> None:
+        """One event the catch-up read from the store, handed on as the hub does a frame."""
+        direct = self.hub.sent_direct
+        self.hub.deliver(event)
+        if self.hub.sent_direct != direct:
+            self._live.inc(self.hub.sent_direct - direct)
 
     async def _listen(self) -> None:
         """Read the events channel forever; on a loss, reconnect with backoff and resync."""
@@ -224,11 +246,9 @@ class RelayServer:
             return
         self.resubscribes += 1
         n = self.hub.resync()
+        self._catch_up.set()  # what pub/sub lost meanwhile: from the store, by shard offset
         log.warning(
-            "re-subscribed to %s; %d connections catch up from eventId %d",
-            channel,
-            n,
-            self.hub.watermark,
+            "re-subscribed to %s; catching up from the store (%d order sockets)", channel, n
         )
 
     # -- HTTP: before the upgrade --

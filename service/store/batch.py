@@ -14,6 +14,8 @@ import orjson
 import psycopg
 from psycopg.types.json import Jsonb, set_json_dumps
 
+from service.domain.cursor import Position
+
 UPSERT_POOL = (
     "INSERT INTO pools (symbol, venue, kind, state, updated_at) VALUES (%s, %s, %s, %s, %s)"
     " ON CONFLICT (symbol, venue) DO UPDATE"
@@ -39,13 +41,26 @@ UPDATE_ORDERS = (
     " filled bigint, quote_amount bigint, fees bigint, attempts integer, tx_hash text,"
     " failure_reason text, route jsonb, ts timestamptz) LIMIT %s) AS u WHERE o.id = u.id"
 )
+# Each event's position in its shard's log (service/store/migrations/0005_shard_log.sql):
+# the statement adds the batch's count per shard to that shard's `shard_offsets` row (an
+# upsert, in shard order, so two writers lock the rows they share in the same order and
+# cannot deadlock) and numbers the shard's events of the batch after the previous last,
+# in batch order. The row stays locked until COMMIT: offsets follow commit order.
 INSERT_EVENTS = (
-    "INSERT INTO order_events (order_id, client_id, seq, status, ts, payload)"
-    " SELECT order_id, client_id, seq, status, ts, payload FROM ROWS FROM ("
-    "json_to_recordset(%s::json) AS (order_id uuid, client_id text, seq integer, status text,"
-    " ts timestamptz, payload json)) WITH ORDINALITY"
-    " AS e(order_id, client_id, seq, status, ts, payload, ord) ORDER BY ord"
-    " RETURNING order_id::text, seq, event_id"
+    "WITH e AS (SELECT *, row_number() OVER (PARTITION BY shard ORDER BY ord) AS k"
+    " FROM ROWS FROM (json_to_recordset(%s::json) AS (order_id uuid, client_id text,"
+    " seq integer, status text, ts timestamptz, payload json, shard integer)) WITH ORDINALITY"
+    " AS e(order_id, client_id, seq, status, ts, payload, shard, ord)),"
+    " n AS (SELECT shard, count(*) AS n FROM e GROUP BY shard),"
+    " taken AS (INSERT INTO shard_offsets AS s (shard, last)"
+    " SELECT shard, n FROM n ORDER BY shard"
+    " ON CONFLICT (shard) DO UPDATE SET last = s.last + EXCLUDED.last RETURNING s.shard, s.last)"
+    " INSERT INTO order_events (order_id, client_id, seq, status, ts, payload, shard,"
+    " shard_offset)"
+    " SELECT e.order_id, e.client_id, e.seq, e.status, e.ts, e.payload, e.shard,"
+    " taken.last - n.n + e.k FROM e JOIN n USING (shard) JOIN taken USING (shard)"
+    " ORDER BY e.ord"
+    " RETURNING order_id::text, seq, event_id, shard, shard_offset"
 )
 INSERT_FILLS = (
     "INSERT INTO fills (order_id, attempt, venue, amount, quote_amount, fee, tx_hash, ts)"
@@ -100,8 +115,9 @@ async def commit_batch(
     pools: list[tuple[str, str, dict[str, Any]]],
     markets: list[tuple[str, Any, bool]],
     now: datetime,
-) -> dict[tuple[str, int], int]:
-    """Write one batch in one transaction; returns the event id of each (order id, seq)."""
+) -> dict[tuple[str, int], Position]:
+    """Write one batch in one transaction; returns the position of each (order id, seq).
+    Each event row carries `shard`, the shard of its order's market."""
     returned = conn.cursor()
     async with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
         if orders:
@@ -123,13 +139,15 @@ async def commit_batch(
             )
     if not events:
         return {}
-    return {(oid, seq): eid for oid, seq, eid in await returned.fetchall()}
+    return {
+        (oid, seq): Position(eid, sh, off) for oid, seq, eid, sh, off in await returned.fetchall()
+    }
 
 
 async def stored_event_ids(
     conn: psycopg.AsyncConnection[Any], first: tuple[str, int], order_ids: list[str]
-) -> dict[tuple[str, int], int] | None:
-    """After a failed commit: the event ids of the batch whose first event is `first`
+) -> dict[tuple[str, int], Position] | None:
+    """After a failed commit: the positions of the batch whose first event is `first`
     (order id, seq) if it was stored all the same, else None. A batch is one transaction,
     so its first event tells."""
     try:
@@ -139,9 +157,13 @@ async def stored_event_ids(
         if await cur.fetchone() is None:
             return None
         cur = await conn.execute(
-            "SELECT order_id, seq, event_id FROM order_events WHERE order_id = ANY(%s::uuid[])",
+            "SELECT order_id, seq, event_id, shard, shard_offset FROM order_events"
+            " WHERE order_id = ANY(%s::uuid[])",
             (order_ids,),
         )
-        return {(str(oid), seq): eid for oid, seq, eid in await cur.fetchall()}
+        return {
+            (str(oid), seq): Position(eid, sh, off)
+            for oid, seq, eid, sh, off in await cur.fetchall()
+        }
     finally:
         await conn.rollback()

@@ -14,6 +14,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from service.domain.cursor import Position
+
 ORDER_COLUMNS = (
     "id, client_id, client_order_id, idem_key, request_hash, symbol, side, type,"
     " time_in_force, amount, limit_price, expires_at, slippage_bps, status, filled,"
@@ -27,15 +29,27 @@ ORDER_COLUMNS = (
 # Rows come back for the orders inserted; an order whose (client_id, idem_key) exists
 # already (or came earlier in this batch) gets none. Arrival order decides which of two
 # identical keys in one batch wins.
+#
+# The pending events get their positions in their shards' logs here, as the worker's do
+# (service/store/batch.py INSERT_EVENTS): the API is a writer of every shard's log too, and
+# takes the shard's `shard_offsets` row lock for the rest of this one-statement transaction.
+# That lock is what keeps offsets in commit order between the API processes and the shard's
+# worker; it is taken after the orders are inserted (the offsets are counted from the rows
+# actually inserted, so an idempotent repeat takes none) and in shard order, as every
+# writer takes it, so two writers never wait on each other in a cycle. (The other way, the
+# worker numbering the pending event when it first handles the order, would leave a
+# just-accepted order out of every cursor replay until then, and publish its pending event
+# live before it had a position.)
 INSERT_ORDERS = f"""
 WITH input AS (
     SELECT * FROM ROWS FROM (json_to_recordset(%(rows)s::json) AS (id uuid, client_id text,
         client_order_id text, idem_key text, request_hash text, symbol text, side text,
         type text, time_in_force text, amount bigint, limit_price bigint,
-        expires_at timestamptz, slippage_bps integer, ts timestamptz, payload json))
+        expires_at timestamptz, slippage_bps integer, ts timestamptz, payload json,
+        shard integer))
     WITH ORDINALITY AS t(id, client_id, client_order_id, idem_key, request_hash, symbol,
         side, type, time_in_force, amount, limit_price, expires_at, slippage_bps, ts, payload,
-        ord)
+        shard, ord)
 ), ins AS (
     INSERT INTO orders (id, client_id, client_order_id, idem_key, request_hash, symbol, side,
         type, time_in_force, amount, limit_price, expires_at, slippage_bps, status, seq,
@@ -45,13 +59,25 @@ WITH input AS (
     FROM input ORDER BY ord
     ON CONFLICT (client_id, idem_key) WHERE idem_key IS NOT NULL DO NOTHING
     RETURNING {ORDER_COLUMNS}
+), e AS (
+    SELECT ins.id, ins.client_id, ins.created_at, input.payload, input.shard, input.ord,
+        row_number() OVER (PARTITION BY input.shard ORDER BY input.ord) AS k
+    FROM ins JOIN input ON input.id = ins.id
+), n AS (
+    SELECT shard, count(*) AS n FROM e GROUP BY shard
+), taken AS (
+    INSERT INTO shard_offsets AS s (shard, last) SELECT shard, n FROM n ORDER BY shard
+    ON CONFLICT (shard) DO UPDATE SET last = s.last + EXCLUDED.last
+    RETURNING s.shard, s.last
 ), ev AS (
-    INSERT INTO order_events (order_id, client_id, seq, status, ts, payload)
-    SELECT ins.id, ins.client_id, 1, 'pending', ins.created_at, input.payload
-    FROM ins JOIN input ON input.id = ins.id ORDER BY input.ord
-    RETURNING order_id, event_id
+    INSERT INTO order_events (order_id, client_id, seq, status, ts, payload, shard,
+        shard_offset)
+    SELECT e.id, e.client_id, 1, 'pending', e.created_at, e.payload, e.shard,
+        taken.last - n.n + e.k
+    FROM e JOIN n USING (shard) JOIN taken USING (shard) ORDER BY e.ord
+    RETURNING order_id, event_id, shard, shard_offset
 )
-SELECT ins.*, ev.event_id FROM ins JOIN ev ON ev.order_id = ins.id
+SELECT ins.*, ev.event_id, ev.shard, ev.shard_offset FROM ins JOIN ev ON ev.order_id = ins.id
 """  # noqa: S608 - constant column list, values bound
 
 SELECT_LANDED = (
@@ -122,16 +148,23 @@ class OrderStore:
             conn.execute("SELECT 1")
 
     # -- COMMANDS --
-    def insert_many(self, batch: list[dict[str, Any]]) -> list[tuple[dict[str, Any], int] | None]:
+    def insert_many(
+        self, batch: list[dict[str, Any]]
+    ) -> list[tuple[dict[str, Any], Position] | None]:
         """`insert` for many orders in one statement and one transaction: for each, its row
-        and event id, or None where its idempotency key exists (or repeats in the batch).
-        Each dict carries `ts`, its acceptance time."""
+        and its pending event's position, or None where its idempotency key exists (or
+        repeats in the batch). Each dict carries `ts`, its acceptance time, and `shard`,
+        its market's shard."""
         rows = self._rows(INSERT_ORDERS, {"rows": orjson.dumps(batch).decode()})
         by_id = {row["id"]: row for row in rows}
-        out: list[tuple[dict[str, Any], int] | None] = []
+        out: list[tuple[dict[str, Any], Position] | None] = []
         for v in batch:
             row = by_id.pop(v["id"], None)
-            out.append(None if row is None else (row, row.pop("event_id")))
+            if row is None:
+                out.append(None)
+                continue
+            position = Position(row.pop("event_id"), row.pop("shard"), row.pop("shard_offset"))
+            out.append((row, position))
         return out
 
     # -- QUERIES --

@@ -35,7 +35,7 @@ SELECT_BY_IDS = f"SELECT {LIVE_ORDER_COLUMNS} FROM orders WHERE id = ANY(%s::uui
 # back, and this recent).
 SELECT_LAST_EVENTS = (
     "SELECT DISTINCT ON (e.order_id) e.order_id, e.client_id, e.seq, e.status,"
-    " e.ts, e.payload, e.event_id FROM order_events e"
+    " e.ts, e.payload, e.event_id, e.shard, e.shard_offset FROM order_events e"
     " JOIN orders o ON o.id = e.order_id"
     " WHERE e.event_id > (SELECT coalesce(max(event_id), 0) FROM order_events) - %s"
     " AND e.ts > now() - make_interval(secs => %s) AND o.symbol = ANY(%s)"
@@ -87,7 +87,8 @@ class WorkerStore:
         return {str(r.id): r for r in rows}
 
     async def last_events(self, symbols: list[str], events_back: int, seconds: int) -> list[Any]:
-        """(order_id, client_id, seq, status, ts, payload, event_id) of each order's last event."""
+        """(order_id, client_id, seq, status, ts, payload, event_id, shard, shard_offset) of
+        each order's last event."""
         return await self._query(SELECT_LAST_EVENTS, (events_back, seconds, symbols))
 
     async def stale_pending(self, symbols: list[str], older_than_s: float) -> list[Any]:

@@ -22,6 +22,7 @@ from typing import Any
 from engine_core import fsm
 from engine_core.router import Route
 from service.config import Settings
+from service.domain.cursor import Position
 from service.domain.order import LiveOrder
 from service.domain.plan_json import quote_of, worst_price
 from service.metrics import (
@@ -345,7 +346,7 @@ class Executor:
     async def _after_execution(self, order: LiveOrder) -> None:
         await self._after_execution_now(order)
 
-    def _after_execution_now(self, order: LiveOrder) -> asyncio.Future[int]:
+    def _after_execution_now(self, order: LiveOrder) -> asyncio.Future[Position]:
         """Queue the status that follows `confirmed`; returns the future of the last one."""
         if order.remaining == 0:
             return self._final(order, "filled")
@@ -370,7 +371,7 @@ class Executor:
     async def _end(self, order: LiveOrder, status: str) -> None:
         await self._final(order, status)
 
-    def _final(self, order: LiveOrder, status: str, **kw: Any) -> asyncio.Future[int]:
+    def _final(self, order: LiveOrder, status: str, **kw: Any) -> asyncio.Future[Position]:
         """Queue a status change, counted in the metrics when it ends the order."""
         fut = self._writer.transition(order, status, **kw)
         if fsm.is_terminal(status):

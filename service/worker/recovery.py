@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from engine_core import fsm
+from service.domain.cursor import Position
 from service.domain.markets import Market
 from service.domain.order import LiveOrder
 from service.domain.wire import pubsub_frame, ws_message
@@ -87,11 +88,14 @@ class Recovery:
                 rows = await self._store.last_events(self._symbols, REANNOUNCE_EVENTS, REANNOUNCE_S)
                 for i in range(0, len(rows), PUBLISH_CHUNK):
                     async with self._redis.pipeline(transaction=False) as pipe:
-                        for oid, client, seq, status, ts, payload, event_id in rows[
+                        for oid, client, seq, status, ts, payload, event_id, shard, offset in rows[
                             i : i + PUBLISH_CHUNK
                         ]:
+                            if offset is None:
+                                continue  # stored before the shard logs: in no log
                             message = ws_message(str(oid), status, seq, event_id, ts, payload)
-                            frame = pubsub_frame(client, str(oid), seq, event_id, message)
+                            position = Position(event_id, shard, offset)
+                            frame = pubsub_frame(client, str(oid), seq, position, message)
                             pipe.publish(self._channel, frame)
                         await pipe.execute()
                 if rows:

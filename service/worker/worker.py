@@ -79,6 +79,7 @@ class Worker:
             s.group,
             self.state.states,
             lambda sym: (self.state.reference[sym], self.state.launched(sym)),
+            shards=s.shards,
         )
         limiter = RateLimiter(
             redis,

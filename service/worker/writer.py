@@ -21,6 +21,8 @@ import psycopg
 import redis.asyncio as aioredis
 
 from engine_core import fsm
+from service.domain.cursor import Position
+from service.domain.markets import shard_of
 from service.domain.order import LiveOrder
 from service.domain.wire import iso, pubsub_batch, pubsub_frame, ws_message
 from service.metrics import engine_batch_size, engine_events_published_total
@@ -64,7 +66,7 @@ class Change:
     # the order row as of this change: status, seq, filled, quote_amount, fees, attempts,
     # tx_hash, failure_reason (the order may move on before the batch commits)
     row: tuple[Any, ...] = ()
-    done: asyncio.Future[int] | None = None
+    done: asyncio.Future[Position] | None = None
 
 
 class EventWriter:
@@ -76,8 +78,11 @@ class EventWriter:
         stream_group: str,
         pool_states: Callable[[str], list[tuple[str, dict[str, Any]]]],
         market_row: Callable[[str], tuple[Any, bool]],
+        *,
+        shards: int,
     ) -> None:
         self._conninfo = conninfo
+        self._shards = shards
         self._redis = redis
         self._channel = channel
         self._group = stream_group
@@ -93,7 +98,7 @@ class EventWriter:
     # -- COMMANDS --
     def transition(
         self, order: LiveOrder, status: str, *, extra: dict[str, Any] | None = None, **kw: Any
-    ) -> asyncio.Future[int]:
+    ) -> asyncio.Future[Position]:
         """Move `order` to `status` (LiveOrder.apply: refused unless the state table allows
         it) and queue the change; the returned future gives the event id once committed."""
         payload = order.apply(status, extra)
@@ -134,10 +139,10 @@ class EventWriter:
             markets = [(sym, *self._market_row(sym)) for sym in symbols]
             # One time for the batch: its events' ts, the orders' updated_at, the pools'.
             now = datetime.now(UTC)
-            event_ids = await self._commit_until_done(batch, pools, markets, now)
+            positions = await self._commit_until_done(batch, pools, markets, now)
             if batch:
                 engine_batch_size.observe(len(batch))
-                await self._publish(batch, event_ids, now)
+                await self._publish(batch, positions, now)
             for futures in touched.values():
                 for fut in futures:
                     if not fut.done():
@@ -159,7 +164,7 @@ class EventWriter:
         pools: list[tuple[str, str, dict[str, Any]]],
         markets: list[tuple[str, Any, bool]],
         now: datetime,
-    ) -> list[int]:
+    ) -> list[Position]:
         delay = 0.05
         failed = False
         while True:
@@ -185,8 +190,8 @@ class EventWriter:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
-    async def _stored_ids(self, batch: list[Change]) -> list[int] | None:
-        """After a failed commit: the batch's event ids if it was stored all the same."""
+    async def _stored_ids(self, batch: list[Change]) -> list[Position] | None:
+        """After a failed commit: the batch's positions if it was stored all the same."""
         conn = await self._connection()
         first = batch[0]
         got = await store.stored_event_ids(
@@ -203,31 +208,31 @@ class EventWriter:
         pools: list[tuple[str, str, dict[str, Any]]],
         markets: list[tuple[str, Any, bool]],
         now: datetime,
-    ) -> list[int]:
+    ) -> list[Position]:
         conn = await self._connection()
         got = await store.commit_batch(
-            conn, pools=pools, markets=markets, now=now, **rows(batch, now)
+            conn, pools=pools, markets=markets, now=now, **rows(batch, now, self._shards)
         )
         return [got[(c.order.id, c.seq)] for c in batch]
 
-    async def _publish(self, batch: list[Change], event_ids: list[int], now: datetime) -> None:
+    async def _publish(self, batch: list[Change], positions: list[Position], now: datetime) -> None:
         t0 = time.perf_counter()
         ts = iso(now)
         try:
             frames: list[bytes] = []
             acks: dict[str, list[str]] = {}
-            for change, event_id in zip(batch, event_ids, strict=True):
+            for change, position in zip(batch, positions, strict=True):
                 message = ws_message(
                     change.order.id,
                     change.status,
                     change.seq,
-                    event_id,
+                    position.event_id,
                     ts,
                     change.payload,
                 )
                 frames.append(
                     pubsub_frame(
-                        change.order.client_id, change.order.id, change.seq, event_id, message
+                        change.order.client_id, change.order.id, change.seq, position, message
                     )
                 )
                 if change.final or change.status in ACK_STATUSES:
@@ -243,16 +248,16 @@ class EventWriter:
         except Exception as e:  # noqa: BLE001 - events are durable; clients replay them
             log.warning("publish/ack failed after commit (%s); clients will replay", e)
         engine_events_published_total.inc(len(batch))
-        for change, event_id in zip(batch, event_ids, strict=True):
+        for change, position in zip(batch, positions, strict=True):
             if change.done is not None and not change.done.done():
-                change.done.set_result(event_id)
+                change.done.set_result(position)
         log.debug("published %d events in %.1f ms", len(batch), (time.perf_counter() - t0) * 1000)
 
 
-def rows(batch: list[Change], now: datetime) -> dict[str, list[dict[str, Any]]]:
+def rows(batch: list[Change], now: datetime, shards: int) -> dict[str, list[dict[str, Any]]]:
     """The batch as rows by column name: one order row per order (its last state), one event
-    per change in order, every fill, one attempt row per attempt (as the upserts of its
-    changes would have left it)."""
+    per change in order (with its market's shard, of `shards`), every fill, one attempt row
+    per attempt (as the upserts of its changes would have left it)."""
     last: dict[str, Change] = {}  # each order's last change of the batch
     routes: dict[str, dict[str, Any]] = {}
     for c in batch:
@@ -274,6 +279,7 @@ def rows(batch: list[Change], now: datetime) -> dict[str, list[dict[str, Any]]]:
             "status": c.status,
             "ts": now,
             "payload": c.payload,
+            "shard": shard_of(c.order.symbol, shards),
         }
         for c in batch
     ]

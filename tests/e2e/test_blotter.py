@@ -77,7 +77,7 @@ def test_blotter_ticket_order_reaches_filled_in_the_live_table(
             order_id = row.get_attribute("data-order-id")
             assert order_id
             # The table was moved along by the client's WebSocket stream, not by reloading.
-            assert page.evaluate("state.lastEventId") is not None
+            assert page.evaluate("state.lastCursor") is not None
             cells = row.locator("td").all_inner_texts()
             assert "SOL/USDC" in cells and "buy" in cells and "0.5" in cells, cells
             page.wait_for_timeout(1_200)  # one more chart point

@@ -27,7 +27,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from service.config import Settings
-from service.domain.wire import pubsub_frame, ws_message
+from service.domain import cursor as cursors
+from service.domain.cursor import Position
+from service.domain.wire import pubsub_frame, with_cursor, ws_message
 from service.relay import serve_relay
 from service.store.events import PAGE, Event
 from tests.helpers.relay import rejected, relay_for, run, wait_until, ws_url
@@ -42,6 +44,8 @@ class World:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.positions: dict[bytes, Position] = {}
+        self.unstored = 0
 
     async def __aenter__(self) -> World:
         self.db = await psycopg.AsyncConnection.connect(self.settings.database_url, autocommit=True)
@@ -64,7 +68,8 @@ class World:
         return order_id
 
     async def store(self, order_id: str, client_id: str, seq: int) -> bytes:
-        """Commit event `seq` of the order; returns its WS message."""
+        """Commit event `seq` of the order at the end of shard 0's log, as a writer does;
+        returns its WS message (without cursor: the relay adds it per connection)."""
         status = STATUSES[(seq - 1) % len(STATUSES)]
         payload = {
             "filled": "0",
@@ -76,24 +81,40 @@ class World:
             "extra": "not sent on the socket",
         }
         cur = await self.db.execute(
-            "INSERT INTO order_events (order_id, client_id, seq, status, payload)"
-            " VALUES (%s, %s, %s, %s, %s) RETURNING event_id, ts",
+            "WITH t AS (INSERT INTO shard_offsets AS s (shard, last) VALUES (0, 1)"
+            " ON CONFLICT (shard) DO UPDATE SET last = s.last + 1 RETURNING last)"
+            " INSERT INTO order_events (order_id, client_id, seq, status, payload, shard,"
+            " shard_offset) SELECT %s, %s, %s, %s, %s, 0, t.last FROM t"
+            " RETURNING event_id, ts, shard_offset",
             (uuid.UUID(order_id), client_id, seq, status, orjson.dumps(payload).decode()),
         )
         row = await cur.fetchone()
         assert row is not None
-        event_id, ts = row
-        return ws_message(order_id, status, seq, event_id, ts, payload)
+        event_id, ts, offset = row
+        message = ws_message(order_id, status, seq, event_id, ts, payload)
+        self.positions[message] = Position(event_id, 0, offset)
+        return message
 
     async def publish(self, client_id: str, order_id: str, message: bytes) -> None:
+        """PUBLISH a stored message, or one never stored (then at the end of shard 7, a log
+        only pub/sub knows)."""
         body = orjson.loads(message)["payload"]
-        frame = pubsub_frame(client_id, order_id, body["seq"], body["eventId"], message)
+        position = self.positions.get(message)
+        if position is None:
+            self.unstored += 1
+            position = self.positions[message] = Position(body["eventId"], 7, self.unstored)
+        frame = pubsub_frame(client_id, order_id, body["seq"], position, message)
         await self.redis.publish(self.settings.events_channel, frame)
 
     async def emit(self, order_id: str, client_id: str, seq: int) -> bytes:
         message = await self.store(order_id, client_id, seq)
         await self.publish(client_id, order_id, message)
         return message
+
+    def on_order_socket(self, message: bytes) -> bytes:
+        """The stored message as an order's socket sends it: with its own position."""
+        p = self.positions[message]
+        return with_cursor(message, cursors.encode({p.shard: p.offset}))
 
 
 async def recv_messages(ws: ClientConnection, n: int, timeout: float = 5.0) -> list[str]:
@@ -179,7 +200,7 @@ def test_relay_events_published_during_replay_delivered_once_in_order(settings: 
             got = first + rest
             assert seqs(got) == [1, 2, 3, 4, 5, 6]
             # Replayed and live messages are the same bytes a worker publishes.
-            assert [m.encode() for m in got] == stored
+            assert [m.encode() for m in got] == [w.on_order_socket(m) for m in stored]
             assert calls == 1
 
     run(main())
@@ -255,22 +276,27 @@ def test_relay_ws_client_receives_only_its_orders(settings: Settings) -> None:
     run(main())
 
 
-def test_relay_ws_after_event_id_replays_then_live(settings: Settings) -> None:
+def test_relay_ws_cursor_replays_then_live(settings: Settings) -> None:
     async def main() -> None:
         async with World(settings) as w, relay_for(settings) as relay:
             a1, a2, b1 = await w.order("alice"), await w.order("alice"), await w.order("bob")
             await w.store(a1, "alice", 1)
-            first = orjson.loads(await w.store(a2, "alice", 1))["payload"]["eventId"]
+            first = w.positions[await w.store(a2, "alice", 1)]
             await w.store(b1, "bob", 1)
             await w.store(a1, "alice", 2)
             await w.store(a2, "alice", 2)
-            async with connect(ws_url(relay, f"/ws?clientId=alice&afterEventId={first}")) as ws:
+            cursor = cursors.encode({0: first.offset})
+            async with connect(ws_url(relay, f"/ws?clientId=alice&cursor={cursor}")) as ws:
                 replayed = [orjson.loads(m)["payload"] for m in await recv_messages(ws, 2)]
                 assert [(p["id"], p["seq"]) for p in replayed] == [(a1, 2), (a2, 2)]
-                assert replayed[0]["eventId"] < replayed[1]["eventId"]
+                assert [cursors.decode(p["cursor"]) for p in replayed] == [{0: 4}, {0: 5}]
                 await w.emit(a1, "alice", 3)
                 live = orjson.loads((await recv_messages(ws, 1))[0])["payload"]
-                assert (live["id"], live["seq"]) == (a1, 3)
+                assert (live["id"], live["seq"], cursors.decode(live["cursor"])) == (a1, 3, {0: 6})
+                await assert_silent(ws)
+            # cursor= (empty): the start of every log
+            async with connect(ws_url(relay, "/ws?clientId=alice&cursor=")) as ws:
+                assert len(await recv_messages(ws, 5)) == 5
                 await assert_silent(ws)
 
     run(main())
@@ -373,8 +399,9 @@ def test_relay_healthz_answers_ok(settings: Settings) -> None:
     [
         ("/ws", 400, "clientId"),
         ("/ws?clientId=", 400, "clientId"),
-        ("/ws?clientId=alice&afterEventId=x", 400, "afterEventId"),
-        ("/ws?clientId=alice&afterEventId=-1", 400, "afterEventId"),
+        ("/ws?clientId=alice&afterEventId=12", 400, "afterEventId"),  # retired: use cursor
+        ("/ws?clientId=alice&cursor=***", 400, "cursor"),
+        ("/ws?clientId=alice&cursor=eA", 400, "cursor"),
         ("/api/orders/execute", 400, "orderId"),
         ("/api/orders/execute?orderId=42", 400, "orderId"),
         (f"/api/orders/execute?orderId={uuid.uuid4()}&fromSeq=1.5", 400, "fromSeq"),
@@ -417,7 +444,9 @@ def test_relay_api_keys_required_and_scoped_to_their_client(settings: Settings) 
             bearer = {"Authorization": "Bearer key-a"}
             async with connect(ws_url(relay, path), additional_headers=bearer) as ws:
                 assert seqs(await recv_messages(ws, 1)) == [1]
-            # With a key, clientId defaults to the key's client.
+            # With a key, clientId defaults to the key's client. (Its live events begin where
+            # the relay is: once it has caught up with the two events stored unpublished.)
+            await wait_until(lambda: relay.hub.sequencer.next.get(0, 1) > 2, timeout=10)
             async with connect(ws_url(relay, "/ws?apiKey=key-a")) as ws:
                 await wait_until(lambda: len(relay.hub) == 1)
                 await w.emit(theirs, "bob", 2)

@@ -37,6 +37,10 @@ def build_openapi(settings: Settings, markets: Mapping[str, Market]) -> dict[str
                 "the BASE token; requests take JSON numbers or decimal strings, responses "
                 "send decimal strings. Every 4xx/5xx body is "
                 '{"error": {"code", "message", "field"}}. '
+                "Live events come from the WebSocket relay (/config.json says where): "
+                "ws://…/ws?clientId=C[&cursor=X] (every event of C's orders; every message "
+                "carries a `cursor`, see the OrderUpdate schema; afterEventId is retired, 400) "
+                "and ws://…/api/orders/execute?orderId=ID[&fromSeq=N]. "
                 + (
                     "API keys are required (Authorization: Bearer or X-API-Key); each key sees "
                     "only its own client's orders."

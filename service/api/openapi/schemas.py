@@ -210,7 +210,7 @@ def build_schemas(markets: Mapping[str, Market]) -> dict[str, Any]:
         "seq": {"type": "integer", "minimum": 1, "description": "the last event's number"},
     }
     order = {"type": "object", "required": list(order_props), "properties": order_props}
-    event = {
+    event: dict[str, Any] = {
         "type": "object",
         "description": "a status change, with the payload fields stored with it",
         "required": ["seq", "eventId", "status", "ts"],
@@ -332,6 +332,29 @@ def build_schemas(markets: Mapping[str, Market]) -> dict[str, Any]:
         "Leg": leg,
         "Quote": quote,
         "Event": event,
+        "OrderUpdate": {
+            "type": "object",
+            "description": (
+                "a WebSocket message of the relay (/ws, /api/orders/execute): "
+                '{"event": "order:update", "payload": <this>}'
+            ),
+            "required": ["id", "status", "seq", "eventId", "cursor", "ts"],
+            "properties": {
+                "id": {"type": "string", "format": "uuid"},
+                **{k: v for k, v in event["properties"].items() if k != "ts"},
+                "cursor": {
+                    "type": "string",
+                    "description": (
+                        "opaque resume point: reconnect with /ws?clientId=C&cursor=<the last "
+                        "message's cursor> to be replayed exactly the client's events after "
+                        "it, then live ones (no gap, no duplicate, across relay restarts). "
+                        "cursor= (empty) replays every stored event. On an order socket it "
+                        "is that event's own position"
+                    ),
+                },
+                "ts": TIMESTAMP,
+            },
+        },
         "EventList": {
             "type": "object",
             "required": ["events"],

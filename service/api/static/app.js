@@ -19,7 +19,7 @@ const state = {
   orders: new Map(), // id -> order object (contract shape), kept at its highest seq
   socket: null,
   socketGen: 0,
-  lastEventId: null,
+  lastCursor: null,
   retry: 0,
   series: new Map(), // symbol -> Map(venue -> [{t, p}])
   chartSymbol: "",
@@ -131,7 +131,7 @@ function openSocket(opened) {
   const gen = ++state.socketGen;
   if (state.socket) state.socket.close();
   const q = new URLSearchParams({ clientId: state.clientId });
-  if (state.lastEventId !== null) q.set("afterEventId", String(state.lastEventId));
+  if (state.lastCursor !== null) q.set("cursor", state.lastCursor);
   if (state.apiKey) q.set("apiKey", state.apiKey);
   const url = `${wsBase()}/ws?${q}`;
   setWsState("connecting", url.replace(/apiKey=[^&]*/, "apiKey=…"));
@@ -144,7 +144,7 @@ function openSocket(opened) {
     return;
   }
   state.socket = ws;
-  const resumed = state.lastEventId !== null;
+  const resumed = state.lastCursor !== null;
   ws.onopen = () => {
     done();
     if (gen !== state.socketGen) return;
@@ -185,9 +185,8 @@ function merge(order) {
 }
 
 function onEvent(p) {
-  if (p.eventId !== undefined && p.eventId !== null) {
-    state.lastEventId = Math.max(state.lastEventId || 0, p.eventId);
-  }
+  // The last message's cursor is the exact resume point (every message carries one).
+  if (typeof p.cursor === "string") state.lastCursor = p.cursor;
   const old = state.orders.get(p.id);
   if (old && (old.seq || 0) >= p.seq) return;
   const patch = {
@@ -555,7 +554,7 @@ async function applySession(ev) {
   $("#ws-url").value = ""; // ignored: see loadSettings
   saveSettings();
   state.orders.clear();
-  state.lastEventId = null;
+  state.lastCursor = null;
   render();
   await connect();
   await loadOrders();
