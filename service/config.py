@@ -161,6 +161,7 @@ class Settings:
     markets_file: Path = DEFAULT_MARKETS_FILE
     sweep_after_ms: int = 15_000
     claim_idle_ms: int = 30_000
+    lease_ttl_ms: int = 10_000
     db_pool_size: int = 8
     max_body_bytes: int = 16_384
     log_level: str = "INFO"
@@ -216,6 +217,7 @@ class Settings:
             markets_file=markets_file,
             sweep_after_ms=_int(env, "SWEEP_AFTER_MS", 15_000, 100, 86_400_000),
             claim_idle_ms=_int(env, "CLAIM_IDLE_MS", 30_000, 100, 86_400_000),
+            lease_ttl_ms=_int(env, "LEASE_TTL_MS", 10_000, 300, 600_000),
             db_pool_size=_int(env, "DB_POOL_SIZE", 8, 1, 1000),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 16_384, 256, 10_000_000),
             log_level=level,
@@ -228,6 +230,18 @@ class Settings:
     # -- Redis key names (hash-tagged so a Redis Cluster keeps one shard on one slot) --
     def stream_key(self, shard: int) -> str:
         return f"{self.redis_prefix}:orders:{{{shard}}}"
+
+    def lease_key(self, shard: int) -> str:
+        """The shard's lease ("owner epoch", with a TTL); same hash tag as its stream."""
+        return f"{self.redis_prefix}:lease:{{{shard}}}"
+
+    def lease_epoch_key(self, shard: int) -> str:
+        """The shard's epoch counter: it only rises (INCR)."""
+        return f"{self.redis_prefix}:lease:{{{shard}}}:epoch"
+
+    def lease_clean_key(self, shard: int) -> str:
+        """Set when the last owner gave the shard up cleanly (all it committed published)."""
+        return f"{self.redis_prefix}:lease:{{{shard}}}:clean"
 
     @property
     def events_channel(self) -> str:

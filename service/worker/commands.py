@@ -73,6 +73,12 @@ class Commands:
                 result = await self._sim_launch(args)
             else:
                 result = {"status": 400, "code": "unknown_command"}
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            # what it waited for was dropped with its shard (taken over meanwhile)
+            result = {"status": 503, "code": "market_moved", "message": "retry"}
         except Exception as e:
             log.exception("command %s failed", cmd)
             result = {"status": 500, "code": "internal_error", "message": str(e)}

@@ -47,7 +47,6 @@ class Plan:
         return self.internal_qty + (self.route.amount if self.route else 0)
 
 
-
 def plan_order(
     order: LiveOrder,
     pools: dict[str, Any],
