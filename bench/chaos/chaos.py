@@ -272,7 +272,7 @@ class EngineRun:
     def worker_pid(self, index: int) -> int | None:
         assert self.engine is not None
         out = subprocess.run(
-            ["pgrep", "-P", str(self.engine.proc.pid), "-f", f"service worker --index {index} "],
+            ["pgrep", "-P", str(self.engine.proc.pid), "-f", f"service worker --slot {index}$"],
             capture_output=True,
             text=True,
         ).stdout.split()
