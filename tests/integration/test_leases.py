@@ -295,3 +295,26 @@ def test_dead_workers_shards_are_taken_over_and_its_orders_finish(
     wait_for(lambda: final_count(settings, ids) == len(ids), 30, "B to execute the orders")
     b.send_signal(signal.SIGTERM)
     assert b.wait(30) == 0, b_log.read_text()[-2000:]
+
+
+def test_health_is_degraded_naming_the_shards_no_worker_holds(settings: Settings) -> None:
+    from falcon import testing
+
+    from service.api.app import create_app
+
+    client = testing.TestClient(create_app(settings))
+    before = client.simulate_get("/health")
+    assert before.status_code == 200 and before.json["status"] == "degraded"
+    assert before.json["unownedShards"] == list(range(settings.shards))
+
+    async def main() -> Any:
+        worker = Worker(settings, 0, 1)
+        task = asyncio.create_task(worker.run())
+        await until(lambda: len(worker.shards) == settings.shards, 15, "every shard taken")
+        during = client.simulate_get("/health")
+        worker.stop()
+        await asyncio.wait_for(task, 30)
+        return during
+
+    during = asyncio.run(main())
+    assert during.json["status"] == "ok" and "unownedShards" not in during.json
