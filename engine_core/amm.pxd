@@ -52,6 +52,9 @@ cdef class Pool:
     cdef u128 sell_capacity_c(self, u128 limit) noexcept nogil
     cdef u128 buy_capacity_c(self, u128 limit) noexcept nogil
     cdef u128 _fitting_c(self, bint sell, u128 cap) noexcept nogil
+    cdef double edge_c(self, bint sell) noexcept nogil
+    cdef u128 depth_c(self, bint sell, double px, u128 limit) noexcept nogil
+    cdef int breaks_c(self, bint sell, u128 a, u128* out) noexcept nogil
     # -- COMMANDS --
     cdef int sell_c(self, u128 dx, u128* out, u128* fee) noexcept nogil
     cdef int buy_c(self, u128 dy, u128* cost, u128* fee) noexcept nogil

@@ -4,7 +4,11 @@ Amounts are integer base units, at most 2**64 - 1 each; products are computed in
 Rounding always favours the pool; the fee is taken in the quote token and stays in the pool.
 """
 
+from libc.math cimport INFINITY
 from libc.stdint cimport uint64_t
+
+cdef extern from "<math.h>" nogil:
+    long double sqrtl(long double x)
 
 cdef u128 U64_MAX = 0xFFFFFFFFFFFFFFFF
 cdef uint64_t BPS = 10000
@@ -59,6 +63,22 @@ cdef class Pool:
         return 0
 
     cdef u128 buy_capacity_c(self, u128 limit) noexcept nogil:
+        return 0
+
+    cdef double edge_c(self, bint sell) noexcept nogil:
+        """The marginal price of the first unit, fee included, quote units per base unit
+        (a guide for the router's search; exact amounts come from the quotes)."""
+        return 0.0 if sell else INFINITY
+
+    cdef u128 depth_c(self, bint sell, double px, u128 limit) noexcept nogil:
+        """The largest amount <= limit (and <= capacity) whose every unit trades at a
+        marginal price, fee included, at least as good as `px` (sell: >= px, buy: <= px);
+        monotone in px. Approximate (long double), a guide for the searches."""
+        return 0
+
+    cdef int breaks_c(self, bint sell, u128 a, u128* out) noexcept nogil:
+        """Up to 4 amounts near `a` where the pool's integer value is not concave (a DLMM
+        bin's edges: completing a bin costs its rounded-up input); the router tries them."""
         return 0
 
     # -- COMMANDS --
@@ -141,6 +161,14 @@ cdef class Pool:
             else:
                 hi = mid
         return lo
+
+    def edge_price(self, str side):
+        """Marginal price of the first unit, fee included (float; a guide only)."""
+        return self.edge_c(side == "sell")
+
+    def depth(self, str side, double px, limit=U64_MAX):
+        """The amount that trades at marginal prices at least as good as `px` (a guide)."""
+        return py_u128(self.depth_c(side == "sell", px, amount_arg(limit)))
 
     def copy(self):
         return self.copy_c()
@@ -245,6 +273,30 @@ cdef class CpmmPool(Pool):
     cdef u128 buy_capacity_c(self, u128 limit) noexcept nogil:
         cdef u128 cap = self.x - 1
         return cap if cap < limit else limit
+
+    cdef double edge_c(self, bint sell) noexcept nogil:
+        cdef long double p = (<long double>self.y) / (<long double>self.x)
+        cdef long double k = (<long double>(BPS - self.fee)) / BPS
+        return <double>(p * k if sell else p / k)
+
+    cdef u128 depth_c(self, bint sell, double px, u128 limit) noexcept nogil:
+        # sell dx: out = k*y*dx/(x+dx), marginal k*x*y/(x+dx)^2 >= px  <=>  dx <= sqrt(k*x*y/px) - x
+        # buy dy: cost = y*dy/((x-dy)*k), marginal x*y/((x-dy)^2*k) <= px  <=>  dy <= x - sqrt(x*y/(k*px))
+        cdef long double x = <long double>self.x, y = <long double>self.y
+        cdef long double k = (<long double>(BPS - self.fee)) / BPS
+        cdef long double d
+        cdef u128 cap = self.sell_capacity_c(limit) if sell else self.buy_capacity_c(limit)
+        if px <= 0.0:
+            return cap if sell else 0
+        if sell:
+            d = sqrtl(k * x * y / px) - x
+        else:
+            d = x - sqrtl(x * y / (k * px))
+        if d <= 0:
+            return 0
+        if d >= <long double>cap:
+            return cap
+        return <u128>d
 
     # -- COMMANDS --
     cdef int sell_c(self, u128 dx, u128* out, u128* fee) noexcept nogil:

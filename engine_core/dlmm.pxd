@@ -47,6 +47,7 @@ cdef class DlmmPool(Pool):
     cdef int swap_buy_c(self, u128 dy, u128* cost, u128* fee, bint apply) noexcept nogil
     cdef int ensure_sell_c(self, u128 need) noexcept nogil
     cdef int ensure_buy_c(self, u128 need) noexcept nogil
+    cdef double eff_c(self, bint sell, int64_t j) noexcept nogil
     # -- COMMANDS --
     cdef void invalidate_c(self) noexcept nogil
     cdef int alloc_c(self, int64_t lo_id, int64_t n) except -1

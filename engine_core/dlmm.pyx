@@ -17,17 +17,14 @@ The fees stay in the pool (kept apart from the bins' tradable liquidity, as LP f
 """
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.math cimport floor, log
+from libc.math cimport INFINITY, floor, log
 from libc.stdlib cimport free, malloc
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy
 
 from engine_core.amm cimport (
-    ERR_LIQUIDITY, ERR_OVERFLOW, OK, Pool, amount_arg, ceil_div, mul_shift64, py_u128,
-    raise_code, u128,
+    ERR_LIQUIDITY, ERR_OVERFLOW, OK, Pool, ceil_div, mul_shift64, py_u128, u128,
 )
-
-from engine_core.amm import InsufficientLiquidity
 
 cdef u128 Q64 = (<u128>1) << 64
 cdef u128 U64_MAX = 0xFFFFFFFFFFFFFFFF
@@ -610,6 +607,96 @@ cdef class DlmmPool(Pool):
         if i >= self.n_bins:
             i = self.n_bins - 1
         return self.bp[i]
+
+    cdef double eff_c(self, bint sell, int64_t j) noexcept nogil:
+        """The price, fee included, of the j-th cached bin from the active one (quote units
+        per base unit): what a sell receives there, or what a buy pays."""
+        cdef int64_t k = self.active_id - j if sell else self.active_id + j
+        cdef long double p = (<long double>self.bp[k - self.lo_id]) / 18446744073709551616.0
+        cdef long double r
+        if sell:
+            r = (<long double>self.fee_rate_c(self.va_at_c(k, self.cs_ir, self.cs_vr))) / FEE_PRECISION
+            return <double>(p * (1 - r))
+        r = (<long double>self.fee_rate_c(self.va_at_c(k, self.cb_ir, self.cb_vr))) / FEE_PRECISION
+        return <double>(p / (1 - r))
+
+    cdef double edge_c(self, bint sell) noexcept nogil:
+        cdef int64_t j = 0
+        cdef u128* c
+        cdef int64_t n
+        if sell:
+            self.ensure_sell_c(1)
+            c = self.cs
+            n = self.cs_len
+        else:
+            self.ensure_buy_c(1)
+            c = self.cb
+            n = self.cb_len
+        while j < n and c[3 * j] == 0:
+            j += 1
+        if j >= n:
+            return 0.0 if sell else INFINITY
+        return self.eff_c(sell, j)
+
+    cdef int breaks_c(self, bint sell, u128 a, u128* out) noexcept nogil:
+        """The edges of the bins around the one where a trade of `a` ends: the whole-bin
+        totals before and at it, and one unit less (a bin not completed)."""
+        cdef int64_t lo = 0, hi, mid
+        cdef u128* c
+        cdef int n = 0
+        if sell:
+            self.ensure_sell_c(a)
+            c = self.cs
+            hi = self.cs_len
+        else:
+            self.ensure_buy_c(a)
+            c = self.cb
+            hi = self.cb_len
+        if c == NULL or hi == 0:
+            return 0
+        while lo < hi:                      # the first whole-bin total reaching a
+            mid = (lo + hi) // 2
+            if c[3 * mid] >= a:
+                hi = mid
+            else:
+                lo = mid + 1
+        if lo > 0 and c[3 * lo - 3] > 0:
+            out[n] = c[3 * lo - 3]
+            out[n + 1] = c[3 * lo - 3] - 1
+            n += 2
+        if lo < (self.cs_len if sell else self.cb_len) and c[3 * lo] > 0:
+            out[n] = c[3 * lo]
+            out[n + 1] = c[3 * lo] - 1
+            n += 2
+        return n
+
+    cdef u128 depth_c(self, bint sell, double px, u128 limit) noexcept nogil:
+        """Whole bins from the active one whose price with the fee is at least as good as
+        px (a bin trades at one price), from the quote cache; at most `limit`."""
+        cdef int64_t lo = 0, hi, mid
+        cdef u128* c
+        cdef u128 d
+        if sell:
+            self.ensure_sell_c(limit)
+            c = self.cs
+            hi = self.cs_len
+        else:
+            self.ensure_buy_c(limit)
+            c = self.cb
+            hi = self.cb_len
+        if c == NULL:
+            return 0
+        # the first bin (lo) whose price is worse than px; bins 0 .. lo-1 are taken whole
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if (self.eff_c(sell, mid) >= px) if sell else (self.eff_c(sell, mid) <= px):
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo == 0:
+            return 0
+        d = c[3 * lo - 3]
+        return d if d < limit else limit
 
     cdef u128 sell_capacity_c(self, u128 limit) noexcept nogil:
         cdef int64_t i

@@ -1,19 +1,6 @@
 from libc.stdint cimport uint8_t
 
-cdef enum Status:
-    PENDING = 0
-    OPEN = 1
-    ROUTING = 2
-    BUILDING = 3
-    SUBMITTED = 4
-    CONFIRMED = 5
-    PARTIALLY_FILLED = 6
-    FILLED = 7
-    CANCELED = 8
-    EXPIRED = 9
-    REJECTED = 10
-    FAILED = 11
-
+# status codes are indexes into fsm.pyx's STATUS_NAMES (checked there at import)
 cdef enum:
     N_STATUS = 12
 

@@ -1,6 +1,11 @@
 STATUS_NAMES: tuple[str, ...]
 STATUS_CODES: dict[str, int]
 TERMINAL: frozenset[str]
+RESTING: frozenset[str]
+IN_ATTEMPT: frozenset[str]
+LIVE: frozenset[str]
+CANCELLABLE: frozenset[str]
+UNSUBMITTED: frozenset[str]
 TRANSITIONS: frozenset[tuple[str, str]]
 
 class InvalidTransition(ValueError):

@@ -1,4 +1,10 @@
-"""The order state machine: one table of allowed transitions, compiled once to a C array."""
+"""The order state machine: one table of allowed transitions, compiled once to a C array,
+and the named sets of statuses beside it.
+
+This module owns the status vocabulary. Python code imports the sets below; the places that
+cannot import them (SQL in store/ and the migrations, the blotter's JS, the standalone client)
+are compared with them by tests/unit/engine_core/test_status_vocabulary.py.
+"""
 
 from libc.stdint cimport uint8_t
 
@@ -7,7 +13,20 @@ STATUS_NAMES = (
     "partially_filled", "filled", "canceled", "expired", "rejected", "failed",
 )
 STATUS_CODES = {name: code for code, name in enumerate(STATUS_NAMES)}
+
+# -- NAMED SETS (every status is exactly one of: "pending", LIVE, TERMINAL) --
+# An order's life is over: no transition leaves these.
 TERMINAL = frozenset({"filled", "canceled", "expired", "rejected", "failed"})
+# Waiting in its market's book for the price to come (a limit or sniper order's remainder).
+RESTING = frozenset({"open", "partially_filled"})
+# Inside one execution attempt (route, build, submit, land).
+IN_ATTEMPT = frozenset({"routing", "building", "submitted", "confirmed"})
+# An attempt whose transaction is not sent yet: after a takeover, that attempt starts again.
+UNSUBMITTED = frozenset({"routing", "building"})
+# Taken by a worker and not over: what a worker loads back at its start.
+LIVE = RESTING | IN_ATTEMPT
+# A cancel is honoured at once: not yet taken, or resting between attempts.
+CANCELLABLE = frozenset({"pending"}) | RESTING
 
 # (from, to): the readable source of truth; the tests read it too.
 TRANSITIONS = frozenset({
@@ -45,6 +64,8 @@ cdef uint8_t _TERMINAL[N_STATUS]
 
 def _compile():
     cdef int i, j
+    if len(STATUS_NAMES) != N_STATUS:
+        raise AssertionError("fsm.pxd's N_STATUS is not len(STATUS_NAMES)")
     for i in range(N_STATUS):
         _TERMINAL[i] = 0
         for j in range(N_STATUS):

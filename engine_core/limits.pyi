@@ -3,6 +3,11 @@ from collections.abc import Mapping
 from engine_core.amm import Pool
 from engine_core.router import Route
 
+Q64: int
+BPS: int
+DLMM_FEE_PRECISION: int
+U64_MAX: int
+
 def venue_quotes(pools: Mapping[str, Pool], base_decimals: int) -> tuple[int | None, int | None]:
     """(best_ask_raw, best_bid_raw): marginal prices with the fee, ask rounded up, bid down."""
 

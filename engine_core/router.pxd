@@ -1,4 +1,5 @@
 from engine_core.amm cimport Pool, i128, u128
+from engine_core.split cimport Venues
 
 
 cdef class Leg:
@@ -19,4 +20,4 @@ cdef class Route:
 
 
 # -- QUERIES --
-cdef u128 split_pair_c(Pool a, Pool b, bint sell, u128 total, u128 cap_a, u128 cap_b) noexcept nogil
+cdef Route route_of_c(str side, list names, Venues v, u128* alloc, object amount)

@@ -1,17 +1,17 @@
-"""Best execution across venues: quote each pool alone, and split the order across pools
-when that gives more (sell) or costs less (buy), moving amount between pairs of pools
-until their marginal prices meet (bisection on the split; legs are exact integers).
+"""Best execution across venues: the order split across pools where that gives more (sell)
+or costs less (buy), at the exact integer level (engine_core/split.pyx); legs are the
+pools' exact integer quotes.
 """
 
 from libc.stdint cimport uint64_t
 
-from engine_core.amm cimport ERR_LIQUIDITY, OK, Pool, amount_arg, i128, py_u128, raise_code, u128
+from engine_core.amm cimport OK, Pool, amount_arg, i128, py_u128, raise_code, u128
+from engine_core.split cimport MAX_VENUES, Venues
 
 from engine_core.amm import InsufficientLiquidity
 
 cdef enum:
     MAX_POOLS = 16
-    PAIR_ROUNDS = 3   # coordinate-ascent rounds over pairs when there are 3+ pools
 
 cdef i128 WORST = -((<i128>1) << 120)   # value of an unfillable amount
 
@@ -91,47 +91,6 @@ cdef inline bint _check_side(str side) except -1:
 
 
 # -- QUERIES --
-cdef inline i128 value_c(Pool p, bint sell, u128 amount) noexcept nogil:
-    """What the trader gets from `amount` at p: quote out (sell) or minus quote in (buy)."""
-    cdef u128 q = 0, f = 0
-    cdef int rc
-    if amount == 0:
-        return 0
-    if sell:
-        rc = p.quote_sell_c(amount, &q, &f)
-        return <i128>q if rc == OK else WORST
-    rc = p.quote_buy_c(amount, &q, &f)
-    return -<i128>q if rc == OK else WORST
-
-
-cdef inline u128 capacity_c(Pool p, bint sell, u128 limit) noexcept nogil:
-    return p.sell_capacity_c(limit) if sell else p.buy_capacity_c(limit)
-
-
-cdef u128 split_pair_c(Pool a, Pool b, bint sell, u128 total, u128 cap_a, u128 cap_b) noexcept nogil:
-    """The amount for `a` (the rest to `b`) that maximises the trader's value of `total`:
-    bisection on the sign of the marginal gain of moving a small step from b to a.
-    Caller guarantees cap_a + cap_b >= total."""
-    cdef u128 lo = total - cap_b if total > cap_b else 0
-    cdef u128 hi = cap_a if cap_a < total else total
-    cdef u128 h = total >> 16
-    cdef u128 m, step
-    cdef i128 gain, loss, v_lo, v_hi
-    if h == 0:
-        h = 1
-    while hi - lo > h:
-        m = lo + (hi - lo) // 2
-        step = h if hi - m >= h else hi - m
-        gain = value_c(a, sell, m + step) - value_c(a, sell, m)
-        loss = value_c(b, sell, total - m) - value_c(b, sell, total - m - step)
-        if gain > loss:
-            lo = m
-        else:
-            hi = m
-    v_lo = value_c(a, sell, lo) + value_c(b, sell, total - lo)
-    v_hi = value_c(a, sell, hi) + value_c(b, sell, total - hi)
-    return hi if v_hi > v_lo else lo
-
 
 cdef inline object _impact_bps(bint sell, u128 spot, u128 gross, u128 amount):
     """How far the average price before fees is from `spot`, in bps (>= 0, floor)."""
@@ -178,86 +137,66 @@ cdef Route _route(str side, bint sell, object amount, list legs, u128 best_spot,
     return r
 
 
+cdef Route route_of_c(str side, list names, Venues v, u128* alloc, object amount):
+    """The Route of an allocation over v's pools (names in v's pool order; the book's part,
+    if any, is not a leg). Raises when a pool refuses its leg."""
+    cdef bint sell = v.sell
+    cdef Py_ssize_t i
+    cdef Pool p
+    cdef u128 q = 0, f = 0, tq = 0, tf = 0, ta = 0, best_spot = 0, spot
+    cdef int rc
+    legs = []
+    for i in range(v.np):
+        p = <Pool>v.pools[i]
+        spot = p.spot_x64_c()
+        if i == 0 or (sell and spot > best_spot) or (not sell and spot < best_spot):
+            best_spot = spot
+        if alloc[i] == 0:
+            continue
+        rc = p.quote_sell_c(alloc[i], &q, &f) if sell else p.quote_buy_c(alloc[i], &q, &f)
+        if rc != OK:
+            raise_code(rc)
+        tq += q
+        tf += f
+        ta += alloc[i]
+        legs.append(_leg(names[i], sell, spot, alloc[i], q, f))
+    return _route(side, sell, amount if amount is not None else py_u128(ta), legs, best_spot,
+                  ta, tq, tf)
+
+
 def best_route(pools, str side, amount, bint allow_split=True):
     """The best way to fill `amount` base units on `pools` ({venue: Pool}).
 
-    sell: maximise the total quote out; buy: minimise the total quote in. Raises
+    sell: maximise the total quote out; buy: minimise the total quote in (split.Venues:
+    marginal prices equalised, then an exact integer refinement). Raises
     InsufficientLiquidity when no pool, nor all of them together, can fill `amount`."""
-    cdef bint sell = _check_side(side)
+    _check_side(side)
     cdef u128 n = amount_arg(amount)
-    cdef Py_ssize_t np = len(pools), i, j, k, best = -1
-    cdef Pool p
-    cdef u128 caps[MAX_POOLS]
-    cdef u128 alloc[MAX_POOLS]
-    cdef u128 spots[MAX_POOLS]
-    cdef i128 v, best_v = WORST, split_v
-    cdef u128 t, cap_sum = 0, a_new, q = 0, f = 0, best_spot = 0, tq = 0, tf = 0
-    cdef i128 v_old, v_new
-    cdef int rc
+    cdef Py_ssize_t np = len(pools), i, best = -1
+    cdef u128 alloc[MAX_VENUES]
+    cdef i128 val, best_v = WORST
     if n == 0:
         raise ValueError("amount must be > 0")
     if np == 0:
         raise InsufficientLiquidity("no venue for this market")
     if np > MAX_POOLS:
         raise ValueError(f"at most {MAX_POOLS} pools")
-    venues = sorted(pools)
-    cdef list plist = [<Pool?>pools[name] for name in venues]
-    cdef Pool pi, pj
-    for i in range(np):
-        pi = <Pool>plist[i]
-        spots[i] = pi.spot_x64_c()
-        if i == 0 or (sell and spots[i] > best_spot) or (not sell and spots[i] < best_spot):
-            best_spot = spots[i]
-        caps[i] = capacity_c(pi, sell, n)
-        cap_sum += caps[i]
-        alloc[i] = 0
-        if caps[i] >= n:
-            v = value_c(pi, sell, n)
-            if v > best_v:
-                best_v = v
-                best = i
-    if best >= 0:
-        alloc[best] = n
-    elif cap_sum >= n and allow_split:
-        t = n
+    names = sorted(pools)
+    cdef Venues v = Venues([pools[name] for name in names], side, need=amount)
+    if allow_split:
+        if v.allocate_c(n, alloc) != 0:
+            raise InsufficientLiquidity(f"the venues cannot fill {amount} base units")
+    else:
         for i in range(np):
-            alloc[i] = caps[i] if caps[i] < t else t
-            t -= alloc[i]
-    if allow_split and np > 1 and (best >= 0 or cap_sum >= n):
-        for k in range(PAIR_ROUNDS if np > 2 else 1):
-            for i in range(np):
-                pi = <Pool>plist[i]
-                for j in range(i + 1, np):
-                    pj = <Pool>plist[j]
-                    t = alloc[i] + alloc[j]
-                    if t == 0:
-                        continue
-                    a_new = split_pair_c(pi, pj, sell, t,
-                                         caps[i] if caps[i] < t else t,
-                                         caps[j] if caps[j] < t else t)
-                    if a_new == alloc[i]:
-                        continue
-                    v_old = value_c(pi, sell, alloc[i]) + value_c(pj, sell, alloc[j])
-                    v_new = value_c(pi, sell, a_new) + value_c(pj, sell, t - a_new)
-                    if v_new > v_old:
-                        alloc[i] = a_new
-                        alloc[j] = t - a_new
-    if best < 0 and not (allow_split and np > 1 and cap_sum >= n):
-        raise InsufficientLiquidity(
-            f"the venues cannot fill {amount} base units" if allow_split
-            else f"no single venue can fill {amount} base units")
-    legs = []
-    for i in range(np):
-        if alloc[i] == 0:
-            continue
-        p = <Pool>plist[i]
-        rc = p.quote_sell_c(alloc[i], &q, &f) if sell else p.quote_buy_c(alloc[i], &q, &f)
-        if rc != OK:
-            raise_code(rc)
-        tq += q
-        tf += f
-        legs.append(_leg(venues[i], sell, spots[i], alloc[i], q, f))
-    return _route(side, sell, amount, legs, best_spot, n, tq, tf)
+            alloc[i] = 0
+            val = v.value_c(i, n)
+            if val > best_v:
+                best_v = val
+                best = i
+        if best < 0:
+            raise InsufficientLiquidity(f"no single venue can fill {amount} base units")
+        alloc[best] = n
+    return route_of_c(side, names, v, alloc, amount)
 
 
 def execute_route(pools, Route route):

@@ -1,5 +1,6 @@
-"""Shared fixtures: the real PostgreSQL and Redis, each test isolated in its own schema,
-database or key prefix. A missing server fails the test; nothing is skipped."""
+"""Shared fixtures: real PostgreSQL and Redis (a running pair on the default ports, or
+embedded ones when none answers), each test isolated in its own schema, database or key
+prefix. Nothing is skipped."""
 
 from __future__ import annotations
 
@@ -13,8 +14,54 @@ import redis
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-BASE_DSN = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _answers(dsn: str, redis_url: str) -> bool:
+    try:
+        with psycopg.connect(dsn, connect_timeout=2):
+            pass
+        client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except (psycopg.Error, redis.RedisError, OSError):
+        return False
+    return True
+
+
+def _test_servers() -> tuple[str, str]:
+    """TEST_DATABASE_URL / TEST_REDIS_URL when set; else PostgreSQL on :5432 and Redis on
+    :6379 when both answer; else embedded ones (the `embedded` extra, in a temporary
+    directory, stopped and removed when the test run ends; TEST_SERVERS=embedded forces
+    them), so the test command works on a machine with no servers."""
+    dsn = os.environ.get("TEST_DATABASE_URL")
+    url = os.environ.get("TEST_REDIS_URL")
+    forced = os.environ.get("TEST_SERVERS") == "embedded"
+    if dsn or url or (not forced and _answers(DEFAULT_DSN, DEFAULT_REDIS_URL)):
+        return dsn or DEFAULT_DSN, url or DEFAULT_REDIS_URL
+    import atexit
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from service.runtime.embedded import EmbeddedServers
+
+    root = Path(tempfile.mkdtemp(prefix="order-engine-test-servers-"))
+    servers = EmbeddedServers(root)
+    servers.start()
+
+    def stop() -> None:
+        servers.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+    atexit.register(stop)
+    return servers.urls["DATABASE_URL"], servers.urls["REDIS_URL"]
+
+
+BASE_DSN, REDIS_URL = _test_servers()
 
 
 @pytest.fixture(scope="session")

@@ -23,8 +23,6 @@ import psycopg
 
 from engine_core import fsm
 
-FINAL = tuple(sorted(fsm.TERMINAL))
-
 
 @dataclass
 class Report:
@@ -99,7 +97,8 @@ def pool_base_totals(conn: psycopg.Connection[Any]) -> dict[tuple[str, str], int
 def final_count(conn: psycopg.Connection[Any]) -> tuple[int, int]:
     """(orders, orders in a final state)."""
     row = conn.execute(
-        "SELECT count(*), count(*) FILTER (WHERE status = ANY(%s)) FROM orders", (list(FINAL),)
+        "SELECT count(*), count(*) FILTER (WHERE status = ANY(%s)) FROM orders",
+        (sorted(fsm.TERMINAL),),
     ).fetchone()
     assert row is not None
     return int(row[0]), int(row[1])

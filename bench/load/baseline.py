@@ -116,6 +116,7 @@ async def http_run(args: argparse.Namespace, rate: float, send_orders: Any) -> d
                     threads,
                     "--keep-alive",
                     "30",
+                    "--reuse-port",  # as the engine's gunicorn_conf: one socket per process
                     "bench.load.baseline_http:app",
                 ],
                 env=env,

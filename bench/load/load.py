@@ -37,7 +37,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import multiprocessing as mp
 import os
 import sys
 import tempfile
@@ -48,9 +47,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import psycopg
-import redis
-import redis.asyncio as aioredis
 
 from bench.load import baseline as bare
 from bench.load import engine as eng
@@ -61,11 +57,26 @@ from bench.load.clients import (
     percentiles_ms,
     ws_connect,
 )
+from bench.load.queued import (
+    queued_run,
+)
+from bench.load.relay import (
+    relay_measure,
+    scenario_relay,
+)
+from bench.load.report import (
+    figures,
+    print_figures,
+)
+from bench.load.runs import (
+    parse_env,
+    start_profiles,
+    stop_profiles,
+)
+from engine_core import fsm
 
-FINAL = {"filled", "failed", "canceled", "expired", "rejected"}
 RESULTS = Path(__file__).parents[1] / "results"
 ORDER_PATH = "/api/orders/execute"
-SIX = ["pending", "routing", "building", "submitted", "confirmed", "filled"]
 
 
 # --------------------------------------------------------------------------- REST
@@ -146,7 +157,7 @@ async def rest_run(args: argparse.Namespace, http: str, ws: str) -> dict[str, An
         if ts:
             sent = datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
             ws_delay.append(max(0.0, wall0 + t - sent))
-        if p["status"] in FINAL and oid not in finals:
+        if p["status"] in fsm.TERMINAL and oid not in finals:
             finals[oid] = (p["status"], t)
             if len(finals) >= len(submitted) and submitted_done.is_set():
                 all_final.set()
@@ -223,331 +234,7 @@ async def rest_run(args: argparse.Namespace, http: str, ws: str) -> dict[str, An
 # --------------------------------------------------------------------------- queued
 
 
-def bulk_insert_orders(
-    dsn: str, n: int, symbols: list[str], clients: int, amount_units: dict[str, int]
-) -> list[tuple[str, str]]:
-    """N pending market orders with their `pending` events, as the API stores them, in a
-    few big statements. Returns (order id, symbol)."""
-    from service.store.orders import INSERT_ORDERS
-
-    out: list[tuple[str, str]] = []
-    now = datetime.now(UTC)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        for lo in range(0, n, 5000):
-            batch = []
-            for i in range(lo, min(n, lo + 5000)):
-                sym = symbols[i % len(symbols)]
-                oid = uuid.uuid4()
-                out.append((str(oid), sym))
-                batch.append(
-                    {
-                        "id": oid,
-                        "client_id": f"q-{i % clients}",
-                        "client_order_id": None,
-                        "idem_key": None,
-                        "request_hash": "bench",
-                        "symbol": sym,
-                        "side": "buy" if i % 2 else "sell",
-                        "type": "market",
-                        "time_in_force": "IOC",
-                        "amount": amount_units[sym],
-                        "limit_price": None,
-                        "expires_at": None,
-                        "slippage_bps": 500,
-                        "ts": now,
-                        "payload": {
-                            "filled": "0",
-                            "remaining": "0",
-                            "avgPrice": None,
-                            "txHash": None,
-                            "failureReason": None,
-                            "attempts": 0,
-                        },
-                    }
-                )
-            conn.execute(INSERT_ORDERS, {"rows": orjson.dumps(batch).decode()})
-    return out
-
-
-def xadd_orders(prefix: str, shards: int, orders: list[tuple[str, str]]) -> None:
-    from service.domain.markets import shard_of
-
-    r = redis.Redis.from_url(eng.REDIS_URL)
-    for lo in range(0, len(orders), 5000):
-        pipe = r.pipeline(transaction=False)
-        for oid, sym in orders[lo : lo + 5000]:
-            pipe.xadd(f"{prefix}:orders:{{{shard_of(sym, shards)}}}", {"id": oid, "symbol": sym})
-        pipe.execute()
-    r.close()
-
-
-class PubSubCounter:
-    """Counts the order:update events published on a channel (single or batched frames)."""
-
-    def __init__(self, channel: str) -> None:
-        self.channel = channel
-        self.events = 0
-        self._task: asyncio.Task[None] | None = None
-        self._ready = asyncio.Event()
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-        await self._ready.wait()
-
-    async def _run(self) -> None:
-        r = aioredis.Redis.from_url(eng.REDIS_URL)
-        ps = r.pubsub()
-        await ps.subscribe(self.channel)
-        self._ready.set()
-        try:
-            while True:
-                msg = await ps.get_message(timeout=1.0)
-                if msg and msg["type"] == "message":
-                    self.events += bare.frame_events(msg["data"])
-        finally:
-            await ps.aclose()
-            await r.aclose()
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-
-def amounts_for(symbols: list[str], markets_file: str | None = None) -> dict[str, int]:
-    """A small order in each market (a hundredth of a base token, at least one unit)."""
-    from service.config import DEFAULT_MARKETS_FILE
-    from service.domain.markets import load_markets
-
-    markets = load_markets(Path(markets_file) if markets_file else DEFAULT_MARKETS_FILE)
-    return {s: max(1, 10 ** markets[s].base.decimals // 100) for s in symbols}
-
-
-def workers_holding(metrics_dir: str) -> int:
-    """Orders the workers hold (read from the streams, not final yet: their
-    `order_queue_size` gauges, read from the multiprocess metric files). The stored
-    statuses undercount them: an order admitted but whose `routing` is not committed yet
-    is still `pending` in PostgreSQL."""
-    from prometheus_client import CollectorRegistry
-    from prometheus_client.multiprocess import MultiProcessCollector
-
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=metrics_dir)
-    for family in registry.collect():
-        if family.name == "order_queue_size":
-            return int(sum(sample.value for sample in family.samples))
-    return 0
-
-
-async def queued_run(
-    args: argparse.Namespace,
-    workdir: Path,
-    extra_env: dict[str, str],
-    label: str = "queued",
-    waves: int = 1,
-) -> dict[str, Any]:
-    """N orders queued before the workers start; with `waves` > 1, N more each time the
-    previous N are filled, through the same workers (is their memory flat over time?)."""
-    total = args.n * waves
-    with eng.fresh(args.keep) as f:
-        env = eng.engine_env(f, extra_env)
-        eng.migrate(env, args.engine_dir)
-        symbols = args.queued_symbols.split(",")
-        amounts = amounts_for(symbols)
-
-        def queue_orders() -> None:
-            """N more orders in PostgreSQL, then on their markets' streams."""
-            orders = bulk_insert_orders(f.database_url, args.n, symbols, args.clients, amounts)
-            xadd_orders(f.prefix, int(env.get("SHARDS", "8")), orders)
-
-        t = time.perf_counter()
-        queue_orders()
-        setup_s = time.perf_counter() - t
-        counter = PubSubCounter(f"{f.prefix}:events")
-        await counter.start()
-        db = await psycopg.AsyncConnection.connect(f.database_url, autocommit=True)
-        prog = Progress(label, total, not args.quiet)
-        per_wave: list[dict[str, Any]] = []
-        rss: dict[str, list[int]] = {}
-        inflight_peak = 0
-        held_peak = 0
-        t0 = time.perf_counter()
-        with eng.start(env, workdir, "worker", args.engine_dir, wait_http=False) as e:
-            profile: list[Any] = []
-            if args.profile:
-                while len(e.pids()) < int(env["WORKERS"]):
-                    await asyncio.sleep(0.05)
-                profile = start_profiles(args, e, label)
-            deadline = time.perf_counter() + args.timeout * waves
-            done = 0
-            for wave in range(waves):
-                if wave:
-                    queue_orders()
-                wave_held = 0
-                while time.perf_counter() < deadline:
-                    await asyncio.sleep(0.5)
-                    cur = await db.execute(
-                        "SELECT count(*) FILTER (WHERE status IN ('filled','failed','expired',"
-                        "'canceled','rejected')), count(*) FILTER (WHERE status NOT IN"
-                        " ('pending','filled','failed','expired','canceled','rejected'))"
-                        " FROM orders"
-                    )
-                    row = await cur.fetchone()
-                    assert row is not None
-                    done, live = row
-                    inflight_peak = max(inflight_peak, live)
-                    wave_held = max(wave_held, workers_holding(env["PROMETHEUS_MULTIPROC_DIR"]))
-                    for name, pid in e.pids().items():
-                        rss.setdefault(name, []).append(eng.rss_kb(pid))
-                    prog.update(done, f"in flight {live}")
-                    if done >= args.n * (wave + 1):
-                        break
-                held_peak = max(held_peak, wave_held)
-                per_wave.append(
-                    {
-                        "held_peak": wave_held,
-                        "rss_kb_after": {name: eng.rss_kb(pid) for name, pid in e.pids().items()},
-                    }
-                )
-            await asyncio.sleep(0.5)  # the last publishes
-            stop_profiles(profile)
-        wall = time.perf_counter() - t0
-        prog.close()
-        cur = await db.execute(
-            "SELECT min(ts) FILTER (WHERE seq = 2), max(ts), count(*),"
-            " count(*) FILTER (WHERE status = 'filled') FROM order_events"
-        )
-        first, last, events, filled = await cur.fetchone() or (None, None, 0, 0)
-        cur = await db.execute(
-            "SELECT count(*) FROM (SELECT order_id FROM order_events GROUP BY order_id"
-            " HAVING array_agg(status ORDER BY seq) = %s) x",
-            (SIX,),
-        )
-        six = (await cur.fetchone() or (0,))[0]
-        await db.close()
-        await counter.stop()
-    span = (last - first).total_seconds() if first and last else wall
-    return {
-        "scenario": label,
-        "orders": total,
-        "symbols": symbols,
-        "setup_s": round(setup_s, 2),
-        "filled": filled,
-        "orders_with_all_six_events": six,
-        "events_stored": events,
-        "events_published": counter.events,
-        "orders_per_s": round(filled / max(1e-9, span), 1),
-        "events_per_s": round((events - total) / max(1e-9, span), 1),
-        "span_s": round(span, 2),
-        "peak_in_flight": inflight_peak,
-        "peak_held_by_workers": held_peak,
-        "rss_kb": {k: {"first": v[0], "peak": max(v), "last": v[-1]} for k, v in rss.items() if v},
-        **({"waves": per_wave} if waves > 1 else {}),
-    }
-
-
 # --------------------------------------------------------------------------- relay
-
-
-def _publisher(
-    channel: str, n: int, rate: float, clients: list[str], batch: int, start_at: float
-) -> None:
-    """Process: publish `n` order:update events to `clients` round robin, in frames of
-    `batch` events (the worker's format), flat out or at `rate` events/s."""
-    r = redis.Redis.from_url(eng.REDIS_URL)
-    seq: dict[int, int] = {}
-    orders = [str(uuid.uuid4()) for _ in range(len(clients))]
-    while time.monotonic() < start_at:
-        time.sleep(0.001)
-    t0 = time.monotonic()
-    sent = 0
-    pipe = r.pipeline(transaction=False)
-    while sent < n:
-        if rate:
-            due = min(n, int((time.monotonic() - t0) * rate) + 1)
-            if due <= sent:
-                time.sleep(0.0005)
-                continue
-            k = min(due - sent, batch)
-        else:
-            k = min(n - sent, batch)
-        events = []
-        for j in range(sent, sent + k):
-            c = j % len(clients)
-            s = seq[c] = seq.get(c, 0) + 1
-            events.append(bare.event_frame(clients[c], orders[c], s, j + 1, time.monotonic_ns()))
-        bare.publish_events(pipe, channel, events)
-        sent += k
-        if not rate and len(pipe) < 64:
-            continue
-        pipe.execute()
-    pipe.execute()
-    r.close()
-
-
-async def relay_measure(
-    ws: str, channel: str, args: argparse.Namespace, label: str
-) -> dict[str, Any]:
-    clients = [f"relay-{uuid.uuid4().hex[:6]}-{i}" for i in range(args.relay_clients)]
-    lat: list[float] = []
-    times: list[float] = []
-    expected = {"n": 0}
-
-    def on_message(raw: bytes, t: float) -> None:
-        times.append(t)
-        i = raw.find(b'"txHash":"')
-        if i >= 0:
-            j = raw.find(b'"', i + 10)
-            lat.append(time.monotonic() - int(raw[i + 10 : j]) / 1e9)
-
-    readers = []
-    for lo in range(0, len(clients), 100):
-        readers += await asyncio.gather(
-            *(ws_connect(f"{ws}/ws?clientId={c}", on_message) for c in clients[lo : lo + 100])
-        )
-    out: dict[str, Any] = {"scenario": label, "clients": len(clients)}
-    ctx = mp.get_context("fork")
-    for phase, n, rate in (
-        ("max", args.relay_n, 0.0),
-        ("paced", int(args.relay_rate * 5), args.relay_rate),
-    ):
-        lat.clear()
-        times.clear()
-        expected["n"] = n
-        start_at = time.monotonic() + 0.5
-        p = ctx.Process(
-            target=_publisher, args=(channel, n, rate, clients, 64 if not rate else 16, start_at)
-        )
-        p.start()
-        prog = Progress(f"{label}:{phase}", n, not args.quiet)
-        deadline = time.monotonic() + args.timeout
-        last_count, still = -1, 0
-        while len(times) < n and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
-            prog.update(len(times))
-            if len(times) == last_count and not p.is_alive():
-                still += 1
-                if still > 10:
-                    break
-            else:
-                still = 0
-            last_count = len(times)
-        prog.update(len(times), force=True)
-        prog.close()
-        await asyncio.get_running_loop().run_in_executor(None, p.join)
-        span = (max(times) - min(times)) if len(times) > 1 else float("nan")
-        out[phase] = {
-            "published": n,
-            "delivered": len(times),
-            "rate": rate or None,
-            "messages_per_s": round(len(times) / span, 1) if span == span and span > 0 else None,
-            "publish_to_client_ms": percentiles_ms(lat, (50, 90, 99, 99.9)),
-        }
-        await asyncio.sleep(0.5)
-    for r in readers:
-        r.close()
-    return out
 
 
 # --------------------------------------------------------------------------- orchestration
@@ -567,73 +254,6 @@ async def scenario_rest(args: argparse.Namespace, workdir: Path, rate: float) ->
                 stop_profiles(profile)
             out["cpu_s"] = {k: round(eng.cpu_seconds(p), 1) for k, p in e.pids().items()}
     return out
-
-
-async def scenario_relay(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    with eng.fresh(args.keep) as f:
-        env = eng.engine_env(f, parse_env(args.env))
-        with eng.start(env, workdir, "up", args.engine_dir) as e:
-            profile = start_profiles(args, e, "relay")
-            try:
-                return await relay_measure(e.ws, f"{f.prefix}:events", args, "relay")
-            finally:
-                stop_profiles(profile)
-
-
-def start_profiles(args: argparse.Namespace, e: eng.Engine, name: str) -> list[Any]:
-    """py-spy record of every engine process while the scenario runs (--profile DIR)."""
-    if not args.profile:
-        return []
-    import subprocess
-
-    out = Path(args.profile)
-    out.mkdir(parents=True, exist_ok=True)
-    procs = []
-    for pname, pid in e.pids().items():
-        procs.append(
-            subprocess.Popen(
-                [
-                    "py-spy",
-                    "record",
-                    "-p",
-                    str(pid),
-                    "-r",
-                    "200",
-                    "--nonblocking",
-                    "-f",
-                    "raw",
-                    "-o",
-                    str(out / f"{name}-{pname}.txt"),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-    return procs
-
-
-def stop_profiles(procs: list[Any]) -> None:
-    import signal
-
-    for p in procs:
-        p.send_signal(signal.SIGINT)
-    for p in procs:
-        with contextlib.suppress(Exception):
-            p.wait(timeout=30)
-
-
-def parse_env(items: list[str] | None) -> dict[str, str]:
-    out = {}
-    for item in items or []:
-        k, _, v = item.partition("=")
-        out[k] = v
-    return out
-
-
-def ratio(a: float | None, b: float | None) -> float | None:
-    if not a or not b:
-        return None
-    return round(a / b, 2)
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -681,123 +301,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         )
     result["figures"] = figures(E, B)
     return result
-
-
-def figures(E: dict[str, Any], B: dict[str, Any]) -> list[dict[str, Any]]:
-    """(target, engine, baseline, ratio) rows."""
-    rows: list[dict[str, Any]] = []
-
-    def add(target: str, unit: str, e: Any, b: Any, goal: str) -> None:
-        rows.append(
-            {
-                "target": target,
-                "goal": goal,
-                "unit": unit,
-                "engine": e,
-                "baseline": b,
-                "ratio": ratio(e, b),
-            }
-        )
-
-    g = lambda d, *ks: _get(d, ks)  # noqa: E731
-    if "rest" in E:
-        add(
-            "REST accepted (flat out)",
-            "orders/s",
-            g(E, "rest", "accepted_per_s"),
-            g(B, "rest", "accepted_per_s"),
-            ">= 5,000",
-        )
-        add(
-            "REST accept p99 (flat out)",
-            "ms",
-            g(E, "rest", "accept_ms", "p99"),
-            g(B, "rest", "accept_ms", "p99"),
-            "",
-        )
-        add("REST filled (flat out)", "orders/s", g(E, "rest", "filled_per_s"), None, "")
-    if "rest_1000" in E:
-        add(
-            "REST accept p99 at 1,000/s",
-            "ms",
-            g(E, "rest_1000", "accept_ms", "p99"),
-            g(B, "rest_1000", "accept_ms", "p99"),
-            "< 10",
-        )
-        add(
-            "submit->filled p99 at 1,000/s",
-            "ms",
-            g(E, "rest_1000", "submit_to_filled_ms", "p99"),
-            None,
-            "< 50",
-        )
-    if "queued" in E:
-        add(
-            "engine, orders queued",
-            "orders/s",
-            g(E, "queued", "orders_per_s"),
-            g(B, "queued", "orders_per_s"),
-            ">= 10,000",
-        )
-        add(
-            "engine, orders queued",
-            "events/s",
-            g(E, "queued", "events_per_s"),
-            g(B, "queued", "events_per_s"),
-            "",
-        )
-    if "relay" in E:
-        add(
-            "relay to 1,000 clients",
-            "messages/s",
-            g(E, "relay", "max", "messages_per_s"),
-            g(B, "relay", "max", "messages_per_s"),
-            ">= 40,000",
-        )
-        add(
-            "relay p99 at paced rate",
-            "ms",
-            g(E, "relay", "paced", "publish_to_client_ms", "p99"),
-            g(B, "relay", "paced", "publish_to_client_ms", "p99"),
-            "< 5",
-        )
-    if "inflight" in E:
-        add(
-            "held by workers at brief latency",
-            "orders",
-            g(E, "inflight", "peak_held_by_workers"),
-            None,
-            ">= 50,000",
-        )
-        add(
-            "in flight (stored) at brief lat.",
-            "orders",
-            g(E, "inflight", "peak_in_flight"),
-            None,
-            "",
-        )
-    return rows
-
-
-def _get(d: Any, keys: tuple[str, ...]) -> Any:
-    for k in keys:
-        if not isinstance(d, dict) or k not in d:
-            return None
-        d = d[k]
-    return d
-
-
-def print_figures(rows: list[dict[str, Any]]) -> None:
-    print(f"\n{'target':<34} {'unit':<11} {'engine':>10} {'baseline':>10} {'ratio':>6}  goal")
-    for r in rows:
-
-        def fmt(v: Any) -> str:
-            return "-" if v is None else f"{v:,.1f}" if isinstance(v, float) else f"{v:,}"
-
-        print(
-            f"{r['target']:<34} {r['unit']:<11} {fmt(r['engine']):>10} {fmt(r['baseline']):>10}"
-            f" {fmt(r['ratio']):>6}  {r['goal']}"
-        )
 
 
 def parser() -> argparse.ArgumentParser:

@@ -29,14 +29,16 @@ def py_pools():
 
 
 def test_twins_agree():
+    """The Python twin keeps the old bisection on the split (the benchmark's baseline); the
+    Cython router's exact split is never worse, and differs by a few quote units at most."""
     for side in ("sell", "buy"):
         cy = best_route(cy_pools(), side, SPLIT)
         py = py_best_route(py_pools(), side, SPLIT)
-        assert len(cy.legs) == 2
-        assert [(x.venue, x.amount, x.quote, x.fee) for x in cy.legs] == [
-            (x.venue, x.amount, x.quote, x.fee) for x in py.legs
-        ]
-        assert (cy.quote_amount, cy.price_impact_bps) == (py.quote_amount, py.price_impact_bps)
+        assert len(cy.legs) == 2 and len(py.legs) == 2
+        if side == "sell":
+            assert py.quote_amount <= cy.quote_amount <= py.quote_amount + 10
+        else:
+            assert py.quote_amount - 10 <= cy.quote_amount <= py.quote_amount
 
 
 @pytest.mark.benchmark(group="route_split")

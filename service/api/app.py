@@ -10,7 +10,12 @@ import orjson
 from falcon import media
 
 from service.api.auth import AuthMiddleware
-from service.api.client_rate_limit import RateLimiter, RateLimitMiddleware
+from service.api.batch import BatchResource
+from service.api.client_rate_limit import (
+    RateLimiter,
+    RateLimitMiddleware,
+    SourceLimitMiddleware,
+)
 from service.api.market_commands import MarketCommands
 from service.api.openapi import OpenApiResource, build_openapi
 from service.api.pages import add_pages
@@ -22,6 +27,7 @@ from service.api.resources import (
     QuoteResource,
 )
 from service.api.sim import SimResource
+from service.api.source import SourceResolver
 from service.config import Settings
 from service.domain.markets import load_markets
 from service.errors import ApiError, unavailable
@@ -71,8 +77,18 @@ def create_app(
     store.open()
     queue = queue or MarketCommands(settings)
     app = falcon.App()
-    app.add_middleware(AuthMiddleware(settings.api_keys, store))  # then the limit, by client
-    app.add_middleware(RateLimitMiddleware(RateLimiter(settings)))
+    limiter = RateLimiter(settings)
+    by_source = SourceLimitMiddleware(limiter, SourceResolver(settings.trusted_proxies))
+    app.add_middleware(by_source)  # first the source's budget, then the key, then the client's
+    app.add_middleware(
+        AuthMiddleware(
+            settings.api_keys,
+            store,
+            operator_keys=settings.operator_api_keys,
+            bad_key=by_source.bad_key,
+        )
+    )
+    app.add_middleware(RateLimitMiddleware(limiter))
     json = media.JSONHandler(dumps=orjson.dumps, loads=orjson.loads)
     app.req_options.media_handlers[falcon.MEDIA_JSON] = json
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = json
@@ -82,6 +98,9 @@ def create_app(
     markets_res = MarketsResource(markets, store)
     app.add_route("/orders", orders)
     app.add_route("/api/orders/execute", orders)
+    batch = BatchResource(orders)  # up to 100 orders, one commit: api/batch.py
+    app.add_route("/orders/batch", batch)
+    app.add_route("/api/orders/batch", batch)
     app.add_route("/orders/{order_id:uuid}", orders, suffix="item")
     app.add_route("/orders/{order_id:uuid}/events", orders, suffix="events")
     app.add_route("/markets", markets_res)
@@ -91,7 +110,9 @@ def create_app(
     app.add_route("/openapi.json", OpenApiResource(build_openapi(settings, markets)))
     add_pages(app, settings)  # /, /blotter, /docs, /config.json, /static/…
     if settings.sim_enabled:
-        sim = SimResource(markets, queue, markets_res, settings.max_body_bytes)
+        sim = SimResource(
+            markets, queue, markets_res, settings.max_body_bytes, settings.sim_max_price_ratio
+        )
         app.add_route("/sim/launch", sim, suffix="launch")
         app.add_route("/sim/price", sim, suffix="price")
 

@@ -17,6 +17,11 @@ Only sha256 digests of the keys are kept, and a given key is compared with every
 them with `hmac.compare_digest`, no early exit: the time taken does not depend on which key
 matched or how much of it did. Keys are never logged.
 
+Market commands (`/sim/*`) are an operator's: with any keys configured (API_KEYS or
+OPERATOR_API_KEYS) they need a key of OPERATOR_API_KEYS; a client's key there is 403, and
+the operator's name goes to `req.context.operator`. A wrong key (anywhere) also costs the
+source a slot of its wrong-key budget (`bad_key`, api/client_rate_limit.py).
+
 Without keys the API runs open (`req.context.client_id` is None) and says so once, when
 the app is created.
 """
@@ -24,7 +29,7 @@ the app is created.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import falcon
@@ -45,6 +50,7 @@ API_KEY_HEADER = "X-API-Key"
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="order-engine"'}
 _MAX_KEY_CHARS = 1024
+SIM_PREFIX = "/sim/"
 
 
 def _unauthorized(message: str) -> ApiError:
@@ -84,9 +90,20 @@ class AuthMiddleware:
     """Falcon middleware: authenticate in process_request, check order ownership in
     process_resource (after routing, so it knows the `{order_id}`)."""
 
-    def __init__(self, api_keys: Mapping[str, str], store: OrderStore | None = None) -> None:
+    def __init__(
+        self,
+        api_keys: Mapping[str, str],
+        store: OrderStore | None = None,
+        *,
+        operator_keys: Mapping[str, str] | None = None,
+        bad_key: Callable[[falcon.Request], None] | None = None,
+    ) -> None:
         self.keys = KeyRing(api_keys)
+        self.operators = KeyRing(operator_keys or {})
         self.store = store
+        self._bad_key = bad_key
+        if self.keys and not self.operators:
+            log.warning("API keys but no OPERATOR_API_KEYS: /sim/* answers 403 to everyone")
         if self.keys:
             log.info("API authentication on: %d API key(s) configured", len(self.keys))
         else:
@@ -99,19 +116,43 @@ class AuthMiddleware:
     def enabled(self) -> bool:
         return bool(self.keys)
 
+    def _lookup(self, ring: KeyRing, keys: list[str]) -> set[str | None]:
+        return {ring.client_for(k) if 0 < len(k) <= _MAX_KEY_CHARS else None for k in keys}
+
+    def _unknown(self, req: falcon.Request) -> ApiError:
+        if self._bad_key is not None:
+            self._bad_key(req)  # 429 once this source sent too many wrong keys
+        return _unauthorized("unknown API key")
+
+    def _operator(self, req: falcon.Request, keys: list[str]) -> None:
+        names = self._lookup(self.operators, keys)
+        if None in names:
+            if None not in self._lookup(self.keys, keys):
+                raise ApiError(403, "forbidden", "market commands need an operator key")
+            raise self._unknown(req)
+        if len(names) > 1:
+            raise _unauthorized("the request carries the keys of two operators")
+        (req.context.operator,) = names
+        req.context.authenticated = True
+
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.client_id = None
+        req.context.operator = None
         req.context.authenticated = False
-        if not self.keys or is_open_path(req.path):
+        operator_path = req.path.startswith(SIM_PREFIX)
+        if is_open_path(req.path) or not (self.keys or (operator_path and self.operators)):
             return
         keys = presented_keys(req)
         if not keys:
             raise _unauthorized(
                 f"an API key is required (Authorization: Bearer <key> or {API_KEY_HEADER})"
             )
-        clients = {self.keys.client_for(k) if 0 < len(k) <= _MAX_KEY_CHARS else None for k in keys}
+        if operator_path:
+            self._operator(req, keys)
+            return
+        clients = self._lookup(self.keys, keys)
         if None in clients:
-            raise _unauthorized("unknown API key")
+            raise self._unknown(req)
         if len(clients) > 1:
             raise _unauthorized("the request carries the keys of two clients")
         (client,) = clients

@@ -11,9 +11,15 @@ cancels, simulator commands) and `read` (GET), so a dashboard polling its orders
 takes order entry's slots. Over the limit: 429 `rate_limited` with `Retry-After` in whole
 seconds (at least 1).
 
-Who the client is: the API key's clientId; when the API runs open, the `clientId` of the
-order body (charged by the order resource through `admit_client`, once the body is parsed)
-or of the query string. A request with neither is not limited.
+Who the client is: the API key's clientId (an operator's name for `/sim/*`); when the API
+runs open, the `clientId` of the order body (charged by the order resource through
+`admit_client`, once the body is parsed) or of the query string.
+
+Every request but the open paths is also charged to its source address (api/source.py), one
+budget of `RATE_LIMIT_PER_SOURCE_PER_MIN` for every method, before the key is checked: so
+changing `clientId`, listing, cancelling or sending market commands without keys is limited
+too. A wrong API key costs a slot of a small budget of its own per source (BAD_KEYS_PER_MIN),
+so keys can't be guessed at speed.
 
 Redis down or slow never blocks a request: the check fails open, says so once in the log
 (and once more when Redis is back), and skips Redis for a second before trying again, so an
@@ -35,6 +41,7 @@ import falcon
 import redis
 
 from service.api.auth import authenticated_client, is_open_path
+from service.api.source import SourceResolver
 from service.config import Settings
 from service.errors import ApiError
 
@@ -42,6 +49,7 @@ log = logging.getLogger(__name__)
 
 WINDOW_MS = 60_000
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+BAD_KEYS_PER_MIN = 30
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,64}")
 
 # KEYS[1]: the client's bucket. ARGV[1]: ms between requests at the steady rate (60000/N),
@@ -96,18 +104,22 @@ class RateLimiter:
         self._skip_until = 0.0
 
     def key(self, client_id: str, bucket: str) -> str:
+        # buckets: write, read (per client), source, badkey (per source address)
         # the clientId goes last, so no clientId (they may contain ':') can reach another's key
         if bucket == "write":
             return self.settings.key("ratelimit", "client", client_id)
         return self.settings.key("ratelimit", bucket, client_id)
 
-    def hit(self, client_id: str, bucket: str = "write") -> Decision | None:
+    def hit(
+        self, client_id: str, bucket: str = "write", per_min: int | None = None
+    ) -> Decision | None:
         """Take one slot; None when Redis can't say (the caller lets the request through)."""
         if self._down and time.monotonic() < self._skip_until:
             return None
+        interval = self.interval_ms if per_min is None else WINDOW_MS / per_min
         try:
             allowed, value = self._script(
-                keys=[self.key(client_id, bucket)], args=[repr(self.interval_ms), WINDOW_MS]
+                keys=[self.key(client_id, bucket)], args=[repr(interval), WINDOW_MS]
             )
         except (redis.RedisError, OSError) as e:
             self._failed(e)
@@ -118,16 +130,18 @@ class RateLimiter:
             return Decision(True, int(value), 0)
         return Decision(False, 0, max(1, int(value)))
 
-    def check(self, client_id: str, bucket: str = "write") -> None:
-        """429 with Retry-After when the client is over its limit."""
-        decision = self.hit(client_id, bucket)
+    def check(self, client_id: str, bucket: str = "write", per_min: int | None = None) -> None:
+        """429 with Retry-After when the client (or source) is over its limit."""
+        decision = self.hit(client_id, bucket, per_min)
         if decision is None or decision.allowed:
             return
         retry_after = max(1, math.ceil(decision.retry_after_ms / 1000))
+        what = {"source": "requests from this address", "badkey": "wrong API keys"}
         raise ApiError(
             429,
             "rate_limited",
-            f"more than {self.per_min} requests a minute; retry in {retry_after} s",
+            f"more than {per_min or self.per_min} {what.get(bucket, 'requests')} a minute;"
+            f" retry in {retry_after} s",
             headers={"Retry-After": str(retry_after)},
         )
 
@@ -149,6 +163,24 @@ class RateLimiter:
         self.redis.close()
 
 
+class SourceLimitMiddleware:
+    """First of all: the budget of the request's source address (api/source.py)."""
+
+    def __init__(self, limiter: RateLimiter, source: SourceResolver) -> None:
+        self.limiter = limiter
+        self.source = source
+        self.per_min = limiter.settings.rate_limit_per_source_per_min
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.source = self.source(req)
+        if not is_open_path(req.path):
+            self.limiter.check(req.context.source, "source", self.per_min)
+
+    def bad_key(self, req: falcon.Request) -> None:
+        """AuthMiddleware's hook for a wrong key: 429 once the source has sent too many."""
+        self.limiter.check(getattr(req.context, "source", "unknown"), "badkey", BAD_KEYS_PER_MIN)
+
+
 class RateLimitMiddleware:
     """Runs after AuthMiddleware, before routing: a client over its limit costs no query."""
 
@@ -161,6 +193,9 @@ class RateLimitMiddleware:
             return
         bucket = "write" if req.method in WRITE_METHODS else "read"
         client = authenticated_client(req)
+        operator = getattr(req.context, "operator", None)
+        if operator is not None:
+            client = f"operator:{operator}"
         if client is None:
             if req.method == "POST":  # open: the body's clientId, once parsed
                 req.context.rate_limit_pending = functools.partial(

@@ -114,6 +114,16 @@ class GroupCommit:
             raise item.error
         return item.result
 
+    def insert_all(self, rows: list[dict[str, Any]]) -> list[Result | BaseException]:
+        """A client's batch (POST /orders/batch): every order in ONE statement and ONE
+        commit, then ONE Redis pipeline, outside the group queue (the batch is its own
+        group). Per order, as `insert` returns it, or the exception its insert raised."""
+        now = datetime.now(UTC)
+        items = [_Item({**values, "ts": now}) for values in rows]
+        self._commit(items)
+        self._publish(items)
+        return [it.error if it.error is not None else it.result for it in items]
+
     # -- internals --
     def _commit(self, items: list[_Item]) -> None:
         try:

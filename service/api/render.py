@@ -34,7 +34,7 @@ def order_json(
         "symbol": row["symbol"],
         "side": row["side"],
         "type": row["type"],
-        "timeInForce": row["time_in_force"],
+        "timeInForce": None if row["type"] == "market" else row["time_in_force"],
         "amount": from_base_units(row["amount"], base),
         "limitPrice": from_base_units(row["limit_price"], quote),
         "expiresAt": iso(row["expires_at"]) if row["expires_at"] else None,

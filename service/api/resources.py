@@ -15,6 +15,7 @@ from engine_core.pools import InsufficientLiquidity, pool_from_state
 from engine_core.router import best_route
 from service import __version__
 from service.api.auth import admit_client, scope_client
+from service.api.backpressure import Backpressure
 from service.api.group_commit import GroupCommit
 from service.api.market_commands import MarketCommands, raise_for_reply
 from service.api.media import query_params, read_json
@@ -40,6 +41,33 @@ from service.store.orders import OrderStore
 NOT_FOUND = ApiError(404, "not_found", "no such order", "id")
 
 
+def order_row(order: NewOrder, market: Market) -> dict[str, Any]:
+    """The values `OrderStore.insert_many` stores for a new order, with its pending payload."""
+    return {
+        "id": uuid.uuid4(),
+        "client_id": order.client_id,
+        "client_order_id": order.client_order_id,
+        "idem_key": order.idem_key,
+        "request_hash": order.request_hash(),
+        "symbol": order.symbol,
+        "side": order.side,
+        "type": order.type,
+        "time_in_force": order.time_in_force,
+        "amount": order.amount,
+        "limit_price": order.limit_price,
+        "expires_at": order.expires_at,
+        "slippage_bps": order.slippage_bps,
+        "payload": {
+            "filled": "0",
+            "remaining": from_base_units(order.amount, market.base.decimals),
+            "avgPrice": None,
+            "txHash": None,
+            "failureReason": None,
+            "attempts": 0,
+        },
+    }
+
+
 class OrdersResource:
     def __init__(
         self,
@@ -54,6 +82,7 @@ class OrdersResource:
         self.queue = queue
         # concurrent POSTs of this process share one transaction and one Redis pipeline
         self.commits = GroupCommit(settings, store, queue.redis)
+        self.backpressure = Backpressure(settings, queue.redis)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, self.settings.max_body_bytes)
@@ -64,9 +93,10 @@ class OrdersResource:
             idempotency_key=req.get_header("Idempotency-Key"),
         )
         admit_client(req, order.client_id)  # 403 for another key's client; rate limit when open
+        self.backpressure.admit(order.symbol)  # 503 while its shard is too far behind
         created = self._insert(order)
         if created is None:
-            row = self._existing(order)
+            row = self.existing(order)
             resp.status = falcon.HTTP_200
             fills = self.store.fills([row["id"]])[str(row["id"])]
             resp.media = order_json(row, self.markets[row["symbol"]], fills)
@@ -78,34 +108,9 @@ class OrdersResource:
         resp.media = out
 
     def _insert(self, order: NewOrder) -> tuple[dict[str, Any], int] | None:
-        market = self.markets[order.symbol]
-        return self.commits.insert(
-            {
-                "id": uuid.uuid4(),
-                "client_id": order.client_id,
-                "client_order_id": order.client_order_id,
-                "idem_key": order.idem_key,
-                "request_hash": order.request_hash(),
-                "symbol": order.symbol,
-                "side": order.side,
-                "type": order.type,
-                "time_in_force": order.time_in_force,
-                "amount": order.amount,
-                "limit_price": order.limit_price,
-                "expires_at": order.expires_at,
-                "slippage_bps": order.slippage_bps,
-                "payload": {
-                    "filled": "0",
-                    "remaining": from_base_units(order.amount, market.base.decimals),
-                    "avgPrice": None,
-                    "txHash": None,
-                    "failureReason": None,
-                    "attempts": 0,
-                },
-            }
-        )
+        return self.commits.insert(order_row(order, self.markets[order.symbol]))
 
-    def _existing(self, order: NewOrder) -> dict[str, Any]:
+    def existing(self, order: NewOrder) -> dict[str, Any]:
         assert order.idem_key is not None
         row = self.store.by_idem_key(order.client_id, order.idem_key)
         if row is None:  # pragma: no cover - the conflicting row is committed by then

@@ -37,7 +37,8 @@ def worst_price(side: str, price_raw: int, slippage_bps: int) -> int:
 
 def quote_of(qty: int, price_raw: int, base_decimals: int) -> int:
     """Quote units of `qty` base units at price_raw (quote units per whole base token)."""
-    return qty * price_raw // 10**base_decimals
+    one: int = 10**base_decimals
+    return qty * price_raw // one
 
 
 def plan_json(

@@ -2,6 +2,8 @@
 
 Processes write to PROMETHEUS_MULTIPROC_DIR (set by `order-engine up`, or by the container);
 `/metrics` on the API aggregates them all with a fresh registry per scrape.
+
+May import: prometheus_client and the standard library only (every process imports it).
 """
 
 from __future__ import annotations
@@ -135,4 +137,12 @@ engine_shard_lag = Gauge(
 )
 engine_fenced_total = Counter(
     "engine_fenced_total", "Writer transactions refused: the shard's epoch was not ours"
+)
+engine_dead_letters_total = Counter(
+    "engine_dead_letters_total",
+    "Stream entries moved to the dead-letter stream, by reason",
+    ["reason"],
+)
+engine_backpressure_total = Counter(
+    "engine_backpressure_total", "Requests refused with 503 because a shard's backlog was full"
 )

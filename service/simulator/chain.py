@@ -14,12 +14,13 @@ from service.simulator.codec import b58encode
 #   The mock chain draws these at MOCK_FAILURE_RATE, seeded by SIM_SEED and the worker.
 # - REQUOTE, the price moved past the order's bound between quote and landing: tried again
 #   after a backoff with a fresh quote (every attempt routes anew on the pools as they are).
-# - FINAL, retrying cannot help: the order fails at once with this reason (no liquidity for
+# - NON_RETRYABLE, retrying cannot help: the order fails at once with this reason (no liquidity for
 #   the amount, no pool open, a swap that moves nothing of a token).
 # Up to MAX_ATTEMPTS attempts; the last error is the order's failureReason.
 RETRYABLE = ("blockhash_expired", "rpc_timeout", "rate_limited", "not_landed")
 REQUOTE = ("slippage_exceeded",)
-FINAL = ("insufficient_liquidity", "pool_not_open", "invalid_order")
+NON_RETRYABLE = ("insufficient_liquidity", "pool_not_open", "invalid_order")
+FINAL = NON_RETRYABLE  # old name, until service/worker/executor.py imports NON_RETRYABLE
 
 
 def tx_signature(order_id: str, attempt: int) -> str:
@@ -57,7 +58,7 @@ class MockChain:
 
     def backoff_s(self, attempt: int, base_ms: int) -> float:
         """Exponential backoff with full jitter: up to base * 2^(attempt-1)."""
-        cap = base_ms * (2 ** (attempt - 1)) / 1000
+        cap = base_ms * 2.0 ** (attempt - 1) / 1000
         return cap / 2 + self._rng.random() * cap / 2
 
     async def _sleep(self, bounds: tuple[int, int]) -> None:

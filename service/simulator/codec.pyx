@@ -27,7 +27,7 @@ def b58encode(const unsigned char[:] data not None) -> str:
         free(limbs)
         free(out)
         raise MemoryError()
-    cdef Py_ssize_t i = zeros, k, w, used = 0, pos
+    cdef Py_ssize_t i = zeros, k, _digit, used = 0, pos
     cdef uint64_t carry, word, shift
     try:
         w = (n - zeros) % 4 or 4  # the first word takes the odd bytes
@@ -51,13 +51,13 @@ def b58encode(const unsigned char[:] data not None) -> str:
         pos = zeros + limbs_max * 5
         for k in range(used):
             word = limbs[k]
-            for w in range(5):
+            for _digit in range(5):
                 if k == used - 1 and word == 0:
                     break  # no leading zeros from the top limb
                 pos -= 1
                 out[pos] = ALPHABET[word % 58]
                 word //= 58
-        for k in range(zeros):
+        for _digit in range(zeros):
             pos -= 1
             out[pos] = b"1"
         return out[pos : zeros + limbs_max * 5].decode("ascii")

@@ -5,13 +5,18 @@ reference with its own offset, the two venues kept apart by SIM_BAND_BPS."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from service.config import Settings
 from service.simulator.price import PriceProcess, Rng, derive_seed, move_to_price
-from service.worker.market_state import MarketState
+
+if TYPE_CHECKING:  # the worker hands its market state in; the simulator never imports it
+    from service.worker.market_state import MarketState
 
 X64 = 1 << 64
+# Prices /sim/price may set, in Q64.64 base units: what the pools' 128-bit products hold.
+MIN_PRICE_X64 = 1 << 8
+MAX_PRICE_X64 = 1 << 96
 
 
 def price_to_x64(price: Decimal, base_decimals: int, quote_decimals: int) -> int:
@@ -55,12 +60,20 @@ class Simulator:
 
     def set_price(self, symbol: str, price: Decimal) -> bool:
         """POST /sim/price: the reference jumps there and every pool is moved to it by real
-        swaps (no offset, so a test knows where the venues are)."""
+        swaps (no offset, so a test knows where the venues are). A price the integer math
+        cannot hold (or PostgreSQL store) raises ValueError before anything changes."""
         m = self._state.markets[symbol]
+        if not price.is_finite() or price <= 0 or not -40 <= price.adjusted() <= 40:
+            raise ValueError(f"price {price} out of range")
         x64 = price_to_x64(price, m.base.decimals, m.quote.decimals)
+        if not MIN_PRICE_X64 <= x64 < MAX_PRICE_X64:
+            raise ValueError(f"price {price} out of range")
+        pools, moved = self._moved(symbol, {venue: x64 for venue in self._state.pools(symbol)})
         self._process(symbol).set_price_x64(x64)
         self._state.reference[symbol] = price
-        return self._move(symbol, {venue: x64 for venue in self._state.pools(symbol)})
+        if moved:
+            self._state.replace(symbol, pools)
+        return moved
 
     def _follow(self, symbol: str, ref_x64: int) -> bool:
         m = self._state.markets[symbol]
@@ -77,11 +90,16 @@ class Simulator:
         return self._move(symbol, targets)
 
     def _move(self, symbol: str, targets: dict[str, int]) -> bool:
+        pools, moved = self._moved(symbol, targets)
+        if moved:
+            self._state.replace(symbol, pools)
+        return moved
+
+    def _moved(self, symbol: str, targets: dict[str, int]) -> tuple[dict[str, Any], bool]:
+        """Copies of the market's pools moved to these prices, and whether any moved."""
         pools: dict[str, Any] = {v: p.copy() for v, p in self._state.pools(symbol).items()}
         moved = False
         for venue, target in targets.items():
             _, amount, _, _ = move_to_price(pools[venue], target)
             moved = moved or amount > 0
-        if moved:
-            self._state.replace(symbol, pools)
-        return moved
+        return pools, moved

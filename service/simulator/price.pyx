@@ -160,7 +160,7 @@ cdef class PriceProcess:
         dt /= SECONDS_PER_YEAR
         cdef double z = self.rng.normal_c()
         self.log_return += ((self.drift - 0.5 * self.volatility * self.volatility) * dt
-                           + self.volatility * sqrt(dt) * z)
+                            + self.volatility * sqrt(dt) * z)
         self.steps += 1
         return self.price_x64
 
@@ -204,7 +204,8 @@ def jitter_x64(price_x64, Rng rng, min_bps, max_bps):
 
 
 # -- swap_to_price --
-cdef inline bint reached_c(CpmmPool p, bint sell, u128 amount, u128 target, bint* ok) noexcept nogil:
+cdef inline bint reached_c(CpmmPool p, bint sell, u128 amount, u128 target,
+                           bint* ok) noexcept nogil:
     """Whether trading `amount` takes the spot price to `target` (or past it); a trade the
     pool cannot do counts as past it, with ok = False."""
     cdef u128 q = 0, fee = 0

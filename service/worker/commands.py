@@ -34,6 +34,10 @@ REPLY_TTL_S = 60
 Reply = dict[str, Any]
 
 
+class PoisonCommand(Exception):  # noqa: N818 - a kind of entry, not an error of ours
+    """A command entry that was refused or failed: answered, and to be dead-lettered."""
+
+
 def _not_cancelable(message: str) -> Reply:
     return {"status": 409, "code": "order_not_cancelable", "message": message}
 
@@ -60,19 +64,33 @@ class Commands:
         self._sim = sim
 
     async def apply(self, fields: dict[bytes, bytes]) -> None:
-        cmd = fields[b"cmd"].decode()
-        args = orjson.loads(fields.get(b"args", b"{}"))
+        """Apply one command entry and answer it. A command that cannot be decoded, names
+        what does not exist, or carries a value refused (or one whose application failed)
+        is answered with an error and raises PoisonCommand: the caller dead-letters it."""
         reply = fields.get(b"reply")
+        try:
+            cmd = fields[b"cmd"].decode()
+            args = orjson.loads(fields.get(b"args", b"{}"))
+            if not isinstance(args, dict):
+                raise ValueError("args must be a JSON object")
+        except (KeyError, UnicodeDecodeError, ValueError) as e:
+            await self._reply(reply, {"status": 400, "code": "invalid_command"})
+            raise PoisonCommand(f"undecodable command: {e}") from None
         result: Reply | Awaitable[Reply]
         try:
             if cmd == "cancel":
-                result = await self._cancel(args["id"])
+                result = await self._cancel(str(args["id"]))
             elif cmd == "sim_price":
-                result = await self._sim_price(args["symbol"], Decimal(args["price"]))
+                result = await self._sim_price(args["symbol"], Decimal(str(args["price"])))
             elif cmd == "sim_launch":
                 result = await self._sim_launch(args)
             else:
-                result = {"status": 400, "code": "unknown_command"}
+                raise ValueError(f"unknown command {cmd!r}")
+        except (KeyError, TypeError, ValueError, ArithmeticError) as e:
+            # ArithmeticError: decimal's InvalidOperation, Overflow; ValueError: a bad id,
+            # a value out of range. Nothing was changed.
+            await self._reply(reply, {"status": 400, "code": "invalid_command"})
+            raise PoisonCommand(f"command {cmd} refused: {type(e).__name__}: {e}") from None
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
@@ -81,7 +99,8 @@ class Commands:
             result = {"status": 503, "code": "market_moved", "message": "retry"}
         except Exception as e:
             log.exception("command %s failed", cmd)
-            result = {"status": 500, "code": "internal_error", "message": str(e)}
+            await self._reply(reply, {"status": 500, "code": "internal_error"})
+            raise PoisonCommand(f"command {cmd} failed: {type(e).__name__}: {e}") from None
         if isinstance(result, dict):
             await self._reply(reply, result)
         else:
@@ -138,6 +157,8 @@ class Commands:
 
     # -- simulator --
     async def _sim_price(self, symbol: str, price: Decimal) -> Reply:
+        if symbol not in self._state.books:
+            raise ValueError(f"no market {symbol!r} here")
         if not self._state.launched(symbol):
             return {"status": 409, "code": "pool_not_open", "field": "symbol"}
         self._sim.set_price(symbol, price)
@@ -147,6 +168,8 @@ class Commands:
 
     async def _sim_launch(self, args: dict[str, Any]) -> Reply:
         symbol, venue = args["symbol"], args["venue"]
+        if symbol not in self._state.books:
+            raise ValueError(f"no market {symbol!r} here")
         market = self._markets[symbol]
         if venue in self._state.pools(symbol):
             return {

@@ -32,13 +32,25 @@ from service.metrics import (
     order_queue_size,
 )
 from service.store.worker import WorkerStore
-from service.worker.commands import Commands
+from service.worker.commands import Commands, PoisonCommand
+from service.worker.dead_letter import DeadLetters, order_id
 from service.worker.market_state import MarketState
 from service.worker.roster import Roster
 
 log = logging.getLogger(__name__)
 
 READ_COUNT = 256
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _id_key(entry_id: str) -> tuple[int, int]:
+    ms, _, n = entry_id.partition("-")
+    return int(ms), int(n or 0)
+
+
 Entry = tuple[str, str, dict[bytes, bytes]]  # (stream, entry id, fields)
 
 
@@ -57,6 +69,7 @@ class Intake:
         roster: Roster,
         state: MarketState,
         commands: Commands,
+        dead: DeadLetters,
         on_redis_back: Callable[[], None],
         stop: asyncio.Event,
     ) -> None:
@@ -64,12 +77,15 @@ class Intake:
         self._settings = settings
         self._markets = markets
         self._consumers: dict[int, str] = {}  # shard -> this process's consumer name
+        self._shard_of_stream = {settings.stream_key(s): s for s in range(settings.shards)}
         self._loops: dict[int, asyncio.Task[None]] = {}
         self._redis = redis
         self._store = store
         self._roster = roster
         self._state = state
         self._commands = commands
+        self._dead = dead
+        self.applying: Entry | None = None  # the command entry being applied
         self._on_redis_back = on_redis_back  # Redis came back (maybe empty): re-announce
         self._stop = stop
         self._prefix = f"{socket.gethostname()}-{os.getpid()}"
@@ -79,6 +95,10 @@ class Intake:
     @property
     def streams(self) -> list[str]:
         return [self._settings.stream_key(s) for s in self._consumers]
+
+    def consumer(self, stream: str) -> str:
+        """This process's consumer name on the stream ("" once the shard is given up)."""
+        return self._consumers.get(self._shard_of_stream.get(stream, -1), "")
 
     def symbols(self, shard: int) -> list[str]:
         return [m for m in self._markets if shard_of(m, self._settings.shards) == shard]
@@ -158,7 +178,10 @@ class Intake:
                     redis_lost = False
                     self._on_redis_back()
                 if entries:
-                    await self.admit(entries)
+                    counts: dict[str, int] = {}
+                    if backlog is not None:  # re-read after a restart or a failure
+                        counts = await self.delivery_counts(stream, [e[1] for e in entries])
+                    await self.admit(entries, counts)
                 delay = 0.1
             except ResponseError as e:
                 if "NOGROUP" not in str(e):
@@ -183,56 +206,128 @@ class Intake:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
-    async def admit(self, entries: list[Entry]) -> None:
-        commands = [e for e in entries if b"cmd" in e[2]]
-        entries = [e for e in entries if b"cmd" not in e[2]]
+    async def admit(self, entries: list[Entry], deliveries: dict[str, int] | None = None) -> None:
+        """Take these entries: orders start executing, commands are applied (in stream
+        order), duplicates are acknowledged, poison entries dead-lettered. `deliveries`:
+        each entry's delivery count where more than one (a re-read or a claim)."""
+        s = self._settings
         roster = self._roster
         ack: list[tuple[str, str]] = []
-        if entries:
-            rows = await self._store.orders(list({f[b"id"].decode() for _, _, f in entries}))
-            now = time.time()
-            for stream, entry_id, fields in entries:
-                if not self.reading(stream):
-                    continue  # the shard was given up meanwhile: left to its next owner
-                oid = fields[b"id"].decode()
-                live = roster.inflight.get(oid)
-                if live is not None:
-                    if (stream, entry_id) not in live.entry_ids:
-                        live.entry_ids.append((stream, entry_id))
-                    continue
-                taken = roster.taken_status(oid)
-                if taken is not None:
-                    # This process holds the order: its status here is the truth (the row
-                    # fetched may predate changes made or queued meanwhile).
-                    if fsm.is_terminal(taken) or oid in self._state.by_id:
-                        ack.append((stream, entry_id))
-                    # else between two steps here (a launch, a crashed execution): left
-                    # unacknowledged, XAUTOCLAIM brings it back later
-                    continue
-                row = rows.get(oid)
-                if (
-                    row is None
-                    or fsm.is_terminal(row.status)
-                    or row.symbol not in self._state.books
-                ):
-                    # unknown, final, or not a market of ours: nothing to execute
-                    ack.append((stream, entry_id))
-                    continue
-                order = LiveOrder.from_row(row, self._markets[row.symbol])
-                order.entry_ids.append((stream, entry_id))
-                order_queue_latency_seconds.observe(max(0.0, now - order.created_at.timestamp()))
-                roster.spawn(order)
-        for stream, entry_id, fields in commands:
+        poison: list[tuple[Entry, str, str, str | None]] = []  # entry, error, kind, order id
+        commands: list[Entry] = []
+        orders: list[tuple[Entry, str]] = []
+        for entry in entries:
+            fields = entry[2]
+            oid = order_id(fields)
+            n = (deliveries or {}).get(entry[1], 1)
+            if n > s.max_deliveries:
+                poison.append((entry, f"delivered {n} times", "deliveries", oid))
+            elif b"cmd" in fields:
+                commands.append(entry)
+            elif oid is None:
+                poison.append((entry, "malformed entry: no order id", "malformed", None))
+            else:
+                orders.append((entry, oid))
+        ids = list({oid for _, oid in orders} | {p[3] for p in poison if p[3] is not None})
+        rows = await self._store.orders(ids) if ids else {}
+        now = time.time()
+        for entry, oid in orders:
+            stream, entry_id, _ = entry
             if not self.reading(stream):
+                continue  # the shard was given up meanwhile: left to its next owner
+            live = roster.inflight.get(oid)
+            if live is not None:
+                if (stream, entry_id) not in live.entry_ids:
+                    live.entry_ids.append((stream, entry_id))
                 continue
-            await self._commands.apply(fields)
-            ack.append((stream, entry_id))
+            taken = roster.taken_status(oid)
+            if taken is not None:
+                # This process holds the order: its status here is the truth (the row
+                # fetched may predate changes made or queued meanwhile).
+                if fsm.is_terminal(taken) or oid in self._state.by_id:
+                    ack.append((stream, entry_id))
+                # else between two steps here (a launch, a crashed execution): left
+                # unacknowledged, XAUTOCLAIM brings it back later
+                continue
+            row = rows.get(oid)
+            if row is None:
+                poison.append((entry, f"no such order {oid}", "unknown_order", None))
+                continue
+            if fsm.is_terminal(row.status) or row.symbol not in self._state.books:
+                # final, or not a market of ours: nothing to execute
+                ack.append((stream, entry_id))
+                continue
+            try:
+                order = LiveOrder.from_row(row, self._markets[row.symbol])
+            except Exception as e:  # noqa: BLE001 - a row this worker cannot take
+                poison.append((entry, f"order not loadable: {e}", "unloadable", oid))
+                continue
+            order.entry_ids.append((stream, entry_id))
+            order_queue_latency_seconds.observe(max(0.0, now - order.created_at.timestamp()))
+            roster.spawn(order)
+        for entry in commands:
+            if not self.reading(entry[0]):
+                continue
+            self.applying = entry  # buried by the fatal path if the worker dies meanwhile
+            try:
+                await self._commands.apply(entry[2])
+            except PoisonCommand as e:
+                poison.append((entry, str(e), "command", None))
+                continue
+            finally:
+                self.applying = None
+            ack.append((entry[0], entry[1]))
         order_queue_size.set(len(roster.inflight))
         if ack:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for stream, entry_id in ack:
-                    pipe.xack(stream, self._settings.group, entry_id)
+                    pipe.xack(stream, s.group, entry_id)
                 await pipe.execute()
+        for entry, error, kind, oid in poison:
+            await self._bury(entry, error, kind, rows.get(oid) if oid else None, deliveries)
+
+    async def _bury(
+        self,
+        entry: Entry,
+        error: str,
+        kind: str,
+        row: Any,
+        deliveries: dict[str, int] | None,
+    ) -> None:
+        """Dead-letter one entry, ending the order it names first when no execution here
+        holds it (else that execution ends it, and acknowledges its other entries)."""
+        stream, entry_id, fields = entry
+        oid = None if row is None else str(row.id)
+        if (
+            oid is not None
+            and self._roster.taken_status(oid) is None
+            and (oid not in self._state.by_id)
+        ):
+            await self._dead.end_order(row, error)
+        n = (deliveries or {}).get(entry_id, 1)
+        await self._dead.bury(stream, entry_id, fields, error, n, kind)
+
+    async def delivery_counts(self, stream: str, ids: list[str]) -> dict[str, int]:
+        """How often each of these entries (pending for this consumer) was delivered, where
+        more than once: XPENDING's count over their id range."""
+        if not ids:
+            return {}
+        got: Any = await self._redis.xpending_range(
+            stream,
+            self._settings.group,
+            min=min(ids, key=_id_key),
+            max=max(ids, key=_id_key),
+            count=len(ids) + 4 * READ_COUNT,
+            consumername=self.consumer(stream),
+        )
+        wanted = set(ids)
+        counts: dict[str, int] = {}
+        for p in got:
+            eid = p["message_id"]
+            eid = eid.decode() if isinstance(eid, bytes) else eid
+            if eid in wanted and p["times_delivered"] > 1:
+                counts[eid] = int(p["times_delivered"])
+        return counts
 
     # -- housekeeping --
     async def sweep_once(self) -> int:
@@ -269,6 +364,41 @@ class Intake:
             log.warning("%s re-queued %d pending orders", self._name, len(rows))
         return len(rows)
 
+    async def trim_once(self) -> int:
+        """Retention: drop acknowledged entries, keeping STREAM_KEEP of them below the oldest
+        entry still needed (the oldest pending one, or the first not yet delivered). An
+        entry is acknowledged only once its effect is durable, so nothing dropped is needed;
+        new entries only come at the end. Returns the entries dropped."""
+        s = self._settings
+        dropped = 0
+        for stream in self.streams:
+            try:
+                groups: Any = await self._redis.xinfo_groups(stream)
+            except ResponseError:
+                continue  # no stream yet (or Redis came back empty)
+            group = next((g for g in groups if g["name"] in (s.group.encode(), s.group)), None)
+            if group is None:
+                continue
+            summary: Any = await self._redis.xpending(stream, s.group)
+            needed_count = summary["pending"] + (group.get("lag") or 0)
+            if await self._redis.xlen(stream) <= s.stream_keep + needed_count:
+                continue  # nothing beyond the margin to drop (the usual case: no XRANGE)
+            bounds = [_id_key(_text(group["last-delivered-id"]))]
+            bounds[0] = (bounds[0][0], bounds[0][1] + 1)  # the first not yet delivered
+            if summary["pending"]:
+                bounds.append(_id_key(_text(summary["min"])))
+            needed = min(bounds)
+            below: Any = await self._redis.xrevrange(
+                stream, max=f"({needed[0]}-{needed[1]}", count=s.stream_keep + 1
+            )
+            if len(below) <= s.stream_keep:
+                continue  # no more than the margin below what is needed
+            # the oldest kept (or, keeping none, the one needed); everything older goes
+            keep = s.stream_keep
+            cutoff = _text(below[keep - 1][0]) if keep else f"{needed[0]}-{needed[1]}"
+            dropped += int(await self._redis.xtrim(stream, minid=cutoff, approximate=False))
+        return dropped
+
     async def claim_once(self) -> int:
         """Adopt entries that another consumer (a dead worker) left idle too long."""
         claimed = 0
@@ -297,7 +427,8 @@ class Intake:
             entries = [(stream, eid.decode(), f) for eid, f in items if f]
             if entries:
                 claimed += len(entries)
-                await self.admit(entries)
+                counts = await self.delivery_counts(stream, [e[1] for e in entries])
+                await self.admit(entries, counts)
             if cursor in (b"0-0", "0-0"):
                 break
         return claimed

@@ -28,7 +28,15 @@ async def _main(settings: Settings, index: int | None, count: int | None, slot: 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, worker.stop)
-    await worker.run()
+    try:
+        await worker.run()
+    except Exception:
+        # Fatal: exit now and non-zero, for the supervisor to restart this worker. Not
+        # through asyncio.run's cleanup, which waits for every task to end (a client that
+        # swallowed its cancellation would keep the process up, doing nothing).
+        log.critical("worker %d exiting after a fatal error", index, exc_info=True)
+        logging.shutdown()
+        os._exit(1)
 
 
 def run(settings: Settings, index: int | None, count: int | None, slot: int = 0) -> None:

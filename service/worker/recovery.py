@@ -13,13 +13,14 @@ import psycopg
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from engine_core import fsm
 from service.domain.markets import Market
 from service.domain.order import LiveOrder
 from service.domain.wire import pubsub_frame, ws_message
 from service.store.worker import WorkerStore
 from service.worker.executor import Executor
 from service.worker.market_state import MarketState
-from service.worker.roster import RESTING, Roster
+from service.worker.roster import Roster
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class Recovery:
         into their books (in time priority), the others executed on from where they stopped."""
         for row in rows:
             order = LiveOrder.from_row(row, self._markets[row.symbol])
-            if order.status in RESTING:
+            if order.status in fsm.RESTING:
                 self._roster.known[order.id] = order
                 self._state.rest(order)
             else:

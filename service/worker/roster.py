@@ -21,7 +21,6 @@ from service.metrics import order_queue_size
 log = logging.getLogger(__name__)
 
 FINISHED_KEPT = 100_000  # orders this process ended, kept to answer duplicate entries
-RESTING = ("open", "partially_filled")
 
 
 class Roster:
@@ -93,7 +92,7 @@ class Roster:
         assert self._run is not None
         try:
             async with self._sem:
-                if self._stop.is_set() and order.status in ("pending", *RESTING):
+                if self._stop.is_set() and order.status in fsm.CANCELLABLE:
                     # Stopping: not started, handed back. A pending order's entry stays
                     # unacknowledged; a resting one is in the book again at the next start.
                     return

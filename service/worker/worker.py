@@ -15,10 +15,12 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from engine_core import fsm
 from service.config import Settings
 from service.domain.markets import Market, load_markets
 from service.simulator.chain import MockChain
@@ -26,6 +28,7 @@ from service.simulator.market import Simulator
 from service.store.worker import WorkerStore
 from service.worker.attempt_pacer import RateLimiter
 from service.worker.commands import Commands
+from service.worker.dead_letter import DeadLetters
 from service.worker.executor import Executor
 from service.worker.intake import Intake
 from service.worker.leases import Balancer, Leases, process_owner_id
@@ -39,10 +42,11 @@ log = logging.getLogger(__name__)
 
 SWEEP_EVERY_S = 2.0
 CLAIM_EVERY_S = 5.0
+TRIM_EVERY_S = 5.0
 EXPIRE_EVERY_S = 0.25
-LIVE = ("open", "partially_filled", "routing", "building", "submitted", "confirmed")
 STOP_TASKS_S = 45.0  # at SIGTERM: how long orders in flight may take to finish
 STOP_WRITER_S = 10.0  # then how long the writer may take to store what they queued
+FAIL_WAIT_S = 2.0  # after a fatal error: how long the tasks may take to end
 
 
 def owned_shards(settings: Settings, index: int, count: int) -> list[int]:
@@ -54,7 +58,7 @@ class Worker:
     only. `Worker(settings, slot=n)`: a member of the pool, which balances the shards
     between its live members (service/worker/leases.py)."""
 
-    live_statuses = LIVE
+    live_statuses = sorted(fsm.LIVE)
 
     def __init__(
         self,
@@ -130,6 +134,14 @@ class Worker:
             self.writer,
             self.sim,
         )
+        self.dead = DeadLetters(
+            self.name,
+            s,
+            {s.stream_key(shard): shard for shard in range(s.shards)},
+            redis,
+            self.writer,
+            self.markets,
+        )
         self.intake = Intake(
             self.name,
             s,
@@ -139,6 +151,7 @@ class Worker:
             self.roster,
             self.state,
             commands,
+            self.dead,
             lambda: self.roster.background(self.recovery.reannounce(REANNOUNCE_AFTER_OUTAGE_S)),
             self._stop,
         )
@@ -151,6 +164,7 @@ class Worker:
         loops = [
             asyncio.create_task(self._periodic(self.intake.sweep_once, SWEEP_EVERY_S)),
             asyncio.create_task(self._periodic(self.intake.claim_once, CLAIM_EVERY_S)),
+            asyncio.create_task(self._periodic(self.intake.trim_once, TRIM_EVERY_S)),
             asyncio.create_task(self._periodic(self._expire_once, EXPIRE_EVERY_S)),
             asyncio.create_task(self.intake.failed.wait()),
         ]
@@ -161,13 +175,20 @@ class Worker:
             [stop_task, writer_task, balancer_task, *loops], return_when=asyncio.FIRST_COMPLETED
         )
         if not self._stop.is_set():
-            # A loop or the writer died: fail loudly, the supervisor restarts this worker and
-            # nothing unacknowledged is lost (its leases expire; PostgreSQL fences it off).
+            # A loop or the writer died: fail loudly and at once, the supervisor restarts this
+            # worker and nothing unacknowledged is lost (its leases expire; PostgreSQL fences
+            # it off meanwhile). A command being applied when it happened is dead-lettered
+            # first, so the next start does not die on it again.
+            failed = next(t for t in (writer_task, balancer_task, *loops) if t.done())
+            error = failed.exception() if not failed.cancelled() else None
             if self.intake.error is not None:
-                raise RuntimeError(f"{self.name} failed") from self.intake.error
-            for t in (writer_task, balancer_task, *loops):
-                if t.done() and t.exception():
-                    raise RuntimeError(f"{self.name} failed") from t.exception()
+                error = self.intake.error
+            self._stop.set()
+            leases_stop.set()
+            await self._fail(
+                error, [writer_task, balancer_task, *loops, stop_task, *self.roster.tasks]
+            )
+            raise RuntimeError(f"{self.name} failed: {error!r}") from error
         stop_task.cancel()
         # Stop taking orders; those in flight finish, those not started yet are handed back
         # (their stream entries stay unacknowledged, for the shard's next owner). The
@@ -202,6 +223,29 @@ class Worker:
 
     def stop(self) -> None:
         self._stop.set()
+
+    async def _fail(self, error: BaseException | None, tasks: list[asyncio.Task[Any]]) -> None:
+        """The fatal path: the entry being applied is buried, every task is cancelled, and
+        none is waited for longer than FAIL_WAIT_S (some clients swallow a cancellation)."""
+        log.critical("%s failed: %r", self.name, error, exc_info=error)
+        applying = self.intake.applying
+        if applying is not None:
+            stream, entry_id, fields = applying
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    self.dead.bury(
+                        stream,
+                        entry_id,
+                        fields,
+                        f"worker failed applying it: {error!r}",
+                        1,
+                        "fatal",
+                    ),
+                    FAIL_WAIT_S,
+                )
+        for t in tasks:
+            t.cancel()
+        await asyncio.wait(tasks, timeout=FAIL_WAIT_S)
 
     # -- housekeeping --
     async def _periodic(self, step: Callable[[], Awaitable[object]], every_s: float) -> None:

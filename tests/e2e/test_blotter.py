@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import ConsoleMessage, sync_playwright
 
-from tests.e2e.conftest import Engine
+from tests.helpers.engine import Engine
 
 pytestmark = pytest.mark.e2e
 

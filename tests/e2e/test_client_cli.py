@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import Engine
+from tests.helpers.engine import Engine
 
 pytestmark = pytest.mark.e2e
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.chaos import chaos
+from bench.chaos import chaos, servers
 
 pytestmark = pytest.mark.e2e
 
@@ -28,9 +28,9 @@ N = int(os.environ.get("CHAOS_ORDERS", "300"))
 
 
 @pytest.fixture(scope="module")
-def throwaway() -> Iterator[tuple[chaos.ThrowawayPostgres, chaos.ThrowawayRedis]]:
-    with chaos.servers() as servers:
-        yield servers
+def throwaway() -> Iterator[tuple[servers.ThrowawayPostgres, servers.ThrowawayRedis]]:
+    with servers.servers() as started:
+        yield started
 
 
 def _errors(workdir: Path) -> str:
@@ -46,7 +46,7 @@ def _errors(workdir: Path) -> str:
 @pytest.mark.parametrize("scenario", chaos.SCENARIOS)
 def test_break_under_load_every_order_final_once_in_order(
     scenario: str,
-    throwaway: tuple[chaos.ThrowawayPostgres, chaos.ThrowawayRedis],
+    throwaway: tuple[servers.ThrowawayPostgres, servers.ThrowawayRedis],
     tmp_path: Path,
 ) -> None:
     pg, rd = throwaway

@@ -18,7 +18,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from service.runtime.embedded import wanted
-from tests.e2e.conftest import Engine, engine_command, free_port, wait_until_up
+from tests.helpers.engine import Engine, engine_command, free_port, wait_until_up
 
 pytestmark = pytest.mark.e2e
 
@@ -154,5 +154,5 @@ def test_up_with_no_urls_runs_embedded_servers_that_keep_orders_across_restarts(
 
 def test_embedded_only_when_no_server_is_named() -> None:
     assert wanted({}) and wanted({"DATABASE_URL": " ", "REDIS_PREFIX": "x", "PORT": "1"})
-    for name in ("DATABASE_URL", "POSTGRES_HOST", "POSTGRES_DB", "REDIS_URL", "REDIS_PORT"):
+    for name in ("DATABASE_URL", "POSTGRES_HOST", "REDIS_URL", "REDIS_HOST"):
         assert not wanted({name: "x"}), name

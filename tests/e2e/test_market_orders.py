@@ -10,7 +10,7 @@ import uuid
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.e2e.conftest import Engine
+from tests.helpers.engine import Engine
 
 pytestmark = pytest.mark.e2e
 

@@ -18,12 +18,12 @@ import redis
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from engine_core.fsm import TERMINAL
 from tests.conftest import BASE_DSN, REDIS_URL
-from tests.e2e.conftest import Engine, running_engine
+from tests.helpers.engine import Engine, running_engine
+from tests.helpers.waiting import wait_order
 
 pytestmark = pytest.mark.e2e
-
-FINAL = {"filled", "canceled", "expired", "rejected", "failed"}
 
 
 @pytest.fixture(scope="module")
@@ -55,16 +55,6 @@ def submit(eng: Engine, **body: Any) -> dict[str, Any]:
     return order
 
 
-def wait_for(eng: Engine, oid: str, statuses: set[str], timeout: float = 20) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        _, order, _ = eng.request("GET", f"/orders/{oid}")
-        if order["status"] in statuses:
-            return order
-        assert time.monotonic() < deadline, f"{oid} stuck in {order['status']}"
-        time.sleep(0.05)
-
-
 def statuses(eng: Engine, oid: str) -> list[str]:
     _, body, _ = eng.request("GET", f"/orders/{oid}/events")
     return [e["status"] for e in body["events"]]
@@ -90,7 +80,7 @@ def test_limit_ioc_within_price_fills_and_beyond_expires(eng: Engine) -> None:
         limitPrice="170",
         timeInForce="IOC",
     )
-    done = wait_for(eng, o["id"], FINAL)
+    done = wait_order(eng, o["id"], TERMINAL)
     assert done["status"] == "filled" and Decimal(done["avgPrice"]) <= 170
     assert statuses(eng, o["id"]) == ["pending", *EXEC, "filled"]
     o = submit(
@@ -102,7 +92,7 @@ def test_limit_ioc_within_price_fills_and_beyond_expires(eng: Engine) -> None:
         limitPrice="120",
         timeInForce="IOC",
     )
-    done = wait_for(eng, o["id"], FINAL)
+    done = wait_order(eng, o["id"], TERMINAL)
     assert (done["status"], done["filled"]) == ("expired", "0")
     assert statuses(eng, o["id"]) == ["pending", "expired"]
 
@@ -118,7 +108,7 @@ def test_limit_ioc_larger_than_liquidity_at_price_partly_fills_rest_expires(eng:
         limitPrice="152",
         timeInForce="IOC",
     )
-    done = wait_for(eng, o["id"], FINAL)
+    done = wait_order(eng, o["id"], TERMINAL)
     assert done["status"] == "expired"
     assert 0 < Decimal(done["filled"]) < 50000
     assert Decimal(done["avgPrice"]) <= 152
@@ -136,7 +126,7 @@ def test_limit_fok_all_or_nothing(eng: Engine) -> None:
         limitPrice="148",
         timeInForce="FOK",
     )
-    done = wait_for(eng, o["id"], FINAL)
+    done = wait_order(eng, o["id"], TERMINAL)
     assert (done["status"], done["filled"], done["fills"]) == ("expired", "0", [])
     o = submit(
         eng,
@@ -147,7 +137,7 @@ def test_limit_fok_all_or_nothing(eng: Engine) -> None:
         limitPrice="140",
         timeInForce="FOK",
     )
-    done = wait_for(eng, o["id"], FINAL)
+    done = wait_order(eng, o["id"], TERMINAL)
     assert done["status"] == "filled" and Decimal(done["avgPrice"]) >= 140
 
 
@@ -162,9 +152,9 @@ def test_limit_gtc_rests_then_fills_partly_on_two_moves_then_cancel(eng: Engine)
         limitPrice="146",
         timeInForce="GTC",
     )
-    assert wait_for(eng, o["id"], {"open"})["filled"] == "0"
+    assert wait_order(eng, o["id"], {"open"})["filled"] == "0"
     set_price(eng, "SOL/USDC", "145.5")
-    first = wait_for(eng, o["id"], {"partially_filled", "filled"})
+    first = wait_order(eng, o["id"], {"partially_filled", "filled"})
     assert first["status"] == "partially_filled"
     f1 = Decimal(first["filled"])
     assert 0 < f1 < 20000 and Decimal(first["avgPrice"]) <= 146
@@ -201,8 +191,8 @@ def test_limit_gtd_expires_at_expires_at(eng: Engine) -> None:
         timeInForce="GTD",
         expiresAt=expires,
     )
-    wait_for(eng, o["id"], {"open"})
-    done = wait_for(eng, o["id"], FINAL, timeout=10)
+    wait_order(eng, o["id"], {"open"})
+    done = wait_order(eng, o["id"], TERMINAL, timeout=10)
     assert done["status"] == "expired"
     assert statuses(eng, o["id"]) == ["pending", "open", "expired"]
     assert datetime.fromisoformat(
@@ -227,7 +217,7 @@ def test_sniper_waits_for_launch_then_fires_in_arrival_order(eng: Engine) -> Non
         eng, symbol="PUMP/SOL", side="buy", amount="1000", type="sniper", slippageBps=1000
     )
     for o in (first, capped, second):
-        assert wait_for(eng, o["id"], {"open"})["status"] == "open"
+        assert wait_order(eng, o["id"], {"open"})["status"] == "open"
     status, market, _ = eng.request(
         "POST",
         "/sim/launch",
@@ -240,16 +230,16 @@ def test_sniper_waits_for_launch_then_fires_in_arrival_order(eng: Engine) -> Non
     )
     assert status == 200, market
     assert market["launched"] is True
-    a = wait_for(eng, first["id"], FINAL)
-    b = wait_for(eng, second["id"], FINAL)
-    c = wait_for(eng, capped["id"], FINAL)
+    a = wait_order(eng, first["id"], TERMINAL)
+    b = wait_order(eng, second["id"], TERMINAL)
+    c = wait_order(eng, capped["id"], TERMINAL)
     assert a["status"] == b["status"] == "filled"
     assert Decimal(a["avgPrice"]) < Decimal(b["avgPrice"])  # the first one bought first
     assert c["status"] == "expired" and c["filled"] == "0"  # its cap is below the launch
     assert statuses(eng, a["id"]) == ["pending", "open", *EXEC, "filled"]
     # After the launch a sniper is an order on an open market: it fires at once.
     late = submit(eng, symbol="PUMP/SOL", side="buy", amount="10", type="sniper", slippageBps=500)
-    assert wait_for(eng, late["id"], FINAL)["status"] == "filled"
+    assert wait_order(eng, late["id"], TERMINAL)["status"] == "filled"
     assert statuses(eng, late["id"]) == ["pending", *EXEC, "filled"]
 
 
@@ -264,7 +254,7 @@ def test_internal_match_between_two_clients_at_resting_price(eng: Engine) -> Non
         limitPrice="3300",
         timeInForce="GTC",
     )
-    wait_for(eng, maker["id"], {"open"})
+    wait_order(eng, maker["id"], {"open"})
     taker = submit(
         eng,
         symbol="ETH/USDT",
@@ -274,8 +264,8 @@ def test_internal_match_between_two_clients_at_resting_price(eng: Engine) -> Non
         limitPrice="3300",
         timeInForce="IOC",
     )
-    t = wait_for(eng, taker["id"], FINAL)
-    m = wait_for(eng, maker["id"], FINAL)
+    t = wait_order(eng, taker["id"], TERMINAL)
+    m = wait_order(eng, maker["id"], TERMINAL)
     assert t["status"] == m["status"] == "filled"
     assert [f["venue"] for f in t["fills"]] == ["internal"]
     assert [f["venue"] for f in m["fills"]] == ["internal"]
@@ -288,7 +278,7 @@ def test_cancel_unknown_404_and_market_order_409(eng: Engine) -> None:
     status, body, _ = eng.request("DELETE", f"/orders/{uuid.uuid4()}")
     assert status == 404
     o = submit(eng, symbol="SOL/USDC", side="buy", amount="0.1")
-    wait_for(eng, o["id"], FINAL)
+    wait_order(eng, o["id"], TERMINAL)
     status, body, _ = eng.request("DELETE", f"/orders/{o['id']}")
     assert status == 409
 
@@ -313,7 +303,7 @@ def test_quote_shows_the_internal_leg_before_the_venues(eng: Engine) -> None:
         limitPrice="3005",
         timeInForce="GTC",
     )
-    wait_for(eng, maker["id"], {"open"})
+    wait_order(eng, maker["id"], {"open"})
     status, quote, _ = eng.request("GET", "/quote?symbol=ETH/USDT&side=buy&amount=0.3")
     assert status == 200, quote
     assert quote["legs"][0]["venue"] == "internal"

@@ -5,27 +5,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 import uuid
 
 import pytest
 
-from tests.e2e.conftest import Engine
+from tests.helpers.engine import Engine
+from tests.helpers.waiting import wait_order
 
 pytestmark = pytest.mark.e2e
-
-FINAL = {"filled", "canceled", "expired", "rejected", "failed"}
-
-
-def wait_final(engine: Engine, order_id: str, timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status, order, _ = engine.request("GET", f"/orders/{order_id}")
-        assert status == 200, order
-        if order["status"] in FINAL:
-            return order
-        time.sleep(0.1)
-    raise AssertionError(f"order {order_id} not final in {timeout}s")
 
 
 def test_metrics_after_an_order_pass_promtool_check_metrics(engine: Engine) -> None:
@@ -40,7 +27,7 @@ def test_metrics_after_an_order_pass_promtool_check_metrics(engine: Engine) -> N
     }
     status, order, _ = engine.request("POST", "/orders", body)
     assert status == 201, order
-    assert wait_final(engine, order["id"])["status"] == "filled"
+    assert wait_order(engine, order["id"], timeout=30)["status"] == "filled"
 
     done = subprocess.run(
         [

@@ -13,23 +13,14 @@ from falcon import testing
 
 from service.api.app import create_app
 from service.config import Settings
+from tests.helpers.api import GOOD, counts
 
 pytestmark = pytest.mark.integration
-
-GOOD = {"clientId": "alice", "symbol": "SOL/USDC", "side": "buy", "amount": "1.5"}
 
 
 @pytest.fixture
 def client(settings: Settings) -> testing.TestClient:
     return testing.TestClient(create_app(settings))
-
-
-def counts(settings: Settings, r: redis.Redis) -> tuple[int, int, int]:
-    with psycopg.connect(settings.database_url) as conn:
-        orders = conn.execute("SELECT count(*) FROM orders").fetchone()[0]
-        events = conn.execute("SELECT count(*) FROM order_events").fetchone()[0]
-    streams = sum(r.xlen(settings.stream_key(s)) for s in range(settings.shards))
-    return orders, events, streams
 
 
 def test_post_order_valid_body_commits_order_event_and_stream_entry(

@@ -23,8 +23,8 @@ from service.api.app import create_app
 from service.api.auth import KeyRing
 from service.api.client_rate_limit import RateLimiter
 from service.config import Settings
-from tests.integration.test_api import GOOD, counts
-from tests.integration.test_relay import rejected, relay_for, run, wait_until, ws_url
+from tests.helpers.api import GOOD, counts
+from tests.helpers.relay import rejected, relay_for, run, wait_until, ws_url
 
 pytestmark = pytest.mark.integration
 
@@ -204,11 +204,13 @@ def test_auth_keys_kept_only_as_digests_and_never_logged(
     assert "s3cret" not in repr(vars(ring))
 
     caplog.set_level(logging.DEBUG)
-    settings = make_settings(API_KEYS="s3cret-key=alice")
+    settings = make_settings(API_KEYS="s3cret-key-0123456=alice")
     client = testing.TestClient(create_app(settings))
-    client.simulate_get("/orders", headers={"X-API-Key": "s3cret-key"})
-    client.simulate_get("/orders", headers={"X-API-Key": "s3cret-kez"})
-    client.simulate_post("/orders", json=GOOD, headers={"Authorization": "Bearer s3cret-key"})
+    client.simulate_get("/orders", headers={"X-API-Key": "s3cret-key-0123456"})
+    client.simulate_get("/orders", headers={"X-API-Key": "s3cret-kez-0123456"})
+    client.simulate_post(
+        "/orders", json=GOOD, headers={"Authorization": "Bearer s3cret-key-0123456"}
+    )
     assert "s3cret" not in caplog.text
 
 

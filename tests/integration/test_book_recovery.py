@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -18,6 +17,7 @@ from service.api.app import create_app
 from service.config import Settings
 from service.runtime.cli import cmd_migrate
 from service.worker.worker import Worker
+from tests.helpers.waiting import wait_status
 
 pytestmark = pytest.mark.integration
 
@@ -62,14 +62,14 @@ def order_row(settings: Settings, oid: str) -> tuple[Any, ...]:
     return row
 
 
-def wait_status(settings: Settings, oid: str, wanted: set[str], timeout: float = 20) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        status = order_row(settings, oid)[0]
-        if status in wanted:
-            return str(status)
-        assert time.monotonic() < deadline, f"stuck in {status}"
-        time.sleep(0.02)
+def stored_status(settings: Settings, oid: str, wanted: set[str]) -> str:
+    """Wait until the stored order's status is one of `wanted`."""
+
+    def read() -> tuple[str, str]:
+        status = str(order_row(settings, oid)[0])
+        return status, status
+
+    return wait_status(read, wanted, every=0.02)
 
 
 @pytest.fixture
@@ -93,12 +93,12 @@ def test_resting_order_rebuilt_after_restart_then_fills_on_price_move(
     }
     with worker_running(sim_settings):
         oid = client.simulate_post("/orders", json=body).json["id"]
-        assert wait_status(sim_settings, oid, {"open"}) == "open"
+        assert stored_status(sim_settings, oid, {"open"}) == "open"
     # A new worker process: the book comes back from PostgreSQL.
     with worker_running(sim_settings):
         r = client.simulate_post("/sim/price", json={"symbol": "SOL/USDC", "price": "138"})
         assert r.status_code == 200, r.text
-        assert wait_status(sim_settings, oid, {"filled"}) == "filled"
+        assert stored_status(sim_settings, oid, {"filled"}) == "filled"
     events = client.simulate_get(f"/orders/{oid}/events").json["events"]
     assert [e["status"] for e in events] == [
         "pending",
@@ -131,14 +131,14 @@ def test_cancel_racing_fill_ends_canceled_without_later_fill_or_filled(
                     "limitPrice": "145",
                 },
             ).json["id"]
-            wait_status(sim_settings, oid, {"open"})
+            stored_status(sim_settings, oid, {"open"})
             move = pool.submit(
                 client.simulate_post, "/sim/price", json={"symbol": "SOL/USDC", "price": "140"}
             )
             cancel = pool.submit(client.simulate_delete, f"/orders/{oid}")
             move.result()
             code = cancel.result().status_code
-            final = wait_status(sim_settings, oid, {"canceled", "filled"})
+            final = stored_status(sim_settings, oid, {"canceled", "filled"})
             outcomes.add(final)
             assert (code, final) in ((200, "canceled"), (409, "filled"))
             with psycopg.connect(sim_settings.database_url) as conn:

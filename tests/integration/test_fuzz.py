@@ -493,9 +493,17 @@ def test_fuzz_cursor_with_non_uuid_id_400(open_target: Target) -> None:
     assert r.status_code == 400 and r.json["error"]["field"] == "cursor"
 
 
-def test_fuzz_order_ids_are_uuids(open_target: Target) -> None:
-    for oid in open_target.order_ids:
-        uuid.UUID(oid)
+@settings(FUZZ, max_examples=25)
+@given(amount=st.decimals(min_value="0.000000001", max_value="1000", places=9))
+def test_fuzz_order_ids_are_uuids(open_target: Target, amount: Any) -> None:
+    before = len(open_target.order_ids)
+    body = {"clientId": "ids", "symbol": "SOL/USDC", "side": "buy", "amount": str(amount)}
+    r = open_target.request("POST", "/orders", json=body)
+    assert r.status_code == 201, r.text
+    assert len(open_target.order_ids) == before + 1
+    oid = open_target.order_ids[-1]
+    assert str(uuid.UUID(oid)) == oid  # canonical text form
+    assert len(set(open_target.order_ids)) == len(open_target.order_ids)
 
 
 # --------------------------------------------------------------------------- the document

@@ -20,7 +20,7 @@ from service.domain.markets import shard_of
 from service.simulator.chain import tx_signature
 from service.worker.worker import Worker
 from service.worker.writer import EventWriter
-from tests.integration.test_worker import events_of, post_orders, run_worker_until_final
+from tests.helpers.worker import events_of, post_orders, run_worker_until_final
 
 pytestmark = pytest.mark.integration
 

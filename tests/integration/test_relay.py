@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,30 +24,17 @@ import pytest
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed
 
 from service.config import Settings
 from service.domain.wire import pubsub_frame, ws_message
-from service.relay import RelayServer, serve_relay
+from service.relay import serve_relay
 from service.store.events import PAGE, Event
+from tests.helpers.relay import rejected, relay_for, run, wait_until, ws_url
 
 pytestmark = pytest.mark.integration
 
 STATUSES = ["pending", "routing", "building", "submitted", "confirmed", "filled"]
-
-
-def run(coro: Coroutine[Any, Any, None], timeout: float = 60.0) -> None:
-    async def bounded() -> None:
-        async with asyncio.timeout(timeout):
-            await coro
-
-    asyncio.run(bounded())
-
-
-async def wait_until(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not cond():
-            await asyncio.sleep(0.005)
 
 
 class World:
@@ -110,14 +96,6 @@ class World:
         return message
 
 
-def relay_for(settings: Settings, **kw: Any) -> RelayServer:
-    return RelayServer(settings, host="127.0.0.1", port=0, **kw)
-
-
-def ws_url(relay: RelayServer, path: str) -> str:
-    return f"ws://127.0.0.1:{relay.port}{path}"
-
-
 async def recv_messages(ws: ClientConnection, n: int, timeout: float = 5.0) -> list[str]:
     out = []
     async with asyncio.timeout(timeout):
@@ -137,17 +115,6 @@ async def assert_silent(ws: ClientConnection, seconds: float = 0.3) -> None:
         async with asyncio.timeout(seconds):
             extra = await ws.recv()
             pytest.fail(f"unexpected message {extra!r}")
-
-
-async def rejected(
-    relay: RelayServer, path: str, headers: dict[str, str] | None = None
-) -> tuple[int, dict[str, Any]]:
-    with pytest.raises(InvalidStatus) as info:
-        async with connect(ws_url(relay, path), additional_headers=headers):
-            pass
-    response = info.value.response
-    assert response.headers["Content-Type"] == "application/json"
-    return response.status_code, orjson.loads(response.body)
 
 
 def sample(what: str) -> float:

@@ -64,7 +64,8 @@ RESPONSES: dict[str, Any] = {
     "TooLarge": error_response("the body is larger than MAX_BODY_BYTES"),
     "NotJson": error_response("the body is not application/json"),
     "RateLimited": error_response(
-        "over RATE_LIMIT_PER_MIN for this client", **{"Retry-After": "seconds"}
+        "over RATE_LIMIT_PER_MIN for this client or RATE_LIMIT_PER_SOURCE_PER_MIN for its address",
+        **{"Retry-After": "seconds"},
     ),
     "Unavailable": error_response(
         "a dependency (PostgreSQL, or the market's worker) is unavailable",

@@ -8,6 +8,7 @@ from typing import Any
 from engine_core.fsm import STATUS_NAMES
 from service.api import queries as q
 from service.api import validation as v
+from service.api.openapi.batch import batch_path
 from service.api.openapi.parts import (
     CLIENT_ID_PATTERN,
     DECIMAL_PATTERN,
@@ -83,6 +84,7 @@ def build_paths(markets: Mapping[str, Market], sim_enabled: bool) -> dict[str, A
                 "summary": "Same as POST /orders",
             },
         },
+        **batch_path(),  # POST /orders/batch, /api/orders/batch
         "/orders/{order_id}": {
             "parameters": [ORDER_ID_PARAM],
             "get": {
@@ -257,13 +259,16 @@ def build_paths(markets: Mapping[str, Market], sim_enabled: bool) -> dict[str, A
                 "post": {
                     "operationId": op_id,
                     "summary": summary,
+                    "description": "An operator's command: with keys configured it needs a key"
+                    " of OPERATOR_API_KEYS (a client's key is 403). Prices, and a launch's"
+                    " reserve ratio, within SIM_MAX_PRICE_RATIO of the reference price.",
                     "requestBody": {
                         "required": True,
                         "content": {JSON: {"schema": ref(schema)}},
                     },
                     "responses": {
                         "200": json_body(ref("Market"), "the market, as in /markets"),
-                        **common("400", "401", "409", "413", "415", "429", "503"),
+                        **common("400", "401", "403", "409", "413", "415", "429", "503"),
                     },
                 }
             }

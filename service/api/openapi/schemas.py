@@ -10,6 +10,7 @@ from typing import Any
 from engine_core.fsm import STATUS_NAMES
 from service.api import fields
 from service.api import validation as v
+from service.api.openapi.batch import batch_schemas
 from service.api.openapi.parts import (
     CLIENT_ID_PATTERN,
     CLIENT_ORDER_ID_PATTERN,
@@ -182,7 +183,10 @@ def build_schemas(markets: Mapping[str, Market]) -> dict[str, Any]:
         "symbol": {"type": "string"},
         "side": {"type": "string", "enum": list(v.SIDES)},
         "type": {"type": "string", "enum": list(v.ORDER_TYPES)},
-        "timeInForce": {"type": "string", "enum": list(v.TIME_IN_FORCE)},
+        "timeInForce": {  # null for market orders, which have none
+            "type": ["string", "null"],
+            "enum": [*v.TIME_IN_FORCE, None],
+        },
         "amount": DECIMAL_STRING,
         "limitPrice": DECIMAL_STRING_OR_NULL,
         "expiresAt": nullable(TIMESTAMP),
@@ -316,6 +320,7 @@ def build_schemas(markets: Mapping[str, Market]) -> dict[str, Any]:
     return {
         "Amount": amount,
         "NewOrder": new_order,
+        **batch_schemas(),  # NewOrderBatch, BatchResults
         "Order": order,
         "OrderList": {
             "type": "object",

@@ -30,7 +30,11 @@ const state = {
 function loadSettings() {
   const q = new URLSearchParams(location.search);
   const stored = (k) => localStorage.getItem("oe." + k) || "";
+  // ?clientId= (e.g. /?clientId=user123) opens that client's orders; it is remembered in
+  // localStorage, and the address bar keeps it so a reload or a bookmark shows the same.
   state.clientId = q.get("clientId") || stored("clientId") || "user-" + Math.random().toString(36).slice(2, 8);
+  localStorage.setItem("oe.clientId", state.clientId);
+  showClientInUrl();
   state.apiKey = q.get("apiKey") || stored("apiKey");
   state.wsOverride = q.get("ws") || stored("wsUrl");
   $("#client-id").value = state.clientId;
@@ -38,8 +42,33 @@ function loadSettings() {
   $("#ws-url").value = state.wsOverride;
 }
 
+function showClientInUrl() {
+  const q = new URLSearchParams(location.search);
+  if (q.get("clientId") === state.clientId) return;
+  q.set("clientId", state.clientId);
+  history.replaceState(null, "", `${location.pathname}?${q}`);
+}
+
+// Prices to as many significant digits as the market's quote token has decimals (USDC: 6,
+// so 150.441), as the CLI prints them (service/client/render.py round_price).
+function priceDigits(symbol) {
+  const m = state.markets.find((x) => x.symbol === symbol);
+  return m ? m.quote.decimals : 0;
+}
+
+function roundPrice(value, digits) {
+  if (value === null || value === undefined || value === "") return "";
+  const v = Number(value);
+  if (!digits || !isFinite(v) || v === 0) return String(value);
+  const decimals = Math.max(0, digits - 1 - Math.floor(Math.log10(Math.abs(v))));
+  return v.toFixed(Math.min(decimals, 20));
+}
+
+const price = (symbol, value) => roundPrice(value, priceDigits(symbol));
+
 function saveSettings() {
   localStorage.setItem("oe.clientId", state.clientId);
+  showClientInUrl();
   localStorage.setItem("oe.apiKey", state.apiKey);
   localStorage.setItem("oe.wsUrl", state.wsOverride);
 }
@@ -220,10 +249,12 @@ function render() {
     cell(tr, o.id.slice(0, 8), "mono", o.id);
     cell(tr, o.symbol || "…");
     cell(tr, o.side || "", o.side);
-    cell(tr, o.type ? (o.type === "market" ? "market" : `${o.type} ${o.limitPrice || ""}`.trim()) : "");
+    const limit = o.limitPrice ? price(o.symbol, o.limitPrice) : "";
+    const tif = o.type === "limit" && o.timeInForce ? ` ${o.timeInForce}` : "";
+    cell(tr, o.type ? (o.type === "market" ? "market" : `${o.type} ${limit}${tif}`.trim()) : "");
     cell(tr, o.amount, "num");
     cell(tr, o.filled, "num");
-    cell(tr, o.avgPrice || "", "num");
+    cell(tr, price(o.symbol, o.avgPrice), "num", o.avgPrice || "");
     const st = cell(tr, o.status, "status");
     st.dataset.status = o.status || "";
     cell(tr, o.attempts, "num");
@@ -303,19 +334,68 @@ function schedulePreview() {
   previewTimer = setTimeout(preview, 300);
 }
 
+const quoteOf = (symbol, side, amount) =>
+  api("GET", `/quote?${new URLSearchParams({ symbol, side, amount: String(amount) })}`);
+
+// Whether an average price respects the limit: a buy pays at most, a sell gets at least.
+const within = (side, avg, limit) => (side === "buy" ? avg <= limit : avg >= limit);
+
 async function preview() {
   const f = $("#ticket");
   const amount = f.amount.value.trim();
   const el = $("#t-preview");
   if (!amount || !f.symbol.value) { el.textContent = ""; return; }
   const side = f.querySelector("input[name=side]:checked").value;
+  const symbol = f.symbol.value;
+  const quoteSym = symbol.split("/")[1];
+  const limitText = f.limitPrice.value.trim();
   try {
-    const q = await api("GET", `/quote?${new URLSearchParams({ symbol: f.symbol.value, side, amount })}`);
+    if (f.type.value !== "market" && limitText) {
+      el.textContent = await limitPreview(symbol, side, Number(amount), Number(limitText), f);
+      return;
+    }
+    const q = await quoteOf(symbol, side, amount);
     const venues = q.legs.map((l) => l.venue).join(" + ");
-    el.textContent = `≈ ${q.expectedPrice} · ${q.quoteAmount} ${f.symbol.value.split("/")[1]} via ${venues} · impact ${q.priceImpactBps} bps`;
+    el.textContent = `≈ ${price(symbol, q.expectedPrice)} · ${q.quoteAmount} ${quoteSym} via ${venues} · impact ${q.priceImpactBps} bps`;
   } catch (e) {
     el.textContent = `quote: ${e.message}`;
   }
+}
+
+// A limit order: what fills now at the venues within the limit (the largest amount whose
+// average price respects it, found by bisection over /quote as the engine does on the pool
+// curves; crossing resting orders of other clients may fill more) and what rests at the
+// limit (GTC/GTD), expires (IOC) or makes a FOK fill nothing.
+async function limitPreview(symbol, side, amount, limit, f) {
+  const m = state.markets.find((x) => x.symbol === symbol);
+  const lim = price(symbol, limit);
+  if (f.type.value === "sniper" && m && !m.launched) {
+    return `waits for ${symbol} to launch; then fires within ${lim}`;
+  }
+  const full = await quoteOf(symbol, side, amount);
+  let now = 0;
+  let avg = Number(full.expectedPrice);
+  if (within(side, avg, limit)) {
+    now = amount;
+  } else {
+    let lo = 0, hi = amount;
+    const decimals = m ? m.base.decimals : 9;
+    for (let i = 0; i < 10 && hi - lo > Math.pow(10, -decimals); i++) {
+      const mid = Number(((lo + hi) / 2).toFixed(decimals));
+      if (mid <= lo) break;
+      const q = await quoteOf(symbol, side, mid);
+      if (within(side, Number(q.expectedPrice), limit)) { lo = mid; avg = Number(q.expectedPrice); } else { hi = mid; }
+    }
+    now = lo;
+  }
+  const rest = Number((amount - now).toFixed(m ? m.base.decimals : 9));
+  const base = symbol.split("/")[0];
+  const tif = f.type.value === "limit" ? f.timeInForce.value : "GTC";
+  const fills = now > 0 ? `fills now: ${now} ${base} at ≈ ${price(symbol, avg)}` : `nothing fills now (best ≈ ${price(symbol, full.legs.length ? full.expectedPrice : "")} for ${amount})`;
+  if (rest <= 0) return `${fills} (within ${lim})`;
+  if (tif === "FOK") return now > 0 ? `FOK: only ${now} of ${amount} ${base} within ${lim}: nothing fills` : `FOK: ${fills}: the order expires`;
+  if (tif === "IOC") return `${fills}; ${rest} ${base} expires (IOC)`;
+  return `${fills}; rests: ${rest} ${base} at ${lim} until the price comes`;
 }
 
 async function submitTicket(ev) {
@@ -461,7 +541,7 @@ function drawChart() {
     item.dataset.venue = venue;
     const swatch = document.createElement("i");
     swatch.style.background = color;
-    item.append(swatch, `${venue} ${s[s.length - 1].p}`);
+    item.append(swatch, `${venue} ${price(state.chartSymbol, s[s.length - 1].p)}`);
     legend.appendChild(item);
   }
   ctx.setLineDash([]);

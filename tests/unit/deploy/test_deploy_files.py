@@ -630,10 +630,16 @@ def test_compose_app_env_sets_only_and_all_config_variables(name):
 def test_compose_app_env_defaults_equal_config_defaults(name):
     env = {k: interpolate_defaults(v) for k, v in service_env(name).items()}
     got = Settings.from_env(env)
+    # compose listens on every interface behind its front, and trusts that front's X-Forwarded-For
     want = dataclasses.replace(
-        Settings.from_env({}), database_url=got.database_url, redis_url=got.redis_url
+        Settings.from_env({}),
+        database_url=got.database_url,
+        redis_url=got.redis_url,
+        host="0.0.0.0",
+        trusted_proxies=got.trusted_proxies,
     )
     assert got == want
+    assert got.trusted_proxies, "the front's X-Forwarded-For must name the source address"
 
 
 def yaml_strings(node: Any) -> list[str]:

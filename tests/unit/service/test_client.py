@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
-from service.client import cli as client
+from service.client import http as client_http
+from service.client import render, watch
 from service.runtime.cli import main
 
 OID = "4b0c1e8e-0000-4000-8000-000000000001"
@@ -96,6 +97,13 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeApi]:
             parts = urllib.parse.urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
+            if (self.command, parts.path) == ("GET", "/markets") and (
+                ("GET", "/markets") not in fake.routes
+            ):  # the client's look-up of price digits, unanswered here: not the command's
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             fake.seen.append(
                 Seen(
                     self.command,
@@ -330,7 +338,7 @@ def test_orders_filters_become_the_query_and_all_follows_the_cursor(api, capsys)
     assert api.seen[0].query == {"clientId": ["c1"], "status": ["filled"], "limit": ["1"]}
     assert api.seen[1].query["cursor"] == ["abc"]
     lines = out.splitlines()
-    assert lines[0].split() == [c.upper() for c in client.ORDER_COLUMNS]
+    assert lines[0].split() == [c.upper() for c in render.ORDER_COLUMNS]
     assert len(lines) == 4 and all(OID in line for line in lines[1:])
     assert "more: --cursor abc" in err
 
@@ -456,7 +464,7 @@ def test_watch_order_prints_each_event_and_ends_when_final(api, relay, capsys, m
     assert urllib.parse.parse_qs(parts.query) == {"orderId": [OID], "apiKey": ["k 1"]}
     lines = out.splitlines()
     assert lines[0] == f"watching order {OID}"
-    assert lines[1].split() == [c.upper() for c in client.EVENT_COLUMNS]
+    assert lines[1].split() == [c.upper() for c in watch.EVENT_COLUMNS]
     assert [line.split()[1] for line in lines[2:]] == SIX
     assert "150.1" in lines[-1] and "3xYabcdefg" in lines[-1]
 
@@ -481,7 +489,7 @@ def test_watch_client_keeps_one_row_per_order_until_timeout(api, relay, capsys):
         ([event(1, "pending"), event(1, "pending", other), event(2, "routing")], False)
     ]
     view_out = io.StringIO()
-    view = client.WatchView(client.Target(client_id="c1"), view_out)
+    view = watch.WatchView(watch.Target(client_id="c1"), view_out)
     code, out, err = run(
         ["watch", "--client-id", "c1", "--ws-url", relay.url, "--timeout", "1"], capsys
     )
@@ -498,11 +506,11 @@ def test_watch_client_keeps_one_row_per_order_until_timeout(api, relay, capsys):
 def test_watch_refused_by_the_relay_exits_1_with_its_message(api, relay, capsys):
     relay.reject = 404
     code, _, err = run(["watch", "--order", OID, "--ws-url", relay.url], capsys)
-    assert code == 1 and "404 not_found: no such order" in err
+    assert code == 1 and "404 not_found: no such order" in err, err
 
 
 def test_watch_with_nothing_listening_exits_3(api, capsys, monkeypatch):
-    monkeypatch.setattr(client, "RECONNECTS", 0)
+    monkeypatch.setattr(watch, "RECONNECTS", 0)
     url = f"ws://127.0.0.1:{free_port()}"
     code, _, err = run(["watch", "--order", OID, "--ws-url", url], capsys)
     assert code == 3 and f"cannot connect to {url}" in err
@@ -515,7 +523,7 @@ class Tty(io.StringIO):
 
 def test_watch_on_a_terminal_redraws_the_table_in_place():
     out = Tty()
-    view = client.WatchView(client.Target(order_id=OID), out, live=True)
+    view = watch.WatchView(watch.Target(order_id=OID), out, live=True)
     for i, s in enumerate(SIX[:2]):
         view.add(json.loads(event(i + 1, s))["payload"])
     text = out.getvalue()
@@ -525,19 +533,44 @@ def test_watch_on_a_terminal_redraws_the_table_in_place():
 
 def test_ws_url_comes_from_the_api_config_unless_given(api, monkeypatch):
     args = type("A", (), {"ws_url": None})()
-    engine = client.Api(api.url)
+    engine = client_http.Api(api.url)
     api.answer("GET", "/config.json", 200, {"wsPort": 3001, "sameOrigin": False})
-    assert client.resolve_ws_url(engine, args) == "ws://127.0.0.1:3001"
+    assert watch.resolve_ws_url(engine, args) == "ws://127.0.0.1:3001"
     api.answer("GET", "/config.json", 200, {"wsPort": 3001, "sameOrigin": True})
-    assert client.resolve_ws_url(engine, args) == api.url.replace("http://", "ws://")
-    assert client.ws_url_from_config("https://x.example:8443", {"sameOrigin": True}) == (
+    assert watch.resolve_ws_url(engine, args) == api.url.replace("http://", "ws://")
+    assert watch.ws_url_from_config("https://x.example:8443", {"sameOrigin": True}) == (
         "wss://x.example:8443"
     )
     monkeypatch.setenv("ENGINE_WS_URL", "ws://elsewhere:9")
-    assert client.resolve_ws_url(engine, args) == "ws://elsewhere:9"
+    assert watch.resolve_ws_url(engine, args) == "ws://elsewhere:9"
     args.ws_url = "ws://flag:1"
-    assert client.resolve_ws_url(engine, args) == "ws://flag:1"
+    assert watch.resolve_ws_url(engine, args) == "ws://flag:1"
     monkeypatch.delenv("ENGINE_WS_URL")
     api.routes.pop(("GET", "/config.json"))
     args.ws_url = None
-    assert client.resolve_ws_url(engine, args) == client.DEFAULT_WS_URL
+    assert watch.resolve_ws_url(engine, args) == watch.DEFAULT_WS_URL
+
+
+def test_prices_are_rounded_to_the_quote_tokens_digits() -> None:
+    assert render.round_price("150.4413123456", 6) == "150.441"
+    assert render.round_price("0.0000002058401234", 9) == "0.000000205840123"
+    assert render.round_price("1234567.891", 6) == "1234568"  # integer digits stay
+    assert render.round_price("150.4413", None) == "150.4413"  # market unknown: as sent
+    text = render.orders_text(
+        [order(type="limit", limitPrice="140.123456", avgPrice="139.98765432", status="failed",
+               failureReason="rpc_timeout")],
+        {"SOL/USDC": 6},
+    )  # fmt: skip
+    row = text.splitlines()[1].split()
+    assert "140.123" in row and "139.988" in row and row[-1] == "rpc_timeout"
+
+
+def test_watch_of_a_client_shows_symbol_side_type_and_the_retried_error() -> None:
+    out = io.StringIO()
+    view = watch.WatchView(watch.Target(client_id="c1"), out)
+    view.orders[OID] = order(side="sell", type="limit")
+    view.add({"id": OID, "status": "routing", "seq": 3, "attempts": 2, "lastError": "rpc_timeout"})
+    header, row = out.getvalue().splitlines()[1:3]
+    assert header.split()[:5] == ["ID", "SYMBOL", "SIDE", "TYPE", "STATUS"]
+    assert row.split()[:5] == [OID, "SOL/USDC", "sell", "limit", "routing"]
+    assert "retry: rpc_timeout" in row

@@ -3,22 +3,10 @@ state table before anything moves."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from engine_core.fsm import InvalidTransition
-from service.config import DEFAULT_MARKETS_FILE
-from service.domain.markets import load_markets
-from service.domain.order import LiveOrder
-
-SOL = load_markets(DEFAULT_MARKETS_FILE)["SOL/USDC"]
-
-
-def order(status: str = "pending", seq: int = 1) -> LiveOrder:
-    row = ("id-1", "c1", "SOL/USDC", "buy", "market", "GTC", 1_500_000_000, None, 50, status,
-           seq, 0, 0, 0, 0, None, None, datetime.now(UTC), None)  # fmt: skip
-    return LiveOrder.from_row(row, SOL)
+from tests.helpers.orders import live_order as order
 
 
 def test_apply_moves_status_and_seq_and_returns_the_event_payload():

@@ -1,0 +1,421 @@
+"""The optimal allocation of an amount across venues, at the exact integer level.
+
+Every venue's value (quote out for a sell, minus quote in for a buy) is concave in real
+arithmetic, so the best split gives each venue the amount at which its marginal price,
+fee included, reaches one common price λ. The search has two steps:
+1. λ by bisection on the bits of a double (positive doubles order as their bits), each
+   venue answering `depth(λ)`: the amount it trades at marginal prices at least as good as
+   λ (monotone in λ). What is left between the two last λ goes to the venues whose depth
+   jumps there (a DLMM bin, a resting order: all at the same price).
+2. The exact integer refinement, on the venues' own integer quotes: for every pair, moves of
+   d units between the two (d from about 4 quote units' worth down to 1) while the total
+   gets strictly better, then the alignment step: keep one venue's integer value and move
+   the units that value does not need (sell: the smallest input giving that output; buy: the
+   largest output for that cost) to the other one.
+The result is never worse than the best single venue (checked). The internal book is one
+more venue: levels best first, each at its price (quote = qty * price // 10**decimals).
+"""
+
+from libc.math cimport INFINITY
+from libc.stdint cimport uint64_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
+
+from engine_core.amm cimport OK, Pool, amount_arg, i128, py_u128, u128
+
+from engine_core.amm import InsufficientLiquidity
+
+cdef i128 WORST = -((<i128>1) << 120)
+cdef u128 U64 = (<u128>1) << 64
+cdef int ROUNDS = 4
+cdef u128 SCAN = 24
+
+
+cdef inline double px_of(uint64_t t) noexcept:
+    cdef double d
+    memcpy(&d, &t, 8)
+    return d
+
+
+cdef inline uint64_t bits_of(double d) noexcept:
+    cdef uint64_t t
+    memcpy(&t, &d, 8)
+    return t
+
+
+cdef class Venues:
+
+    def __cinit__(self):
+        self.bq = NULL
+        self.bv = NULL
+        self.bprice = NULL
+        self.bpx = NULL
+        self.nb = 0
+
+    def __dealloc__(self):
+        free(self.bq)
+        free(self.bv)
+        free(self.bprice)
+        free(self.bpx)
+
+    def __init__(self, list pools, str side, makers=(), int base_decimals=0, need=None):
+        """pools: Pool objects; makers: [(price_raw, qty)] best first (price_raw per whole
+        base token, as the book keeps it); need: the largest amount that will be asked
+        (capacities are looked up that far; None: as far as they go)."""
+        cdef Py_ssize_t i
+        cdef u128 q = 0, p, c = 0
+        cdef i128 v = 0
+        cdef u128 lim = U64 - 1 if need is None or need >= U64 else amount_arg(need)
+        if side not in ("buy", "sell"):
+            raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
+        self.sell = side == "sell"
+        if len(pools) > MAX_VENUES - 1:
+            raise ValueError(f"at most {MAX_VENUES - 1} pools")
+        self.pools = pools
+        self.np = len(pools)
+        for i in range(self.np):
+            self.caps[i] = ((<Pool?>pools[i]).sell_capacity_c(lim) if self.sell
+                            else (<Pool>pools[i]).buy_capacity_c(lim))
+        makers = [m for m in makers if m[1] > 0]
+        self.nv = self.np + (1 if makers else 0)
+        self.scale = 10 ** <object>base_decimals
+        if not makers:
+            return
+        self.nb = len(makers)
+        self.bq = <u128*>malloc(self.nb * sizeof(u128))
+        self.bv = <i128*>malloc(self.nb * sizeof(i128))
+        self.bprice = <u128*>malloc(self.nb * sizeof(u128))
+        self.bpx = <double*>malloc(self.nb * sizeof(double))
+        if self.bq == NULL or self.bv == NULL or self.bprice == NULL or self.bpx == NULL:
+            raise MemoryError()
+        for i, (price, qty) in enumerate(makers):
+            if not 0 <= price < 2**64 or not 0 < qty < 2**64:
+                raise ValueError("maker price and qty must fit 64 bits")
+            p = price
+            q += <u128>(<uint64_t>qty)
+            c = (<u128>(<uint64_t>qty)) * p // self.scale
+            v += <i128>c if self.sell else -<i128>c
+            if q >= U64:
+                raise ValueError("the makers' total must fit 64 bits")
+            self.bq[i] = q
+            self.bv[i] = v
+            self.bprice[i] = p
+            self.bpx[i] = (<double>price) / (<double>self.scale)
+        self.caps[self.np] = q
+
+    # -- QUERIES --
+    cdef i128 value_c(self, Py_ssize_t i, u128 a) noexcept:
+        """Sell: quote out; buy: minus quote in; WORST when venue i cannot take a."""
+        cdef u128 q = 0, f = 0, prev = 0
+        cdef i128 v = 0
+        cdef int rc
+        cdef Py_ssize_t lo = 0, hi, mid
+        if a == 0:
+            return 0
+        if a > self.caps[i]:
+            return WORST
+        if i < self.np:
+            if self.sell:
+                rc = (<Pool>self.pools[i]).quote_sell_c(a, &q, &f)
+                return <i128>q if rc == OK else WORST
+            rc = (<Pool>self.pools[i]).quote_buy_c(a, &q, &f)
+            return -<i128>q if rc == OK else WORST
+        hi = self.nb - 1
+        while lo < hi:                      # the first level whose cumulative qty reaches a
+            mid = (lo + hi) // 2
+            if self.bq[mid] >= a:
+                hi = mid
+            else:
+                lo = mid + 1
+        if lo:
+            prev = self.bq[lo - 1]
+            v = self.bv[lo - 1]
+        q = (a - prev) * self.bprice[lo] // self.scale
+        return v + <i128>q if self.sell else v - <i128>q
+
+    cdef u128 depth_c(self, Py_ssize_t i, double px, u128 limit) noexcept:
+        cdef Py_ssize_t lo = 0, hi = self.nb, mid
+        cdef u128 d
+        if limit > self.caps[i]:
+            limit = self.caps[i]
+        if i < self.np:
+            return (<Pool>self.pools[i]).depth_c(self.sell, px, limit)
+        while lo < hi:                      # the first level worse than px
+            mid = (lo + hi) // 2
+            if (self.bpx[mid] >= px) if self.sell else (self.bpx[mid] <= px):
+                lo = mid + 1
+            else:
+                hi = mid
+        d = self.bq[lo - 1] if lo else 0
+        return d if d < limit else limit
+
+    cdef double edge_c(self, Py_ssize_t i) noexcept:
+        if i < self.np:
+            return (<Pool>self.pools[i]).edge_c(self.sell)
+        return self.bpx[0]
+
+    cdef u128 total_cap_c(self) noexcept:
+        cdef u128 s = 0
+        cdef Py_ssize_t i
+        for i in range(self.nv):
+            s += self.caps[i]
+        return s
+
+    cdef i128 total_c(self, u128* alloc) noexcept:
+        cdef i128 s = 0
+        cdef Py_ssize_t i
+        for i in range(self.nv):
+            s += self.value_c(i, alloc[i])
+        return s
+
+    cdef double at_amount_c(self, u128 n, u128* alloc) noexcept:
+        """alloc: the marginal-price allocation of n (caller checked total capacity >= n);
+        returns the common marginal price λ found."""
+        cdef u128 dg[MAX_VENUES]
+        cdef u128 df[MAX_VENUES]
+        cdef u128 sg = 0, sf = 0, s, r, extra
+        cdef uint64_t good, far, mid
+        cdef double e, best = 0.0 if self.sell else INFINITY
+        cdef Py_ssize_t i
+        cdef u128 tol = n >> 24
+        for i in range(self.nv):
+            if self.caps[i] == 0:
+                continue
+            e = self.edge_c(i)
+            if (e > best) if self.sell else (e < best):
+                best = e
+        if self.sell:
+            good = bits_of(best) + 1 if best > 0 else 1
+            far = 0
+        else:
+            good = bits_of(best) - 1 if best > 0 and best < INFINITY else 0
+            far = bits_of(INFINITY)
+        for i in range(self.nv):
+            dg[i] = self.depth_c(i, px_of(good), n)
+            df[i] = self.caps[i] if self.caps[i] < n else n
+            sg += dg[i]
+            sf += df[i]
+        if sg >= n:                        # dust: every venue's first units are enough
+            for i in range(self.nv):
+                df[i] = dg[i]
+                dg[i] = 0
+            sf = sg
+            sg = 0
+            far = good
+            good = bits_of(INFINITY) if self.sell else 0
+        while (far - good > 1 if far > good else good - far > 1) and sf - sg > tol:
+            mid = good + (far - good) // 2 if far > good else far + (good - far) // 2
+            s = 0
+            for i in range(self.nv):
+                alloc[i] = self.depth_c(i, px_of(mid), n)
+                s += alloc[i]
+            if s >= n:
+                far = mid
+                sf = s
+                memcpy(df, alloc, self.nv * sizeof(u128))
+            else:
+                good = mid
+                sg = s
+                memcpy(dg, alloc, self.nv * sizeof(u128))
+        r = n - sg
+        for i in range(self.nv):
+            alloc[i] = dg[i]
+            if r and df[i] > dg[i]:
+                extra = df[i] - dg[i]
+                if extra > r:
+                    extra = r
+                alloc[i] += extra
+                r -= extra
+        for i in range(self.nv):           # depths are approximate: place any rest
+            if r == 0:
+                break
+            if self.caps[i] > alloc[i]:
+                extra = self.caps[i] - alloc[i]
+                if extra > r:
+                    extra = r
+                alloc[i] += extra
+                r -= extra
+        return px_of(good) if good != 0 and px_of(good) < INFINITY else px_of(far)
+
+    cdef bint align_c(self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept:
+        """Keep venue i's integer value and move what it does not need to j (sell: i's
+        smallest input with that output; buy: i's largest output for that cost)."""
+        cdef u128 ai = alloc[i], aj = alloc[j], room, good = 0, bad, s = 1, mid
+        cdef i128 vi = self.value_c(i, ai), cur = vi + self.value_c(j, aj), v
+        room = ai if self.sell else aj
+        if room == 0:
+            return False
+        while s <= room and self.value_c(i, ai - s if self.sell else ai + s) == vi:
+            good = s
+            s <<= 1
+        bad = s if s <= room else room + 1
+        while bad - good > 1:
+            mid = good + (bad - good) // 2
+            if self.value_c(i, ai - mid if self.sell else ai + mid) == vi:
+                good = mid
+            else:
+                bad = mid
+        if good == 0:
+            return False
+        v = vi + self.value_c(j, aj + good if self.sell else aj - good)
+        if v <= cur:
+            return False
+        alloc[i] = ai - good if self.sell else ai + good
+        alloc[j] = aj + good if self.sell else aj - good
+        return True
+
+    cdef bint refine_pair_c(self, Py_ssize_t i, Py_ssize_t j, u128* alloc, u128 d0) noexcept:
+        cdef u128 ai = alloc[i], aj = alloc[j], d = d0
+        cdef i128 cur = self.value_c(i, ai) + self.value_c(j, aj), v
+        cdef bint moved, changed = False
+        cdef int streak = 0
+        while d > 0:
+            moved = False
+            if aj >= d:
+                v = self.value_c(i, ai + d) + self.value_c(j, aj - d)
+                if v > cur:
+                    ai += d
+                    aj -= d
+                    cur = v
+                    moved = True
+            if not moved and ai >= d:
+                v = self.value_c(i, ai - d) + self.value_c(j, aj + d)
+                if v > cur:
+                    ai -= d
+                    aj += d
+                    cur = v
+                    moved = True
+            if moved:
+                changed = True
+                streak += 1
+                if streak >= 2 and 2 * d <= ai + aj:
+                    d <<= 1          # far from the optimum (a coarse start): speed up
+                    streak = 0
+            else:
+                d >>= 1
+                streak = 0
+        alloc[i] = ai
+        alloc[j] = aj
+        if self.edges_c(i, j, alloc) or self.edges_c(j, i, alloc):
+            changed = True
+        if (d0 <= 4 or ai + aj <= 2 * SCAN) and self.scan_c(i, j, alloc):
+            changed = True
+        if self.align_c(i, j, alloc):
+            changed = True
+        if self.align_c(j, i, alloc):
+            changed = True
+        return changed
+
+    cdef bint scan_c(self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept:
+        """Every split within SCAN units of the current one. Where one base unit is worth a
+        quote unit or more, the venues' roundings make the top of the curve jagged."""
+        cdef u128 t = alloc[i] + alloc[j], lo, hi, a, best_a = alloc[i]
+        cdef i128 cur = self.value_c(i, alloc[i]) + self.value_c(j, alloc[j]), v
+        lo = alloc[i] - SCAN if alloc[i] > SCAN else 0
+        hi = alloc[i] + SCAN if alloc[i] + SCAN < t else t
+        for a in range(lo, hi + 1):
+            v = self.value_c(i, a) + self.value_c(j, t - a)
+            if v > cur:
+                cur = v
+                best_a = a
+        if best_a == alloc[i]:
+            return False
+        alloc[i] = best_a
+        alloc[j] = t - best_a
+        return True
+
+    cdef bint edges_c(self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept:
+        """Try venue i at the edges of its bins near its amount (the rest to j): where the
+        integer value is not concave, the local moves cannot see across."""
+        cdef u128 cand[4]
+        cdef u128 t = alloc[i] + alloc[j], c, best_a = alloc[i]
+        cdef i128 cur = self.value_c(i, alloc[i]) + self.value_c(j, alloc[j]), v
+        cdef int k, m
+        if i >= self.np:
+            return False
+        m = (<Pool>self.pools[i]).breaks_c(self.sell, alloc[i] if alloc[i] else 1, cand)
+        for k in range(m):
+            c = cand[k]
+            if c > t or c == alloc[i]:
+                continue
+            v = self.value_c(i, c) + self.value_c(j, t - c)
+            if v > cur:
+                cur = v
+                best_a = c
+        if best_a == alloc[i]:
+            return False
+        alloc[i] = best_a
+        alloc[j] = t - best_a
+        return True
+
+    cdef void refine_c(self, u128* alloc, double px) noexcept:
+        cdef u128 d0 = 1
+        cdef double units = 4.0 / px if px > 0 and px < INFINITY else 1.0
+        cdef Py_ssize_t i, j
+        cdef int k
+        cdef bint changed
+        while d0 < (<u128>1) << 40 and <double>d0 < units:
+            d0 <<= 1
+        for k in range(ROUNDS if self.nv > 2 else 1):
+            changed = False
+            for i in range(self.nv):
+                for j in range(i + 1, self.nv):
+                    if alloc[i] + alloc[j] == 0:
+                        continue
+                    if self.refine_pair_c(i, j, alloc, d0):
+                        changed = True
+            if not changed:
+                break
+
+    cdef int allocate_c(self, u128 n, u128* alloc) noexcept:
+        """The best allocation of n (sum of alloc = n); -1 when the venues cannot fill it."""
+        cdef Py_ssize_t i, best = -1
+        cdef i128 v, best_v
+        cdef double px
+        if self.total_cap_c() < n:
+            return -1
+        for i in range(self.nv):
+            alloc[i] = 0
+        if n == 0:
+            return 0
+        if self.nv == 1:
+            alloc[0] = n
+            return 0
+        px = self.at_amount_c(n, alloc)
+        self.refine_c(alloc, px)
+        best_v = self.total_c(alloc)
+        for i in range(self.nv):
+            if self.caps[i] >= n:
+                v = self.value_c(i, n)
+                if v > best_v:
+                    best_v = v
+                    best = i
+        if best >= 0:
+            for i in range(self.nv):
+                alloc[i] = n if i == best else 0
+        return 0
+
+    # -- PYTHON API (tests, tools) --
+    def allocate(self, amount):
+        """[amount per venue] (pools in the given order, then the book) of the best split."""
+        cdef u128 alloc[MAX_VENUES]
+        cdef u128 n = amount_arg(amount)
+        if self.allocate_c(n, alloc) != 0:
+            raise InsufficientLiquidity(f"the venues cannot fill {amount} base units")
+        return [py_u128(alloc[i]) for i in range(self.nv)]
+
+    def value(self, Py_ssize_t i, amount):
+        """Venue i's exact value of `amount` (sell: quote out; buy: -quote in), or None."""
+        cdef i128 v
+        if not 0 <= i < self.nv:
+            raise IndexError(i)
+        v = self.value_c(i, amount_arg(amount))
+        if v == WORST:
+            return None
+        return py_u128(<u128>v) if v >= 0 else -py_u128(<u128>(-v))
+
+    def depth(self, Py_ssize_t i, double px):
+        return py_u128(self.depth_c(i, px, U64 - 1))
+
+    def __len__(self):
+        return self.nv

@@ -1,0 +1,100 @@
+"""The router's split against brute force over every integer split (small pools, so every
+split can be tried): never more than 1 quote unit worse, for 2 and 3 venues, cpmm and dlmm,
+from dust to 10% of the reserves; and no pair of three venues gains by re-splitting."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine_core.amm import CpmmPool, InsufficientLiquidity
+from engine_core.dlmm import DlmmPool, bin_id_for_price_x64
+from engine_core.router import best_route
+from engine_core.split import Venues
+from tests.unit.engine_core.brute import best_pair, best_triple, pool_value
+
+SLOW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def cpmm(draw, price):
+    x = draw(st.integers(2_000, 200_000))
+    drift = draw(st.floats(0.97, 1.03))
+    fee = draw(st.sampled_from([0, 1, 20, 25, 30, 100]))
+    return CpmmPool(x, max(1, int(x * price * drift)), fee)
+
+
+@st.composite
+def dlmm(draw, price):
+    step = draw(st.sampled_from([10, 20, 50, 100]))
+    active = bin_id_for_price_x64(int(price * draw(st.floats(0.97, 1.03)) * 2**64), step)
+    per_bin = draw(st.integers(50, 5_000))
+    return DlmmPool(
+        step,
+        active,
+        draw(st.integers(3, 40)),
+        per_bin,
+        max(1, int(per_bin * price)),
+        fee_bps=draw(st.sampled_from([0, 10, 20, 50])),
+    )
+
+
+@st.composite
+def venue_set(draw, k):
+    """k pools quoting about one price (quote units per base unit, 0.01 .. 100)."""
+    price = draw(st.sampled_from([0.01, 0.13, 1.0, 7.5, 100.0]))
+    return [draw(st.one_of(cpmm(price), dlmm(price))) for _ in range(k)]
+
+
+def reserves(pool):
+    return pool.base_reserve
+
+
+def route_total(pools, side, n):
+    r = best_route({f"v{i}": p for i, p in enumerate(pools)}, side, n)
+    return r.quote_amount if side == "sell" else -r.quote_amount
+
+
+@SLOW
+@given(venue_set(2), st.sampled_from(["sell", "buy"]), st.floats(0, 1), st.data())
+def test_split_two_venues_within_one_unit_of_brute_force(pools, side, frac, data):
+    top = max(1, min(reserves(p) for p in pools) // 10)
+    n = data.draw(st.sampled_from([1, 2, 3, 7, max(1, int(top * frac)), top]))
+    va, vb = (pool_value(p, side) for p in pools)
+    try:
+        brute, _ = best_pair(va, vb, n)
+    except ValueError:
+        return
+    ours = route_total(pools, side, n)
+    assert ours >= brute - 1, (ours, brute)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(venue_set(3), st.sampled_from(["sell", "buy"]), st.integers(1, 160))
+def test_split_three_venues_within_one_unit_of_brute_force(pools, side, n):
+    vs = [pool_value(p, side) for p in pools]
+    try:
+        brute = best_triple(*vs, n)
+    except ValueError:
+        return
+    ours = route_total(pools, side, n)
+    assert ours >= brute - 1, (ours, brute)
+
+
+@SLOW
+@given(venue_set(3), st.sampled_from(["sell", "buy"]), st.floats(0, 1))
+def test_split_three_venues_no_pair_gains_by_resplitting(pools, side, frac):
+    n = max(1, int(min(reserves(p) for p in pools) // 10 * frac))
+    v = Venues(pools, side)
+    try:
+        alloc = v.allocate(n)
+    except InsufficientLiquidity:
+        return
+    vs = [pool_value(p, side) for p in pools]
+    for i in range(3):
+        for j in range(i + 1, 3):
+            t = alloc[i] + alloc[j]
+            if t == 0:
+                continue
+            pair, _ = best_pair(vs[i], vs[j], t)
+            assert vs[i](alloc[i]) + vs[j](alloc[j]) >= pair - 1
