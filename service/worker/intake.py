@@ -105,12 +105,15 @@ class Intake:
 
     # -- shards taken and given up --
     async def add(self, shard: int, epoch: int) -> asyncio.Task[None]:
-        """Start reading the shard's stream: first every entry another consumer (an
-        earlier owner, alive or not) holds unacknowledged, then new ones."""
+        """Start reading the shard's stream: first the entries an earlier owner left
+        unacknowledged, then new ones. A dead or paused owner read nothing for at least 3/4
+        of the lease (it renews every quarter, and the lease expired before we took it), so
+        entries idle half a lease are all of its; any younger one (a consumer reading late)
+        is claimed after CLAIM_IDLE_MS."""
         stream = self._settings.stream_key(shard)
         await self.ensure_groups([stream])
         self._consumers[shard] = f"{self._prefix}-e{epoch}"
-        await self._claim(shard, stream, 0)
+        await self._claim(shard, stream, self._settings.lease_ttl_ms // 2)
         task = asyncio.create_task(self.read_loop(shard))
         task.add_done_callback(self._ended)
         self._loops[shard] = task
