@@ -347,6 +347,7 @@ class Settings:
     def lease_clean_key(self, shard: int) -> str:
         """Set when the last owner gave the shard up cleanly (all it committed published)."""
         return f"{self.redis_prefix}:lease:{{{shard}}}:clean"
+
     def dead_letter_key(self, shard: int) -> str:
         """Entries no worker could decode or apply, with the error (same slot as the stream)."""
         return f"{self.redis_prefix}:dead:{{{shard}}}"

@@ -154,8 +154,9 @@ def test_entry_delivered_too_often_dead_lettered_order_rejected_with_reason(
 
     run_worker(
         settings,
-        lambda: status_of(settings, good)[0] == "filled"
-        and status_of(settings, oid)[0] != "pending",
+        lambda: (
+            status_of(settings, good)[0] == "filled" and status_of(settings, oid)[0] != "pending"
+        ),
     )
 
     status, reason = status_of(settings, oid)
