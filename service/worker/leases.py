@@ -176,7 +176,7 @@ class Leases:
     async def members(self, live: bool = True) -> list[str]:
         got = await self._heartbeat(
             keys=[self._s.key("lease", "members")],
-            args=[self.owner, 3 * self.ttl_ms if live else 0],
+            args=[self.owner, self.ttl_ms if live else 0],
         )
         return [m.decode() if isinstance(m, bytes) else m for m in got]
 
@@ -260,9 +260,7 @@ class Balancer:
             return
         for shard in free:
             if len(leases.held) >= target and self._free_rounds[shard] < FREE_ROUNDS_BEFORE_EXTRA:
-                continue
-            if len(leases.held) > target:
-                break
+                continue  # its member may be about to take it
             await self._take_one(shard)
 
     async def _take_one(self, shard: int) -> None:

@@ -274,24 +274,29 @@ def test_dead_workers_shards_are_taken_over_and_its_orders_finish(
 ) -> None:
     settings = make_settings(SHARDS="4", **FAST)
     a, _ = spawn(settings, "a", "--slot", "0", MOCK_SWAP_LATENCY_MS="0")
-    wait_for(lambda: len(set(owners(settings, redis_client).values()) - {None}) == 1, 20, "A")
-    a_owner = owners(settings, redis_client)[0]
-    a.kill()
+    b, b_log = spawn(settings, "b", "--slot", "1", MOCK_SWAP_LATENCY_MS="0")
+
+    def shared() -> bool:
+        held = list(owners(settings, redis_client).values())
+        return None not in held and len(set(held)) == 2 and held.count(held[0]) == 2
+
+    wait_for(shared, 20, "A and B to hold two shards each")
+    a_owner = next(o for o in owners(settings, redis_client).values() if f"-{a.pid}-" in str(o))
+    a.kill()  # kill -9
     a.wait()
     killed = time.monotonic()
     ids = post_orders(settings, 8)
-    b, b_log = spawn(settings, "b", "--slot", "0", MOCK_SWAP_LATENCY_MS="0")
     wait_for(
         lambda: (
             set(owners(settings, redis_client).values()) - {a_owner, None}
             and None not in owners(settings, redis_client).values()
+            and a_owner not in owners(settings, redis_client).values()
         ),
         int(settings.lease_ttl_ms / 1000) + 20,
         "B to own every shard",
     )
-    print(
-        f"takeover {time.monotonic() - killed:.2f}s after kill -9 (ttl {settings.lease_ttl_ms} ms)"
-    )
+    took = time.monotonic() - killed
+    print(f"takeover {took:.2f}s after kill -9 (ttl {settings.lease_ttl_ms} ms)")
     wait_for(lambda: final_count(settings, ids) == len(ids), 30, "B to execute the orders")
     b.send_signal(signal.SIGTERM)
     assert b.wait(30) == 0, b_log.read_text()[-2000:]
