@@ -18,6 +18,7 @@ takes the leases of `shard % count == index` and nothing else.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -218,6 +219,13 @@ class Balancer:
         self.round_s = min(1.0, leases.ttl_ms / 1000 / 4)
 
     async def run(self, stop: asyncio.Event) -> None:
+        if self._static is None:
+            # Join first and let the members starting with us do the same: each then takes
+            # its share, rather than the first taking everything and giving half back.
+            with contextlib.suppress(OSError, RedisError):
+                await self._leases.members()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.round_s)
         while not stop.is_set():
             try:
                 await self.step()
