@@ -276,7 +276,14 @@ class Balancer:
         if got is None:
             return
         epoch, clean = got
-        current = await self._take(shard, epoch, clean)
+        try:
+            current = await self._take(shard, epoch, clean)
+        except Exception as e:  # noqa: BLE001 - PostgreSQL or Redis down: next round
+            log.warning("shard %d: not taken (%s); lease given back", shard, e)
+            with contextlib.suppress(OSError, RedisError):
+                await self._leases.release(shard, clean)
+            self._leases.forget(shard)
+            return
         if current is not None:
             # PostgreSQL has a later epoch than Redis gave: give it back, take it above that.
             log.warning("shard %d: epoch %d below PostgreSQL's %d", shard, epoch, current)

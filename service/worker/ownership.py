@@ -81,13 +81,21 @@ class Ownership:
         if current is not None:
             return current
         symbols = sorted(self.symbols_of(shard))
-        pools, versions, refs, live = await asyncio.to_thread(
-            load_worker_state, s.database_url, w.markets, symbols, list(w.live_statuses)
-        )
-        w.state.add(pools, refs, versions)
-        self.active.add(shard)
-        w.recovery.recover(live, symbols)
-        await w.intake.add(shard, epoch)
+        try:
+            pools, versions, refs, live = await asyncio.to_thread(
+                load_worker_state, s.database_url, w.markets, symbols, list(w.live_statuses)
+            )
+            w.state.add(pools, refs, versions)
+            self.active.add(shard)
+            w.recovery.recover(live, symbols)
+            await w.intake.add(shard, epoch)
+        except BaseException:
+            # PostgreSQL or Redis failed half-way: nothing of the shard kept (the balancer
+            # gives the lease back; the next round tries again).
+            self.active.discard(shard)
+            w.intake.remove(shard)
+            self._forget(set(symbols))
+            raise
         if not clean:
             # The last owner did not stop cleanly: some events it committed may never
             # have been published.
@@ -150,3 +158,4 @@ class Ownership:
         w.roster.drop(symbols)
         w.writer.drop(symbols)
         w.state.drop(symbols)
+        w.sim.forget(symbols)
