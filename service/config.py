@@ -246,6 +246,7 @@ class Settings:
     markets_file: Path = DEFAULT_MARKETS_FILE
     sweep_after_ms: int = 15_000
     claim_idle_ms: int = 30_000
+    lease_ttl_ms: int = 10_000
     max_deliveries: int = 5  # an entry delivered more often than this is dead-lettered
     stream_backlog_max: int = 50_000  # a shard's unacknowledged entries before the API says 503
     stream_keep: int = 1_000  # acknowledged entries kept below the oldest pending one
@@ -320,6 +321,7 @@ class Settings:
             markets_file=markets_file,
             sweep_after_ms=_int(env, "SWEEP_AFTER_MS", 15_000, 100, 86_400_000),
             claim_idle_ms=_int(env, "CLAIM_IDLE_MS", 30_000, 100, 86_400_000),
+            lease_ttl_ms=_int(env, "LEASE_TTL_MS", 10_000, 300, 600_000),
             max_deliveries=_int(env, "MAX_DELIVERIES", 5, 1, 1000),
             stream_backlog_max=_int(env, "STREAM_BACKLOG_MAX", 50_000, 1, 100_000_000),
             stream_keep=_int(env, "STREAM_KEEP", 1_000, 0, 100_000_000),
@@ -339,6 +341,18 @@ class Settings:
     # -- Redis key names (hash-tagged so a Redis Cluster keeps one shard on one slot) --
     def stream_key(self, shard: int) -> str:
         return f"{self.redis_prefix}:orders:{{{shard}}}"
+
+    def lease_key(self, shard: int) -> str:
+        """The shard's lease ("owner epoch", with a TTL); same hash tag as its stream."""
+        return f"{self.redis_prefix}:lease:{{{shard}}}"
+
+    def lease_epoch_key(self, shard: int) -> str:
+        """The shard's epoch counter: it only rises (INCR)."""
+        return f"{self.redis_prefix}:lease:{{{shard}}}:epoch"
+
+    def lease_clean_key(self, shard: int) -> str:
+        """Set when the last owner gave the shard up cleanly (all it committed published)."""
+        return f"{self.redis_prefix}:lease:{{{shard}}}:clean"
 
     def dead_letter_key(self, shard: int) -> str:
         """Entries no worker could decode or apply, with the error (same slot as the stream)."""

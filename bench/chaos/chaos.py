@@ -14,6 +14,10 @@ never the shared servers):
 - `redis`: the redis-server killed and started again empty on the same port.
 - `postgres`: PostgreSQL stopped (fast shutdown) for 10 s, then started again.
 - `sigterm`: SIGTERM to the whole engine (it must exit 0), then `order-engine up` again.
+- `second_up`: a second `order-engine up` started against the same servers (its workers
+  join the pool and take their share of the shards by lease), then, a few seconds later,
+  its whole process group killed with `kill -9` (a host lost): the first engine's workers
+  take the shards back once the leases expire (`takeover_s`), fenced in PostgreSQL.
 
 The load: market orders and IOC limit orders on the three launched markets, sent at a fixed
 rate by 16 HTTP connections, each with a clientOrderId so a request that met an outage is
@@ -62,7 +66,7 @@ from service.domain.markets import shard_of
 from tests.helpers.engine import Engine, engine_command, free_port, wait_until_up
 
 RESULTS = Path(__file__).parents[1] / "results"
-SCENARIOS = ("kill9", "redis", "postgres", "sigterm")
+SCENARIOS = ("kill9", "redis", "postgres", "sigterm", "second_up")
 WORKERS = 2
 SHARDS = 8
 LIVE_EXECUTING = ("routing", "building", "submitted", "confirmed")
@@ -86,6 +90,7 @@ ENGINE_ENV = {
     "SIM_TICK_MS": "0",
     "SIM_SEED": "7",
     "LOG_LEVEL": "INFO",
+    "LEASE_TTL_MS": "3000",
 }
 
 
@@ -108,13 +113,18 @@ class EngineRun:
         self.http = f"http://127.0.0.1:{self.port}"
         self.engine: Engine | None = None
         self.starts = 0
+        self.own_group = False  # a process group of its own (killed whole, as a host)
 
     def start(self) -> Engine:
         self.starts += 1
         log = self.workdir / f"engine-{self.starts}.log"
         with log.open("wb") as out:
             proc = subprocess.Popen(
-                engine_command(), env=self.env, stdout=out, stderr=subprocess.STDOUT
+                engine_command(),
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=self.own_group,
             )
         self.engine = Engine(self.http, f"ws://127.0.0.1:{self.ws_port}", proc, log)
         wait_until_up(self.engine)
@@ -136,7 +146,7 @@ class EngineRun:
     def worker_pid(self, index: int) -> int | None:
         assert self.engine is not None
         out = subprocess.run(
-            ["pgrep", "-P", str(self.engine.proc.pid), "-f", f"service worker --index {index} "],
+            ["pgrep", "-P", str(self.engine.proc.pid), "-f", f"service worker --slot {index}$"],
             capture_output=True,
             text=True,
         ).stdout.split()
@@ -217,6 +227,45 @@ def wait_all_final(dsn: str, timeout: float) -> bool:
     return False
 
 
+def lease_owners(redis_url: str) -> list[str | None]:
+    import redis
+
+    r = redis.Redis.from_url(redis_url)
+    try:
+        values: list[Any] = [r.get(f"oe:lease:{{{shard}}}") for shard in range(SHARDS)]
+    finally:
+        r.close()
+    return [bytes(v).decode().rsplit(" ", 1)[0] if v else None for v in values]
+
+
+def second_up(run: EngineRun, workdir: Path, notes: dict[str, Any]) -> None:
+    """Another `up` on the same servers; once its workers hold shards, kill -9 its group."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = {k: run.env[k] for k in ("DATABASE_URL", "REDIS_URL", "REDIS_PREFIX")}
+    second = EngineRun(workdir, env)
+    second.own_group = True
+    before = set(lease_owners(env["REDIS_URL"]))
+    engine = second.start()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        theirs = [o for o in lease_owners(env["REDIS_URL"]) if o is not None and o not in before]
+        if len(theirs) >= SHARDS // 2:
+            break
+        time.sleep(0.1)
+    notes["second_up_shards"] = len(theirs)
+    time.sleep(2.0)  # orders of theirs mid-execution
+    os.killpg(engine.proc.pid, signal.SIGKILL)
+    engine.proc.wait()
+    killed = time.monotonic()
+    dead = set(theirs)
+    while time.monotonic() < killed + 60:
+        owners = lease_owners(env["REDIS_URL"])
+        if all(o is not None and o not in dead for o in owners):
+            notes["takeover_s"] = round(time.monotonic() - killed, 2)
+            break
+        time.sleep(0.05)
+
+
 def run_scenario(
     scenario: str,
     n: int,
@@ -282,6 +331,8 @@ def run_scenario(
             time.sleep(pg_down_s)
             pg.start()
             probes.join()
+        elif scenario == "second_up":
+            second_up(run, workdir / "second", notes)
         elif scenario == "sigterm":
             code, took = run.sigterm()
             notes["exit_code"] = code

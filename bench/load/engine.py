@@ -106,8 +106,9 @@ class Engine:
             text = b" ".join(cmd).decode(errors="replace")
             if "gunicorn" in text:
                 name = "api"
-            elif " worker --index " in text:
-                name = "worker-" + text.split("--index ")[1].split()[0]
+            elif " worker --slot " in text or " worker --index " in text:
+                flag = "--slot " if "--slot " in text else "--index "
+                name = "worker-" + text.split(flag)[1].split()[0]
             elif text.endswith(" relay") or " relay " in text:
                 name = "relay"
             else:

@@ -172,7 +172,7 @@ class GroupCommit:
         for it, result in zip(items, results, strict=True):
             it.result = result
 
-    def _landed(self, items: list[_Item]) -> dict[str, tuple[dict[str, Any], int]]:
+    def _landed(self, items: list[_Item]) -> dict[str, tuple[dict[str, Any], Position]]:
         """Which of these orders are stored after all (a few tries; {} if PostgreSQL stays
         unreachable: then they get 503, and the sweeper queues any that did land)."""
         ids = [it.values["id"] for it in items]

@@ -68,6 +68,15 @@ class MarketCommands:
     def ping(self) -> None:
         self.redis.ping()
 
+    def unowned_shards(self) -> list[int]:
+        """Shards whose lease no live worker holds (service/worker/leases.py): their orders
+        wait. One GET per shard (each its own hash slot)."""
+        s = self._settings
+        pipe = self.redis.pipeline(transaction=False)
+        for shard in range(s.shards):
+            pipe.exists(s.lease_key(shard))
+        return [shard for shard, held in enumerate(pipe.execute()) if not held]
+
     def close(self) -> None:
         self.redis.close()
 

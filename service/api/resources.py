@@ -255,6 +255,12 @@ class HealthResource:
             body["postgres"] = "disconnected"
         try:
             self.queue.ping()
+            unowned = self.queue.unowned_shards()
+            if unowned:
+                # Orders of these shards wait for a worker: degraded, but the API itself is
+                # fine (200, so a load balancer keeps it).
+                body["status"] = "degraded"
+                body["unownedShards"] = unowned
         except Exception:  # noqa: BLE001
             body["redis"] = "disconnected"
         if "disconnected" in (body["postgres"], body["redis"]):

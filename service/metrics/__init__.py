@@ -112,6 +112,32 @@ engine_ws_messages_total = Counter(
 engine_http_requests_total = Counter(
     "engine_http_requests_total", "HTTP requests by route and status", ["route", "status"]
 )
+# Shard ownership (service/worker/leases.py): 1 per (shard, owner) while held, so the sum
+# over owners of a shard is 1 when all is well, 0 with no owner.
+engine_shard_owned = Gauge(
+    "engine_shard_owned",
+    "Shards held by lease, by owner process",
+    ["shard", "owner"],
+    multiprocess_mode="livesum",
+)
+engine_shard_epoch = Gauge(
+    "engine_shard_epoch", "Lease epoch of the shard's owner", ["shard"], multiprocess_mode="livemax"
+)
+engine_shard_lease_renew_age_seconds = Gauge(
+    "engine_shard_lease_renew_age_seconds",
+    "Seconds since the owner last renewed the shard's lease",
+    ["shard"],
+    multiprocess_mode="livemax",
+)
+engine_shard_lag = Gauge(
+    "engine_shard_lag",
+    "Stream entries of the shard not yet read by its owner",
+    ["shard"],
+    multiprocess_mode="livemax",
+)
+engine_fenced_total = Counter(
+    "engine_fenced_total", "Writer transactions refused: the shard's epoch was not ours"
+)
 engine_dead_letters_total = Counter(
     "engine_dead_letters_total",
     "Stream entries moved to the dead-letter stream, by reason",

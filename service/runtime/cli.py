@@ -69,15 +69,20 @@ def cmd_api(settings: Settings) -> int:
     return 0  # pragma: no cover
 
 
-def cmd_worker(settings: Settings, index: int | None, count: int | None) -> int:
+def cmd_worker(
+    settings: Settings, index: int | None, count: int | None, slot: int | None = None
+) -> int:
     preflight.check_servers(settings, os.environ)
-    if index is None:
+    if index is None and slot is None:
         from service.runtime.supervisor import Supervisor
 
         return Supervisor(settings, workers_only=True).run()
     from service.worker.main import run
 
-    run(settings, index, count or settings.workers)
+    if index is None:
+        run(settings, None, None, slot or 0)
+    else:
+        run(settings, index, count or settings.workers)
     return 0
 
 
@@ -199,9 +204,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     reset.add_argument("--yes", action="store_true", help="do not ask")
     sub.add_parser("api", help="run the HTTP API on gunicorn")
-    worker = sub.add_parser("worker", help="run engine workers (all, or one with --index)")
-    worker.add_argument("--index", type=int, help="run only this worker (0-based)")
-    worker.add_argument("--count", type=int, help="how many workers share the shards")
+    worker = sub.add_parser(
+        "worker", help="run WORKERS engine workers that share the shards by lease"
+    )
+    worker.add_argument(
+        "--slot", type=int, help="run one worker of the pool, pinned to this core (0-based)"
+    )
+    worker.add_argument(
+        "--index", type=int, help="static mode: run one worker for shards %% count == index"
+    )
+    worker.add_argument("--count", type=int, help="static mode: how many workers share them")
     sub.add_parser("relay", help="run the WebSocket relay")
     sub.add_parser("migrate", help="apply database migrations and seed the pools")
     client.add_parsers(sub)  # submit, watch, cancel, orders, quote, markets: service/client/cli.py
@@ -229,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "worker":
             if args.index is not None and not 0 <= args.index < (args.count or settings.workers):
                 parser.error("--index must be below --count")
-            return cmd_worker(settings, args.index, args.count)
+            return cmd_worker(settings, args.index, args.count, args.slot)
         if args.command == "up":
             return cmd_up(settings, args.fresh)
         if args.command == "reset":

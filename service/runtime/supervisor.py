@@ -46,9 +46,10 @@ class Supervisor:
         self.settings = settings
         self.workers_only = workers_only
         self.children = [] if workers_only else [Child("api", ["api"])]
+        # Pool workers: they share the shards by lease (service/worker/leases.py), with
+        # every other worker on the same PostgreSQL and Redis, on this machine or another.
         self.children += [
-            Child(f"worker-{i}", ["worker", "--index", str(i), "--count", str(settings.workers)])
-            for i in range(settings.workers)
+            Child(f"worker-{i}", ["worker", "--slot", str(i)]) for i in range(settings.workers)
         ]
         if not workers_only:
             self.children.append(Child("relay", ["relay"]))

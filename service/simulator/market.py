@@ -36,6 +36,14 @@ class Simulator:
         self._rngs: dict[str, Rng] = {}
         self._sign: dict[str, int] = {}
 
+    def forget(self, symbols: set[str]) -> None:
+        """These markets moved to another worker: started again from their stored price if
+        they come back."""
+        for symbol in symbols:
+            self._processes.pop(symbol, None)
+            self._rngs.pop(symbol, None)
+            self._sign.pop(symbol, None)
+
     def _process(self, symbol: str) -> PriceProcess:
         proc = self._processes.get(symbol)
         if proc is None:

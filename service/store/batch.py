@@ -12,15 +12,14 @@ from typing import Any
 
 import orjson
 import psycopg
-from psycopg.types.json import Jsonb, set_json_dumps
+from psycopg.types.json import set_json_dumps
 
 from service.domain.cursor import Position
+from service.store.fencing import FENCE
 
-UPSERT_POOL = (
-    "INSERT INTO pools (symbol, venue, kind, state, updated_at) VALUES (%s, %s, %s, %s, %s)"
-    " ON CONFLICT (symbol, venue) DO UPDATE"
-    " SET state = EXCLUDED.state, version = pools.version + 1, updated_at = EXCLUDED.updated_at"
-)
+# Each pool row at the version the writer read (a new one inserted): oe_write_pools,
+# migration 0004, raises OEP01 otherwise.
+WRITE_POOLS = "SELECT oe_write_pools(%s::json, %s)"
 UPDATE_MARKET = (
     "UPDATE markets SET reference_price = %s, launched = %s, updated_at = %s WHERE symbol = %s"
 )
@@ -112,14 +111,19 @@ async def commit_batch(
     events: list[dict[str, Any]],
     fills: list[dict[str, Any]],
     attempts: list[dict[str, Any]],
-    pools: list[tuple[str, str, dict[str, Any]]],
+    pools: list[tuple[str, str, dict[str, Any], int | None]],
     markets: list[tuple[str, Any, bool]],
     now: datetime,
+    fence: tuple[list[int], list[int]] | None = None,
 ) -> dict[tuple[str, int], Position]:
     """Write one batch in one transaction; returns the position of each (order id, seq).
-    Each event row carries `shard`, the shard of its order's market."""
+    Each event row carries `shard`, the shard of its order's market. `fence` (shards,
+    epochs): the first statement checks that each epoch is its shard's current one, or the
+    transaction fails with SQLSTATE OEF01 (store/fencing.py)."""
     returned = conn.cursor()
     async with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
+        if fence is not None:
+            await cur.execute(FENCE, fence)
         if orders:
             await cur.execute(UPDATE_ORDERS, (_json_rows(orders), len(orders)))
         if events:
@@ -129,10 +133,11 @@ async def commit_batch(
         if attempts:
             await cur.execute(UPSERT_ATTEMPTS, (_json_rows(attempts),))
         if pools:
-            await cur.executemany(
-                UPSERT_POOL,
-                [(sym, venue, state["kind"], Jsonb(state), now) for sym, venue, state in pools],
-            )
+            rows = [
+                {"symbol": sym, "venue": venue, "kind": state["kind"], "state": state, "version": v}
+                for sym, venue, state, v in pools
+            ]
+            await cur.execute(WRITE_POOLS, (_json_rows(rows), now))
         if markets:
             await cur.executemany(
                 UPDATE_MARKET, [(ref, launched, now, sym) for sym, ref, launched in markets]

@@ -81,9 +81,9 @@ SELECT ins.*, ev.event_id, ev.shard, ev.shard_offset FROM ins JOIN ev ON ev.orde
 """  # noqa: S608 - constant column list, values bound
 
 SELECT_LANDED = (
-    f"SELECT {ORDER_COLUMNS}, (SELECT e.event_id FROM order_events e"  # noqa: S608 - constant
-    " WHERE e.order_id = orders.id AND e.seq = 1) AS event_id"
-    " FROM orders WHERE id = ANY(%s::uuid[])"
+    f"SELECT {ORDER_COLUMNS}, e.event_id, e.shard, e.shard_offset"  # noqa: S608 - constant
+    " FROM orders JOIN order_events e ON e.order_id = orders.id AND e.seq = 1"
+    " WHERE orders.id = ANY(%s::uuid[])"
 )
 
 _RESTING = (
@@ -168,11 +168,14 @@ class OrderStore:
         return out
 
     # -- QUERIES --
-    def landed(self, ids: list[Any]) -> dict[str, tuple[dict[str, Any], int]]:
+    def landed(self, ids: list[Any]) -> dict[str, tuple[dict[str, Any], Position]]:
         """After an insert whose answer was lost: the orders of these ids that are stored,
-        with the event id of their `pending` event, as insert_many returns them."""
+        with the position of their `pending` event, as insert_many returns them."""
         rows = self._rows(SELECT_LANDED, (ids,))
-        return {str(r["id"]): (r, r.pop("event_id")) for r in rows}
+        return {
+            str(r["id"]): (r, Position(r.pop("event_id"), r.pop("shard"), r.pop("shard_offset")))
+            for r in rows
+        }
 
     def by_idem_key(self, client_id: str, idem_key: str) -> dict[str, Any] | None:
         return self._row(

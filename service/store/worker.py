@@ -50,13 +50,25 @@ SELECT_STALE_PENDING = (
 
 def load_worker_state(
     database_url: str, markets: dict[str, Market], symbols: list[str], live_statuses: list[str]
-) -> tuple[Any, Any, list[Any]]:
-    """At start (blocking; run in a thread): the pools (created where missing), the markets'
-    reference prices and launch flags, and the live orders in time priority."""
+) -> tuple[Any, Any, Any, list[Any]]:
+    """When a worker takes a shard (blocking; run in a thread): its markets' pools (created
+    where missing) with their row versions, reference prices and launch flags, and live
+    orders in time priority."""
     with psycopg.connect(database_url, autocommit=True, row_factory=namedtuple_row) as conn:
         ensure_pools(conn, markets)
         live = conn.execute(SELECT_LIVE, (symbols, live_statuses)).fetchall()
-        return load_pools(conn, symbols), load_markets_state(conn, symbols), live
+        versions = {
+            (symbol, venue): version
+            for symbol, venue, version in conn.execute(
+                "SELECT symbol, venue, version FROM pools WHERE symbol = ANY(%s)", (symbols,)
+            )
+        }
+        return (
+            load_pools(conn, symbols),
+            versions,
+            load_markets_state(conn, symbols),
+            live,
+        )
 
 
 class WorkerStore:

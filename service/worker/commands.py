@@ -92,6 +92,12 @@ class Commands:
             # a value out of range. Nothing was changed.
             await self._reply(reply, {"status": 400, "code": "invalid_command"})
             raise PoisonCommand(f"command {cmd} refused: {type(e).__name__}: {e}") from None
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            # what it waited for was dropped with its shard (taken over meanwhile)
+            result = {"status": 503, "code": "market_moved", "message": "retry"}
         except Exception as e:
             log.exception("command %s failed", cmd)
             await self._reply(reply, {"status": 500, "code": "internal_error"})

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from typing import Any, cast
@@ -23,7 +25,12 @@ from engine_core import fsm
 from service.config import Settings
 from service.domain.markets import Market, shard_of
 from service.domain.order import LiveOrder
-from service.metrics import order_queue_latency_seconds, order_queue_size
+from service.metrics import (
+    child,
+    engine_shard_lag,
+    order_queue_latency_seconds,
+    order_queue_size,
+)
 from service.store.worker import WorkerStore
 from service.worker.commands import Commands, PoisonCommand
 from service.worker.dead_letter import DeadLetters, order_id
@@ -48,14 +55,15 @@ Entry = tuple[str, str, dict[bytes, bytes]]  # (stream, entry id, fields)
 
 
 class Intake:
+    """The streams of the shards this process holds: one read loop per shard (XREADGROUP
+    names one stream, so a Redis Cluster serves it from the shard's slot), each under a
+    consumer name unique to this process and lease (host, pid, epoch)."""
+
     def __init__(
         self,
         name: str,
         settings: Settings,
         markets: dict[str, Market],
-        shards: list[int],
-        symbols: list[str],
-        consumer: str,
         redis: aioredis.Redis,
         store: WorkerStore,
         roster: Roster,
@@ -68,10 +76,9 @@ class Intake:
         self._name = name
         self._settings = settings
         self._markets = markets
-        self._shards = shards
-        self._symbols = symbols
-        self.streams = [settings.stream_key(s) for s in shards]
-        self._consumer = consumer
+        self._consumers: dict[int, str] = {}  # shard -> this process's consumer name
+        self._shard_of_stream = {settings.stream_key(s): s for s in range(settings.shards)}
+        self._loops: dict[int, asyncio.Task[None]] = {}
         self._redis = redis
         self._store = store
         self._roster = roster
@@ -81,11 +88,57 @@ class Intake:
         self.applying: Entry | None = None  # the command entry being applied
         self._on_redis_back = on_redis_back  # Redis came back (maybe empty): re-announce
         self._stop = stop
+        self._prefix = f"{socket.gethostname()}-{os.getpid()}"
+        self.failed = asyncio.Event()
+        self.error: BaseException | None = None
+
+    @property
+    def streams(self) -> list[str]:
+        return [self._settings.stream_key(s) for s in self._consumers]
+
+    def consumer(self, stream: str) -> str:
+        """This process's consumer name on the stream ("" once the shard is given up)."""
+        return self._consumers.get(self._shard_of_stream.get(stream, -1), "")
+
+    def symbols(self, shard: int) -> list[str]:
+        return [m for m in self._markets if shard_of(m, self._settings.shards) == shard]
+
+    # -- shards taken and given up --
+    async def add(self, shard: int, epoch: int) -> asyncio.Task[None]:
+        """Start reading the shard's stream: first the entries an earlier owner left
+        unacknowledged, then new ones. A dead or paused owner read nothing for at least 3/4
+        of the lease (it renews every quarter, and the lease expired before we took it), so
+        entries idle half a lease are all of its; any younger one (a consumer reading late)
+        is claimed after CLAIM_IDLE_MS."""
+        stream = self._settings.stream_key(shard)
+        await self.ensure_groups([stream])
+        self._consumers[shard] = f"{self._prefix}-e{epoch}"
+        await self._claim(shard, stream, self._settings.lease_ttl_ms // 2)
+        task = asyncio.create_task(self.read_loop(shard))
+        task.add_done_callback(self._ended)
+        self._loops[shard] = task
+        return task
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self.error = task.exception()
+            self.failed.set()  # the worker fails loudly; its supervisor restarts it
+
+    def remove(self, shard: int) -> None:
+        """Stop reading the shard: entries read and not admitted stay pending under our
+        name, for the next owner's claim."""
+        self._consumers.pop(shard, None)
+        task = self._loops.pop(shard, None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
+    def reading(self, stream: str) -> bool:
+        return stream in self.streams
 
     async def ensure_groups(self, streams: list[str] | None = None) -> None:
         """Create the consumer group (and the stream) where missing: at start, and when Redis
         came back empty. From id 0: entries the API appended meanwhile are read too."""
-        for stream in streams or self.streams:
+        for stream in self.streams if streams is None else streams:
             try:
                 await self._redis.xgroup_create(stream, self._settings.group, id="0", mkstream=True)
             except ResponseError as e:
@@ -93,14 +146,15 @@ class Intake:
                     raise
 
     # -- reading --
-    async def read_loop(self) -> None:
+    async def read_loop(self, shard: int) -> None:
         s = self._settings
         roster = self._roster
-        # First our own unacknowledged entries (from id 0, a restart's leftovers), then new ones.
-        backlog: dict[str, str] | None = {st: "0" for st in self.streams}
+        stream = s.stream_key(shard)
+        # First our own unacknowledged entries (from id 0, a reconnect's leftovers), then new.
+        backlog: str | None = "0"
         delay = 0.1
         redis_lost = False
-        while not self._stop.is_set():
+        while not self._stop.is_set() and shard in self._consumers:
             if len(roster.inflight) >= 2 * s.queue_concurrency + READ_COUNT:
                 roster.room.clear()
                 await roster.room.wait()
@@ -108,20 +162,19 @@ class Intake:
             try:
                 reply: Any = await self._redis.xreadgroup(
                     s.group,
-                    self._consumer,
-                    cast(Any, backlog or {st: ">" for st in self.streams}),
+                    self._consumers[shard],
+                    cast(Any, {stream: backlog or ">"}),
                     count=READ_COUNT,
                     block=None if backlog is not None else 1000,
                 )
                 entries = [
-                    (st.decode(), eid.decode(), f) for st, items in reply or [] for eid, f in items
+                    (stream, eid.decode(), f) for _, items in reply or [] for eid, f in items
                 ]
                 if backlog is not None:
                     if not entries:
                         backlog = None
                         continue
-                    for stream, entry_id, _ in entries:
-                        backlog[stream] = entry_id
+                    backlog = entries[-1][1]
                 # an entry trimmed or deleted meanwhile comes back with no fields
                 entries = [e for e in entries if e[2]]
                 if redis_lost:
@@ -130,21 +183,19 @@ class Intake:
                 if entries:
                     counts: dict[str, int] = {}
                     if backlog is not None:  # re-read after a restart or a failure
-                        for st in {e[0] for e in entries}:
-                            ids = [e[1] for e in entries if e[0] == st]
-                            counts.update(await self.delivery_counts(st, ids))
+                        counts = await self.delivery_counts(stream, [e[1] for e in entries])
                     await self.admit(entries, counts)
                 delay = 0.1
             except ResponseError as e:
                 if "NOGROUP" not in str(e):
                     raise
-                # Redis restarted empty: the groups again (the sweeper re-appends the
+                # Redis restarted empty: the group again (the sweeper re-appends the
                 # pending orders it lost; orders in flight carry on in memory).
                 log.warning("%s: stream group missing; creating it again", self._name)
-                backlog = {st: "0" for st in self.streams}
+                backlog = "0"
                 redis_lost = True
                 try:
-                    await self.ensure_groups()
+                    await self.ensure_groups([stream])
                 except RedisError as e2:
                     log.warning("%s: group not created (%s); retrying", self._name, e2)
                     await asyncio.sleep(delay)
@@ -153,7 +204,7 @@ class Intake:
                 # Redis or PostgreSQL unreachable. Entries read but not admitted are ours in
                 # the group's pending list: read them again from there once it is back.
                 log.warning("%s read failed (%s); retrying", self._name, e)
-                backlog = {st: "0" for st in self.streams}
+                backlog = "0"
                 redis_lost = redis_lost or not isinstance(e, psycopg.Error)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
@@ -188,6 +239,8 @@ class Intake:
         now = time.time()
         for entry, oid in orders:
             stream, entry_id, _ = entry
+            if not self.reading(stream):
+                continue  # the shard was given up meanwhile: left to its next owner
             live = roster.inflight.get(oid)
             if live is not None:
                 if (stream, entry_id) not in live.entry_ids:
@@ -206,9 +259,7 @@ class Intake:
             if row is None:
                 poison.append((entry, f"no such order {oid}", "unknown_order", None))
                 continue
-            if row.status != "pending" and (
-                fsm.is_terminal(row.status) or row.symbol not in self._state.books
-            ):
+            if fsm.is_terminal(row.status) or row.symbol not in self._state.books:
                 # final, or not a market of ours: nothing to execute
                 ack.append((stream, entry_id))
                 continue
@@ -221,6 +272,8 @@ class Intake:
             order_queue_latency_seconds.observe(max(0.0, now - order.created_at.timestamp()))
             roster.spawn(order)
         for entry in commands:
+            if not self.reading(entry[0]):
+                continue
             self.applying = entry  # buried by the fatal path if the worker dies meanwhile
             try:
                 await self._commands.apply(entry[2])
@@ -271,7 +324,7 @@ class Intake:
             min=min(ids, key=_id_key),
             max=max(ids, key=_id_key),
             count=len(ids) + 4 * READ_COUNT,
-            consumername=self._consumer,
+            consumername=self.consumer(stream),
         )
         wanted = set(ids)
         counts: dict[str, int] = {}
@@ -290,7 +343,8 @@ class Intake:
         s = self._settings
         self._roster.forget_finished()
         quiet: list[str] = []
-        for shard, stream in zip(self._shards, self.streams, strict=True):
+        for shard in list(self._consumers):
+            stream = s.stream_key(shard)
             try:
                 groups = await self._redis.xinfo_groups(stream)
             except ResponseError as e:
@@ -301,8 +355,9 @@ class Intake:
             lag = next(
                 (g.get("lag") for g in groups if g["name"] in (s.group.encode(), s.group)), 0
             )
+            child(engine_shard_lag, str(shard)).set(lag or 0)
             if not lag:
-                quiet.extend(sym for sym in self._symbols if shard_of(sym, s.shards) == shard)
+                quiet.extend(self.symbols(shard))
         if not quiet:
             return 0
         found = await self._store.stale_pending(quiet, s.sweep_after_ms / 1000)
@@ -353,28 +408,33 @@ class Intake:
     async def claim_once(self) -> int:
         """Adopt entries that another consumer (a dead worker) left idle too long."""
         claimed = 0
-        for stream in self.streams:
-            cursor = "0-0"
-            while True:
-                try:
-                    cursor, items, *_ = await self._redis.xautoclaim(
-                        stream,
-                        self._settings.group,
-                        self._consumer,
-                        self._settings.claim_idle_ms,
-                        cursor,
-                        count=READ_COUNT,
-                    )
-                except ResponseError as e:
-                    if "NOGROUP" not in str(e):
-                        raise
-                    await self.ensure_groups([stream])  # Redis came back empty
-                    break
-                entries = [(stream, eid.decode(), f) for eid, f in items if f]
-                if entries:
-                    claimed += len(entries)
-                    counts = await self.delivery_counts(stream, [e[1] for e in entries])
-                    await self.admit(entries, counts)
-                if cursor in (b"0-0", "0-0"):
-                    break
+        for shard in list(self._consumers):
+            claimed += await self._claim(shard, self._settings.stream_key(shard))
+        return claimed
+
+    async def _claim(self, shard: int, stream: str, idle_ms: int | None = None) -> int:
+        claimed = 0
+        cursor = "0-0"
+        while shard in self._consumers:
+            try:
+                cursor, items, *_ = await self._redis.xautoclaim(
+                    stream,
+                    self._settings.group,
+                    self._consumers[shard],
+                    self._settings.claim_idle_ms if idle_ms is None else idle_ms,
+                    cursor,
+                    count=READ_COUNT,
+                )
+            except ResponseError as e:
+                if "NOGROUP" not in str(e):
+                    raise
+                await self.ensure_groups([stream])  # Redis came back empty
+                break
+            entries = [(stream, eid.decode(), f) for eid, f in items if f]
+            if entries:
+                claimed += len(entries)
+                counts = await self.delivery_counts(stream, [e[1] for e in entries])
+                await self.admit(entries, counts)
+            if cursor in (b"0-0", "0-0"):
+                break
         return claimed

@@ -23,8 +23,8 @@ def pin_to_core(index: int) -> int | None:
     return core
 
 
-async def _main(settings: Settings, index: int, count: int) -> None:
-    worker = Worker(settings, index, count)
+async def _main(settings: Settings, index: int | None, count: int | None, slot: int) -> None:
+    worker = Worker(settings, index, count, slot=slot)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, worker.stop)
@@ -39,8 +39,13 @@ async def _main(settings: Settings, index: int, count: int) -> None:
         os._exit(1)
 
 
-def run(settings: Settings, index: int, count: int) -> None:
-    core = pin_to_core(index)
-    log.info("worker %d/%d starting on core %s (pid %d)", index, count, core, os.getpid())
-    asyncio.run(_main(settings, index, count))
-    log.info("worker %d stopped", index)
+def run(settings: Settings, index: int | None, count: int | None, slot: int = 0) -> None:
+    """Static mode with `index` (the leases of `shard % count == index`), else a member of
+    the pool (`slot` picks the core)."""
+    core = pin_to_core(slot if index is None else index)
+    if index is None:
+        log.info("pool worker %d starting on core %s (pid %d)", slot, core, os.getpid())
+    else:
+        log.info("worker %d/%s starting on core %s (pid %d)", index, count, core, os.getpid())
+    asyncio.run(_main(settings, index, count, slot))
+    log.info("worker stopped")

@@ -21,23 +21,58 @@ class MarketState:
     def __init__(
         self,
         markets: dict[str, Market],
-        pools: dict[str, dict[str, dict[str, Any]]],
-        refs: dict[str, tuple[Decimal, bool]],
+        pools: dict[str, dict[str, dict[str, Any]]] | None = None,
+        refs: dict[str, tuple[Decimal, bool]] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.markets = markets
         self._clock = clock  # seconds; drives the DLMM pools' volatility fee (set_clock)
-        self._pools: dict[str, dict[str, Any]] = {
-            symbol: {venue: pool_from_state(state) for venue, state in venues.items()}
-            for symbol, venues in pools.items()
-        }
-        self.reference: dict[str, Decimal] = {s: ref for s, (ref, _) in refs.items()}
-        self.books: dict[str, Book] = {s: Book() for s in pools}
+        self._pools: dict[str, dict[str, Any]] = {}
+        self.reference: dict[str, Decimal] = {}
+        self.books: dict[str, Book] = {}
+        # (symbol, venue) -> the version of the pool row as last stored (None: no row yet)
+        self.versions: dict[tuple[str, str], int | None] = {}
         self.resting: dict[int, LiveOrder] = {}
         self.by_id: dict[str, LiveOrder] = {}  # the resting ones, by order id
         self._handles = itertools.count(1)
         self._clients: dict[str, int] = {}
         self._expiries: list[tuple[float, int]] = []
+        self.add(pools or {}, refs or {}, None)
+
+    # -- markets taken and dropped (a shard's) --
+    def add(
+        self,
+        pools: dict[str, dict[str, dict[str, Any]]],
+        refs: dict[str, tuple[Decimal, bool]],
+        versions: dict[tuple[str, str], int] | None,
+    ) -> None:
+        """Take these markets as PostgreSQL has them (`versions`: the pool rows')."""
+        for symbol, venues in pools.items():
+            self._pools[symbol] = {venue: pool_from_state(st) for venue, st in venues.items()}
+            self.books[symbol] = Book()
+            for venue in venues:
+                self.versions[(symbol, venue)] = (versions or {}).get((symbol, venue), 0)
+        for symbol, (ref, _) in refs.items():
+            self.reference[symbol] = ref
+
+    def drop(self, symbols: set[str]) -> None:
+        """Forget these markets: pools, books, resting orders (another owner has them)."""
+        for symbol in symbols:
+            self._pools.pop(symbol, None)
+            self.books.pop(symbol, None)
+            self.reference.pop(symbol, None)
+        for key in [k for k in self.versions if k[0] in symbols]:
+            del self.versions[key]
+        for handle in [h for h, o in self.resting.items() if o.symbol in symbols]:
+            order = self.resting.pop(handle)
+            self.by_id.pop(order.id, None)
+
+    def stored(self, rows: list[tuple[str, str]]) -> None:
+        """These pool rows were written (their version rose by one, or they were inserted)."""
+        for key in rows:
+            if key in self.versions:  # else dropped meanwhile
+                v = self.versions[key]
+                self.versions[key] = 1 if v is None else v + 1
 
     # -- pools --
     def pools(self, symbol: str) -> dict[str, Any]:
@@ -59,6 +94,7 @@ class MarketState:
 
     def open_pool(self, symbol: str, venue: str, pool: Any) -> None:
         self._pools.setdefault(symbol, {})[venue] = pool
+        self.versions.setdefault((symbol, venue), None)
 
     def states(self, symbol: str) -> list[tuple[str, dict[str, Any]]]:
         return [(venue, pool.to_state()) for venue, pool in sorted(self.pools(symbol).items())]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -37,7 +38,7 @@ class Recovery:
         self,
         name: str,
         markets: dict[str, Market],
-        symbols: list[str],
+        symbols: Callable[[], list[str]],
         channel: str,
         redis: aioredis.Redis,
         store: WorkerStore,
@@ -57,9 +58,9 @@ class Recovery:
         self._executor = executor
         self._stop = stop
 
-    def recover(self, rows: list[Any]) -> None:
-        """The live orders loaded at start: resting ones into their books (in time priority),
-        the others executed on from where they stopped."""
+    def recover(self, rows: list[Any], symbols: list[str]) -> None:
+        """The live orders of these markets loaded when their shard was taken: resting ones
+        into their books (in time priority), the others executed on from where they stopped."""
         for row in rows:
             order = LiveOrder.from_row(row, self._markets[row.symbol])
             if order.status in fsm.RESTING:
@@ -69,10 +70,12 @@ class Recovery:
                 self._roster.spawn(order)
         if rows:
             log.info("%s recovered %d live orders", self._name, len(rows))
-        for symbol in self._symbols:
+        for symbol in symbols:
             self._executor.trigger(symbol)
 
-    async def reannounce(self, delays: tuple[float, ...] = (0.0,)) -> None:
+    async def reannounce(
+        self, delays: tuple[float, ...] = (0.0,), symbols: list[str] | None = None
+    ) -> None:
         """Publish again the last event of each order of ours among the latest ones. A
         worker killed between a commit and its PUBLISH, or a PUBLISH lost while Redis was
         down, leaves events a relay never got; for a final event nothing later shows the
@@ -85,7 +88,11 @@ class Recovery:
             except TimeoutError:
                 pass
             try:
-                rows = await self._store.last_events(self._symbols, REANNOUNCE_EVENTS, REANNOUNCE_S)
+                rows = await self._store.last_events(
+                    self._symbols() if symbols is None else symbols,
+                    REANNOUNCE_EVENTS,
+                    REANNOUNCE_S,
+                )
                 for i in range(0, len(rows), PUBLISH_CHUNK):
                     async with self._redis.pipeline(transaction=False) as pipe:
                         for oid, client, seq, status, ts, payload, event_id, shard, offset in rows[

@@ -8,6 +8,7 @@ bounded `finished` list of ids, which answers duplicate stream entries of orders
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
@@ -32,6 +33,7 @@ class Roster:
         self._stop = stop
         self._sem = asyncio.Semaphore(concurrency)
         self._run: Callable[[LiveOrder], Awaitable[None]] | None = None
+        self._by_order: dict[str, asyncio.Task[None]] = {}
 
     def bind(self, run: Callable[[LiveOrder], Awaitable[None]]) -> None:
         """What executes an order (the Executor's run), known once it is built."""
@@ -61,7 +63,30 @@ class Roster:
         self.known[order.id] = order
         self.finished.pop(order.id, None)
         self.inflight[order.id] = order
-        self.background(self._execute(order))
+        task = asyncio.create_task(self._execute(order))
+        self.tasks.add(task)
+        self._by_order[order.id] = task
+        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(functools.partial(self._ran, order.id))
+
+    def _ran(self, oid: str, task: asyncio.Task[None]) -> None:
+        if self._by_order.get(oid) is task:
+            del self._by_order[oid]
+
+    def busy(self, symbols: set[str]) -> bool:
+        """An execution of an order of these markets is running."""
+        return any(o.symbol in symbols for o in self.inflight.values())
+
+    def drop(self, symbols: set[str]) -> None:
+        """Forget the orders of these markets and stop their executions where they are (not
+        ours any more: what they did is in PostgreSQL up to their last commit)."""
+        for oid in [oid for oid, o in self.known.items() if o.symbol in symbols]:
+            del self.known[oid]
+            self.inflight.pop(oid, None)
+            task = self._by_order.pop(oid, None)
+            if task is not None:
+                task.cancel()
+        order_queue_size.set(len(self.inflight))
 
     async def _execute(self, order: LiveOrder) -> None:
         assert self._run is not None

@@ -22,16 +22,18 @@ from redis.exceptions import RedisError
 
 from engine_core import fsm
 from service.config import Settings
-from service.domain.markets import Market, load_markets, shard_of
+from service.domain.markets import Market, load_markets
 from service.simulator.chain import MockChain
 from service.simulator.market import Simulator
-from service.store.worker import WorkerStore, load_worker_state
+from service.store.worker import WorkerStore
 from service.worker.attempt_pacer import RateLimiter
 from service.worker.commands import Commands
 from service.worker.dead_letter import DeadLetters
 from service.worker.executor import Executor
 from service.worker.intake import Intake
+from service.worker.leases import Balancer, Leases, process_owner_id
 from service.worker.market_state import MarketState
+from service.worker.ownership import Ownership
 from service.worker.recovery import REANNOUNCE_AFTER_OUTAGE_S, Recovery
 from service.worker.roster import Roster
 from service.worker.writer import EventWriter
@@ -52,26 +54,44 @@ def owned_shards(settings: Settings, index: int, count: int) -> list[int]:
 
 
 class Worker:
-    def __init__(self, settings: Settings, index: int, count: int) -> None:
+    """`Worker(settings, index, count)`: static mode, the leases of `shard % count == index`
+    only. `Worker(settings, slot=n)`: a member of the pool, which balances the shards
+    between its live members (service/worker/leases.py)."""
+
+    live_statuses = sorted(fsm.LIVE)
+
+    def __init__(
+        self,
+        settings: Settings,
+        index: int | None = None,
+        count: int | None = None,
+        *,
+        slot: int = 0,
+    ) -> None:
         self.settings = settings
-        self.index = index
-        self.name = f"worker {index}"
-        self.consumer = f"worker-{index}"
+        self.index = slot if index is None else index
+        self.static = None if index is None else owned_shards(settings, index, count or 1)
+        self.name = f"worker {self.index}" if index is not None else f"pool worker {slot}"
         self.markets: dict[str, Market] = load_markets(settings.markets_file)
-        self.shards = owned_shards(settings, index, count)
-        self.symbols = [s for s in self.markets if shard_of(s, settings.shards) in self.shards]
         self._stop = asyncio.Event()
         self.roster = Roster(settings.queue_concurrency, self._stop)
         self.store = WorkerStore(settings.database_url)
+        self.ownership = Ownership(self)
+
+    @property
+    def shards(self) -> list[int]:
+        return sorted(self.ownership.active)
+
+    @property
+    def symbols(self) -> list[str]:
+        return self.ownership.symbols()
 
     # -- lifecycle --
     async def run(self) -> None:
         s = self.settings
-        pools, refs, live = await asyncio.to_thread(
-            load_worker_state, s.database_url, self.markets, self.symbols, sorted(fsm.LIVE)
-        )
-        self.state = MarketState(self.markets, pools, refs)
+        self.state = MarketState(self.markets)
         redis = aioredis.Redis.from_url(s.redis_url)
+        self.leases = Leases(s, redis, process_owner_id())
         self.writer = EventWriter(
             s.database_url,
             redis,
@@ -79,14 +99,14 @@ class Worker:
             s.group,
             self.state.states,
             lambda sym: (self.state.reference[sym], self.state.launched(sym)),
-            shards=s.shards,
+            self.ownership,
         )
         limiter = RateLimiter(
             redis,
             s.key("ratelimit", "queue"),
             s.queue_rate_limit_max,
             s.queue_rate_limit_duration_ms,
-            self.consumer,
+            self.leases.owner,
         )
         chain = MockChain(s, s.sim_seed * 1000 + self.index)
         self.executor = Executor(s, self.writer, chain, limiter, self.state, self.roster.spawn)
@@ -95,7 +115,7 @@ class Worker:
         self.recovery = Recovery(
             self.name,
             self.markets,
-            self.symbols,
+            self.ownership.symbols,
             s.events_channel,
             redis,
             self.store,
@@ -117,7 +137,7 @@ class Worker:
         self.dead = DeadLetters(
             self.name,
             s,
-            {s.stream_key(shard): shard for shard in self.shards},
+            {s.stream_key(shard): shard for shard in range(s.shards)},
             redis,
             self.writer,
             self.markets,
@@ -126,9 +146,6 @@ class Worker:
             self.name,
             s,
             self.markets,
-            self.shards,
-            self.symbols,
-            self.consumer,
             redis,
             self.store,
             self.roster,
@@ -138,65 +155,69 @@ class Worker:
             lambda: self.roster.background(self.recovery.reannounce(REANNOUNCE_AFTER_OUTAGE_S)),
             self._stop,
         )
-        await self.intake.ensure_groups()
-        log.info("worker %d owns shards %s: %s", self.index, self.shards, ", ".join(self.symbols))
+        own = self.ownership
+        balancer = Balancer(self.leases, s.shards, own.take, own.give_up, own.lost, self.static)
+        leases_stop = asyncio.Event()
+        log.info("%s (%s) starting; lease ttl %d ms", self.name, self.leases.owner, s.lease_ttl_ms)
         writer_task = asyncio.create_task(self.writer.run())
-        self.recovery.recover(live)
-        # After a stop that was not clean (killed, crashed, Redis emptied) some committed
-        # events may never have been published.
-        clean_key = s.key("worker", str(self.index), "stopped-clean")
-        async with redis.pipeline(transaction=True) as pipe:
-            pipe.get(clean_key)
-            pipe.delete(clean_key)
-            was_clean, _ = await pipe.execute()
-        if not was_clean:
-            self.roster.background(self.recovery.reannounce())
+        balancer_task = asyncio.create_task(balancer.run(leases_stop))
         loops = [
-            asyncio.create_task(self.intake.read_loop()),
             asyncio.create_task(self._periodic(self.intake.sweep_once, SWEEP_EVERY_S)),
             asyncio.create_task(self._periodic(self.intake.claim_once, CLAIM_EVERY_S)),
             asyncio.create_task(self._periodic(self.intake.trim_once, TRIM_EVERY_S)),
             asyncio.create_task(self._periodic(self._expire_once, EXPIRE_EVERY_S)),
+            asyncio.create_task(self.intake.failed.wait()),
         ]
         if s.sim_enabled and s.sim_tick_ms > 0:
             loops.append(asyncio.create_task(self._periodic(self._tick_once, s.sim_tick_ms / 1000)))
         stop_task = asyncio.create_task(self._stop.wait())
-        await asyncio.wait([stop_task, writer_task, *loops], return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            [stop_task, writer_task, balancer_task, *loops], return_when=asyncio.FIRST_COMPLETED
+        )
         if not self._stop.is_set():
             # A loop or the writer died: fail loudly and at once, the supervisor restarts this
-            # worker and nothing unacknowledged is lost. A command being applied when it
-            # happened is dead-lettered first, so the next start does not die on it again.
-            failed = next(t for t in (writer_task, *loops) if t.done())
+            # worker and nothing unacknowledged is lost (its leases expire; PostgreSQL fences
+            # it off meanwhile). A command being applied when it happened is dead-lettered
+            # first, so the next start does not die on it again.
+            failed = next(t for t in (writer_task, balancer_task, *loops) if t.done())
             error = failed.exception() if not failed.cancelled() else None
+            if self.intake.error is not None:
+                error = self.intake.error
             self._stop.set()
-            await self._fail(error, [writer_task, *loops, stop_task, *self.roster.tasks])
-            raise RuntimeError(f"worker {self.index} failed: {error!r}") from error
+            leases_stop.set()
+            await self._fail(
+                error, [writer_task, balancer_task, *loops, stop_task, *self.roster.tasks]
+            )
+            raise RuntimeError(f"{self.name} failed: {error!r}") from error
         stop_task.cancel()
         # Stop taking orders; those in flight finish, those not started yet are handed back
-        # (their stream entries stay unacknowledged, for this worker's next start or
-        # another consumer's XAUTOCLAIM).
+        # (their stream entries stay unacknowledged, for the shard's next owner). The
+        # leases are renewed until the last commit, then given back.
         for t in loops:
             t.cancel()
+        for shard in self.shards:
+            self.intake.remove(shard)
         await asyncio.gather(*loops, return_exceptions=True)
         late: set[asyncio.Task[None]] = set()
         if self.roster.tasks:
             n = len(self.roster.tasks)
-            log.info(
-                "worker %d finishing %d order%s in flight", self.index, n, "" if n == 1 else "s"
-            )
+            log.info("%s finishing %d orders in flight", self.name, n)
             _, late = await asyncio.wait(self.roster.tasks, timeout=STOP_TASKS_S)
             if late:
-                # Left as PostgreSQL has them (each step is one commit): the next start
+                # Left as PostgreSQL has them (each step is one commit): the next owner
                 # recovers them.
-                log.warning("worker %d: %d orders still in flight at exit", self.index, len(late))
+                log.warning("%s: %d orders still in flight at exit", self.name, len(late))
         self.writer.stop()
+        clean = False
         try:
             await asyncio.wait_for(writer_task, STOP_WRITER_S)
-            if not late and self.writer.healthy:
-                with contextlib.suppress(RedisError, OSError):
-                    await redis.set(clean_key, "1", ex=86_400)
+            clean = not late and self.writer.healthy
         except TimeoutError:
-            log.error("worker %d: PostgreSQL unreachable, unstored changes dropped", self.index)
+            log.error("%s: PostgreSQL unreachable, unstored changes dropped", self.name)
+        leases_stop.set()
+        await asyncio.gather(balancer_task, return_exceptions=True)
+        with contextlib.suppress(RedisError, OSError):
+            await balancer.leave(clean)
         await redis.aclose()
         await self.store.close()
 
@@ -206,7 +227,7 @@ class Worker:
     async def _fail(self, error: BaseException | None, tasks: list[asyncio.Task[Any]]) -> None:
         """The fatal path: the entry being applied is buried, every task is cancelled, and
         none is waited for longer than FAIL_WAIT_S (some clients swallow a cancellation)."""
-        log.critical("worker %d failed: %r", self.index, error, exc_info=error)
+        log.critical("%s failed: %r", self.name, error, exc_info=error)
         applying = self.intake.applying
         if applying is not None:
             stream, entry_id, fields = applying
@@ -233,7 +254,7 @@ class Worker:
             try:
                 await step()
             except Exception as e:  # noqa: BLE001 - a dependency down: try again next round
-                log.warning("worker %d %s failed: %s", self.index, step.__name__, e)
+                log.warning("%s %s failed: %s", self.name, step.__name__, e)
             await asyncio.sleep(every_s)
 
     async def _tick_once(self) -> None:

@@ -12,21 +12,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 import redis.asyncio as aioredis
 
 from engine_core import fsm
 from service.domain.cursor import Position
-from service.domain.markets import shard_of
 from service.domain.order import LiveOrder
 from service.domain.wire import iso, pubsub_batch, pubsub_frame, ws_message
-from service.metrics import engine_batch_size, engine_events_published_total
+from service.metrics import engine_batch_size, engine_events_published_total, engine_fenced_total
 from service.store import batch as store
+from service.store.fencing import stale_pools, stale_shards
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,31 @@ PUBLISH_CHUNK = 256  # events per pub/sub message
 # A resting order's stream entry is done with once `open` is durable: the book is rebuilt
 # from PostgreSQL, not from the stream.
 ACK_STATUSES = frozenset({"open", "partially_filled"})
+
+
+class Ownership(Protocol):
+    """What the writer asks of the worker about its shards (worker/ownership.py)."""
+
+    def shard(self, symbol: str) -> int: ...
+
+    async def fence(self, shards: set[int]) -> tuple[list[int], list[int]]:
+        """(shards, epochs) to check in the transaction: those of `shards` still held (a
+        lease not renewed lately is confirmed first; one found lost is dropped)."""
+        ...
+
+    def lost(self, shards: Iterable[int]) -> None:
+        """PostgreSQL refused these shards' epoch: drop them and their state at once."""
+        ...
+
+    def pool_version(self, symbol: str, venue: str) -> int | None: ...
+
+    def pools_stored(self, rows: list[tuple[str, str]]) -> None: ...
+
+
+class Fenced(Exception):
+    def __init__(self, shards: list[int]) -> None:
+        super().__init__(f"shards {shards}: not ours any more")
+        self.shards = shards
 
 
 @dataclass(slots=True)
@@ -78,11 +103,11 @@ class EventWriter:
         stream_group: str,
         pool_states: Callable[[str], list[tuple[str, dict[str, Any]]]],
         market_row: Callable[[str], tuple[Any, bool]],
-        *,
-        shards: int,
+        owner: Ownership,
     ) -> None:
+        self._owner = owner
+        self._committing: set[str] = set()  # the symbols of the batch being written
         self._conninfo = conninfo
-        self._shards = shards
         self._redis = redis
         self._channel = channel
         self._group = stream_group
@@ -127,19 +152,48 @@ class EventWriter:
                 except TimeoutError:
                     pass
                 continue
-            batch = self._queue[:MAX_BATCH]
-            del self._queue[:MAX_BATCH]
+            batch = self._queue[: cut(self._queue, self._touched, MAX_BATCH)]
+            del self._queue[: len(batch)]
             touched, self._touched = self._touched, {}
             # Snapshot now, with no await since the changes were queued: the stored pools
-            # hold exactly the fills of this batch and of those before it.
+            # hold exactly the fills of this batch and of those before it (the cut took
+            # every queued change that moved a pool of the batch).
             symbols = sorted({s for c in batch for s in c.pools} | set(touched))
+            owner = self._owner
             pools = [
-                (sym, venue, state) for sym in symbols for venue, state in self._pool_states(sym)
+                (sym, venue, state, owner.pool_version(sym, venue))
+                for sym in symbols
+                for venue, state in self._pool_states(sym)
             ]
             markets = [(sym, *self._market_row(sym)) for sym in symbols]
             # One time for the batch: its events' ts, the orders' updated_at, the pools'.
             now = datetime.now(UTC)
-            positions = await self._commit_until_done(batch, pools, markets, now)
+            positions: list[Position] = []
+            self._committing = {c.order.symbol for c in batch} | set(symbols)
+            while True:
+                shards = {owner.shard(sym) for sym in self._committing}
+                fence = await owner.fence(shards)
+                gone = shards - set(fence[0])
+                try:
+                    if gone:
+                        raise Fenced(sorted(gone))
+                    positions = await self._commit_until_done(batch, pools, markets, now, fence)
+                    break
+                except Fenced as e:
+                    # Not ours any more: nothing of these shards is written or published.
+                    engine_fenced_total.inc()
+                    log.error("worker fenced off shards %s: their changes are dropped", e.shards)
+                    owner.lost(e.shards)
+                    lost = set(e.shards)
+                    batch = [c for c in batch if owner.shard(c.order.symbol) not in lost]
+                    pools = [p for p in pools if owner.shard(p[0]) not in lost]
+                    markets = [m for m in markets if owner.shard(m[0]) not in lost]
+                    for sym in [t for t in touched if owner.shard(t) in lost]:
+                        for fut in touched.pop(sym):
+                            fut.set_exception(e)
+                    self._committing = {c.order.symbol for c in batch} | {p[0] for p in pools}
+            self._committing = set()
+            owner.pools_stored([(p[0], p[1]) for p in pools])
             if batch:
                 engine_batch_size.observe(len(batch))
                 await self._publish(batch, positions, now)
@@ -147,6 +201,29 @@ class EventWriter:
                 for fut in futures:
                     if not fut.done():
                         fut.set_result(None)
+
+    def drop(self, symbols: set[str]) -> None:
+        """Forget what is queued for these markets (their shard is not ours any more)."""
+        keep = []
+        for c in self._queue:
+            if c.order.symbol in symbols:
+                if c.done is not None:
+                    c.done.cancel()
+            else:
+                keep.append(c)
+        self._queue = keep
+        for sym in symbols & set(self._touched):
+            for fut in self._touched.pop(sym):
+                fut.set_exception(Fenced(sorted({self._owner.shard(sym)})))
+
+    async def flushed(self, symbols: set[str]) -> None:
+        """Once every change queued so far for these markets is stored (or dropped)."""
+        while (
+            (symbols & self._committing)
+            or any(c.order.symbol in symbols for c in self._queue)
+            or (symbols & set(self._touched))
+        ):
+            await asyncio.sleep(0.02)
 
     def stop(self) -> None:
         self._stopping = True
@@ -161,9 +238,10 @@ class EventWriter:
     async def _commit_until_done(
         self,
         batch: list[Change],
-        pools: list[tuple[str, str, dict[str, Any]]],
+        pools: list[tuple[str, str, dict[str, Any], int | None]],
         markets: list[tuple[str, Any, bool]],
         now: datetime,
+        fence: tuple[list[int], list[int]],
     ) -> list[Position]:
         delay = 0.05
         failed = False
@@ -174,7 +252,7 @@ class EventWriter:
                     if stored is not None:
                         self.healthy = True
                         return stored
-                ids = await self._commit(batch, pools, markets, now)
+                ids = await self._commit(batch, pools, markets, now, fence)
                 self.healthy = True
                 return ids
             except psycopg.OperationalError as e:
@@ -189,6 +267,16 @@ class EventWriter:
                     self._conn = None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
+            except psycopg.Error as e:
+                shards = stale_shards(e)
+                if shards is None:
+                    symbols = stale_pools(e)
+                    if symbols is None:
+                        raise
+                    # A pool row moved by someone else: this worker's state of the market
+                    # is not PostgreSQL's; drop the shard (taken again, it reloads).
+                    shards = sorted({self._owner.shard(sym) for sym in symbols})
+                raise Fenced(shards) from e
 
     async def _stored_ids(self, batch: list[Change]) -> list[Position] | None:
         """After a failed commit: the batch's positions if it was stored all the same."""
@@ -205,13 +293,19 @@ class EventWriter:
     async def _commit(
         self,
         batch: list[Change],
-        pools: list[tuple[str, str, dict[str, Any]]],
+        pools: list[tuple[str, str, dict[str, Any], int | None]],
         markets: list[tuple[str, Any, bool]],
         now: datetime,
+        fence: tuple[list[int], list[int]],
     ) -> list[Position]:
         conn = await self._connection()
         got = await store.commit_batch(
-            conn, pools=pools, markets=markets, now=now, **rows(batch, now, self._shards)
+            conn,
+            pools=pools,
+            markets=markets,
+            now=now,
+            fence=fence,
+            **rows(batch, now, self._owner.shard),
         )
         return [got[(c.order.id, c.seq)] for c in batch]
 
@@ -254,9 +348,29 @@ class EventWriter:
         log.debug("published %d events in %.1f ms", len(batch), (time.perf_counter() - t0) * 1000)
 
 
-def rows(batch: list[Change], now: datetime, shards: int) -> dict[str, list[dict[str, Any]]]:
+def cut(queue: list[Change], touched: Iterable[str], most: int) -> int:
+    """How many of the queued changes the next batch takes: `most`, or more when a change
+    further on moved a pool the batch stores (the pools in memory already hold its fills;
+    stored without it, a crash before the next commit would leave pools ahead of fills)."""
+    n = min(len(queue), most)
+    if n == len(queue):
+        return n
+    moved = {s for c in queue[:n] for s in c.pools} | set(touched)
+    while True:
+        last = max(
+            (i for i in range(n, len(queue)) if moved.intersection(queue[i].pools)), default=-1
+        )
+        if last < 0:
+            return n
+        moved |= {s for c in queue[n : last + 1] for s in c.pools}
+        n = last + 1
+
+
+def rows(
+    batch: list[Change], now: datetime, shard: Callable[[str], int]
+) -> dict[str, list[dict[str, Any]]]:
     """The batch as rows by column name: one order row per order (its last state), one event
-    per change in order (with its market's shard, of `shards`), every fill, one attempt row
+    per change in order (with its market's shard), every fill, one attempt row
     per attempt (as the upserts of its changes would have left it)."""
     last: dict[str, Change] = {}  # each order's last change of the batch
     routes: dict[str, dict[str, Any]] = {}
@@ -279,7 +393,7 @@ def rows(batch: list[Change], now: datetime, shards: int) -> dict[str, list[dict
             "status": c.status,
             "ts": now,
             "payload": c.payload,
-            "shard": shard_of(c.order.symbol, shards),
+            "shard": shard(c.order.symbol),
         }
         for c in batch
     ]

@@ -70,11 +70,12 @@ def wait_until_up(engine: Engine, timeout: float = 60) -> None:
         if engine.proc.poll() is not None:
             raise RuntimeError(f"engine exited early:\n{engine.log.read_text()[-4000:]}")
         try:
-            status, _, _ = engine.request("GET", "/health")
+            status, body, _ = engine.request("GET", "/health")
             ws_port = int(engine.ws.rsplit(":", 1)[1])
             with urllib.request.urlopen(f"http://127.0.0.1:{ws_port}/healthz", timeout=2):
                 pass
-            if status == 200:
+            # "ok": the workers hold every shard by lease (else "degraded", unownedShards)
+            if status == 200 and isinstance(body, dict) and body.get("status") == "ok":
                 return
         except (OSError, urllib.error.URLError):
             pass

@@ -91,19 +91,25 @@ def test_sim_price_postgres_cannot_store_refused_400_worker_keeps_trading(
 def test_entry_delivered_too_often_dead_lettered_order_rejected_with_reason(
     make_settings: Callable[..., Settings], redis_client: redis.Redis
 ) -> None:
-    settings = make_settings(MAX_DELIVERIES="3")
+    # CLAIM_IDLE_MS: the dead consumer's entry is claimed at the first claim round
+    settings = make_settings(MAX_DELIVERIES="3", CLAIM_IDLE_MS="100")
     client = testing.TestClient(create_app(settings))
     stream = stream_of(settings)
     redis_client.xgroup_create(stream, settings.group, id="0", mkstream=True)
     oid = post_order(client)
-    # As if worker 0 had taken it and died on it, again and again.
+    # As if a worker had taken it and died on it, again and again.
     redis_client.xreadgroup(settings.group, "worker-0", {stream: ">"})
     (entry_id,) = [e for e, _ in redis_client.xrange(stream)]
     for _ in range(2):
         redis_client.xclaim(stream, settings.group, "worker-0", 0, [entry_id])
     good = post_order(client)
 
-    run_worker(settings, lambda: status_of(settings, good)[0] == "filled")
+    run_worker(
+        settings,
+        lambda: (
+            status_of(settings, good)[0] == "filled" and status_of(settings, oid)[0] != "pending"
+        ),
+    )
 
     status, reason = status_of(settings, oid)
     assert status == "rejected" and reason is not None and "delivered 4 times" in reason

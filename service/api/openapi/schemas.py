@@ -280,6 +280,12 @@ def build_schemas(markets: Mapping[str, Market]) -> dict[str, Any]:
             "redis": {"type": "string", "enum": ["connected", "disconnected"]},
             "version": {"type": "string"},
             "timestamp": {"type": "string"},
+            "unownedShards": {
+                "description": "shards no live worker holds by lease (status `degraded`, still"
+                " 200): their orders wait until a worker takes them",
+                "type": "array",
+                "items": {"type": "integer"},
+            },
         },
     }
     symbol = {"type": "string", "enum": symbols}
