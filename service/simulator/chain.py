@@ -20,7 +20,6 @@ from service.simulator.codec import b58encode
 RETRYABLE = ("blockhash_expired", "rpc_timeout", "rate_limited", "not_landed")
 REQUOTE = ("slippage_exceeded",)
 NON_RETRYABLE = ("insufficient_liquidity", "pool_not_open", "invalid_order")
-FINAL = NON_RETRYABLE  # old name, until service/worker/executor.py imports NON_RETRYABLE
 
 
 def tx_signature(order_id: str, attempt: int) -> str:

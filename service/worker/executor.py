@@ -32,8 +32,9 @@ from service.metrics import (
     order_fill_ratio,
     orders_total,
 )
-from service.simulator.chain import FINAL, MockChain, tx_signature
+from service.simulator.chain import NON_RETRYABLE, MockChain, tx_signature
 from service.worker.attempt_pacer import AttemptPacer, RateLimiter
+from service.worker.changes import Fill
 from service.worker.market_state import MarketState
 from service.worker.planner import (
     AttemptFailed,
@@ -43,7 +44,7 @@ from service.worker.planner import (
     plan_order,
     swap_on_copies,
 )
-from service.worker.writer import EventWriter, Fill
+from service.worker.writer import EventWriter
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +77,10 @@ class Executor:
             # The attempt landed before a restart; only the status after it is missing.
             await self._after_execution(order)
             return
-        if order.cancel_requested and order.status in ("pending", "open", "partially_filled"):
+        if order.cancel_requested and order.status in fsm.CANCELLABLE:
             await self.cancel_resting(order)
             return
-        if order.status in ("open", "partially_filled") and self._state.is_resting(order):
+        if order.status in fsm.RESTING and self._state.is_resting(order):
             return
         if not self._state.launched(order.symbol):
             await self._rest(order)  # a sniper waiting for its pool
@@ -165,7 +166,7 @@ class Executor:
         tries = 0  # attempts of this execution
         # Taken over before its attempt was submitted (routing, building): that attempt
         # starts again, same number. A market order's attempts are all of this execution.
-        again = order.status in ("routing", "building")
+        again = order.status in fsm.UNSUBMITTED
         if again:
             tries = order.attempts - 1 if order.type == "market" else 0
         elif order.status == "submitted":
@@ -218,7 +219,7 @@ class Executor:
                     e.reason,
                     extra={"order_id": order.id},
                 )
-                if e.reason in FINAL or tries >= self._settings.max_attempts:
+                if e.reason in NON_RETRYABLE or tries >= self._settings.max_attempts:
                     order.failure_reason = e.reason
                     await self._final(order, "failed", attempt=failed)
                     return

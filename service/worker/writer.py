@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -27,20 +26,22 @@ from service.domain.wire import iso, pubsub_batch, pubsub_frame, ws_message
 from service.metrics import engine_batch_size, engine_events_published_total, engine_fenced_total
 from service.store import batch as store
 from service.store.fencing import stale_pools, stale_shards
+from service.worker.changes import (
+    Change,
+    cut,
+    rows,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 512
 
-ORDER_FIELDS = (
-    "status", "seq", "filled", "quote_amount", "fees", "attempts", "tx_hash", "failure_reason"
-)  # fmt: skip  # the order of Change.row
 PUBLISH_CHUNK = 256  # events per pub/sub message
 
 
 # A resting order's stream entry is done with once `open` is durable: the book is rebuilt
 # from PostgreSQL, not from the stream.
-ACK_STATUSES = frozenset({"open", "partially_filled"})
+ACK_STATUSES = fsm.RESTING
 
 
 class Ownership(Protocol):
@@ -66,32 +67,6 @@ class Fenced(Exception):
     def __init__(self, shards: list[int]) -> None:
         super().__init__(f"shards {shards}: not ours any more")
         self.shards = shards
-
-
-@dataclass(slots=True)
-class Fill:
-    venue: str
-    amount: int
-    quote_amount: int
-    fee: int
-    tx_hash: str | None
-
-
-@dataclass(slots=True)
-class Change:
-    order: LiveOrder
-    status: str
-    seq: int
-    payload: dict[str, Any]
-    route: dict[str, Any] | None = None
-    fills: Sequence[Fill] = ()
-    attempt: tuple[int, str, str, str | None] | None = None  # (n, tx_hash, status, error)
-    pools: tuple[str, ...] = ()  # (symbol) whose pool state this change moved
-    final: bool = False
-    # the order row as of this change: status, seq, filled, quote_amount, fees, attempts,
-    # tx_hash, failure_reason (the order may move on before the batch commits)
-    row: tuple[Any, ...] = ()
-    done: asyncio.Future[Position] | None = None
 
 
 class EventWriter:
@@ -346,86 +321,3 @@ class EventWriter:
             if change.done is not None and not change.done.done():
                 change.done.set_result(position)
         log.debug("published %d events in %.1f ms", len(batch), (time.perf_counter() - t0) * 1000)
-
-
-def cut(queue: list[Change], touched: Iterable[str], most: int) -> int:
-    """How many of the queued changes the next batch takes: `most`, or more when a change
-    further on moved a pool the batch stores (the pools in memory already hold its fills;
-    stored without it, a crash before the next commit would leave pools ahead of fills)."""
-    n = min(len(queue), most)
-    if n == len(queue):
-        return n
-    moved = {s for c in queue[:n] for s in c.pools} | set(touched)
-    while True:
-        last = max(
-            (i for i in range(n, len(queue)) if moved.intersection(queue[i].pools)), default=-1
-        )
-        if last < 0:
-            return n
-        moved |= {s for c in queue[n : last + 1] for s in c.pools}
-        n = last + 1
-
-
-def rows(
-    batch: list[Change], now: datetime, shard: Callable[[str], int]
-) -> dict[str, list[dict[str, Any]]]:
-    """The batch as rows by column name: one order row per order (its last state), one event
-    per change in order (with its market's shard), every fill, one attempt row
-    per attempt (as the upserts of its changes would have left it)."""
-    last: dict[str, Change] = {}  # each order's last change of the batch
-    routes: dict[str, dict[str, Any]] = {}
-    for c in batch:
-        last[c.order.id] = c
-        if c.route is not None:
-            routes[c.order.id] = c.route
-    orders = []
-    for oid, c in last.items():
-        row = dict(zip(ORDER_FIELDS, c.row, strict=True))
-        row["id"] = oid
-        row["route"] = routes.get(oid)
-        row["ts"] = now
-        orders.append(row)
-    events = [
-        {
-            "order_id": c.order.id,
-            "client_id": c.order.client_id,
-            "seq": c.seq,
-            "status": c.status,
-            "ts": now,
-            "payload": c.payload,
-            "shard": shard(c.order.symbol),
-        }
-        for c in batch
-    ]
-    fills = [
-        {
-            "order_id": c.order.id,
-            "attempt": c.row[ORDER_FIELDS.index("attempts")],
-            "venue": f.venue,
-            "amount": f.amount,
-            "quote_amount": f.quote_amount,
-            "fee": f.fee,
-            "tx_hash": f.tx_hash,
-            "ts": now,
-        }
-        for c in batch
-        for f in c.fills
-    ]
-    attempts: dict[tuple[str, int], dict[str, Any]] = {}
-    for c in batch:
-        if c.attempt:
-            n, tx, status, error = c.attempt
-            a = attempts.get((c.order.id, n))
-            if a is None:  # first change of this attempt in the batch: insert as it
-                attempts[(c.order.id, n)] = {
-                    "order_id": c.order.id,
-                    "attempt": n,
-                    "tx_hash": tx,
-                    "status": status,
-                    "error": error,
-                    "started_at": now,
-                    "ended_at": None,
-                }
-            else:  # a later one: as the upsert of it would have left the row
-                a.update(status=status, error=error, ended_at=now)
-    return {"orders": orders, "events": events, "fills": fills, "attempts": list(attempts.values())}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from service.worker.writer import Change, cut
+from service.worker.changes import Change, cut
 
 
 def changes(*pools: tuple[str, ...]) -> list[Change]:
