@@ -34,6 +34,9 @@ class Child:
     # consecutive exits within QUICK_S of starting with the same code: the same failure
     quick_failures: int = 0
     last_code: int | None = None
+    # it once ran past QUICK_S: later failures at start are an outage (PostgreSQL or Redis
+    # restarting), not a bad setting, and it is restarted for as long as they last
+    ran: bool = False
 
     def start(self, env: dict[str, str]) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "service", *self.args], env=env)
@@ -99,16 +102,18 @@ class Supervisor:
         return EXIT_CHILD_FAILS if self._failed else code
 
     def _restart(self, child: Child, code: int, env: dict[str, str]) -> None:
-        """Restart a crashed child; one that keeps failing the same way at start is not
-        restarted again (a busy port, a bad setting): `up` stops with one line instead."""
+        """Restart a crashed child; one that keeps failing the same way at start, and never
+        got past it, is not restarted again (a busy port, a bad setting): `up` stops with one
+        line instead. One that ran before is restarted, more and more slowly (an outage)."""
         child.restarts += 1
         quick = time.monotonic() - child.started < QUICK_S
+        child.ran = child.ran or not quick
         if quick and code == child.last_code:
             child.quick_failures += 1
         else:
             child.quick_failures = 1 if quick else 0
         child.last_code = code
-        if child.quick_failures >= GIVE_UP_AFTER:
+        if child.quick_failures >= GIVE_UP_AFTER and not child.ran:
             self._failed = child.name
             log.error(
                 "%s failed at start %d times in a row (exit code %s): not restarting it; "

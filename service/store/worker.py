@@ -85,11 +85,13 @@ class WorkerStore:
                 self._url, autocommit=True, row_factory=namedtuple_row
             )
             set_json_loads(orjson.loads, self._conn)  # the re-announced events' payloads
+        conn = self._conn  # concurrent callers may replace it meanwhile
         try:
-            cur = await self._conn.execute(query, params)
+            cur = await conn.execute(query, params)
             return await cur.fetchall()
         except psycopg.OperationalError:
-            conn, self._conn = self._conn, None
+            if self._conn is conn:
+                self._conn = None
             await conn.close()
             raise
 

@@ -34,7 +34,7 @@ async def _main(settings: Settings, index: int | None, count: int | None, slot: 
         # Fatal: exit now and non-zero, for the supervisor to restart this worker. Not
         # through asyncio.run's cleanup, which waits for every task to end (a client that
         # swallowed its cancellation would keep the process up, doing nothing).
-        log.critical("worker %d exiting after a fatal error", index, exc_info=True)
+        log.critical("worker %s exiting after a fatal error", slot, exc_info=True)
         logging.shutdown()
         os._exit(1)
 
