@@ -81,8 +81,10 @@ SELECT ins.*, ev.event_id, ev.shard, ev.shard_offset FROM ins JOIN ev ON ev.orde
 """  # noqa: S608 - constant column list, values bound
 
 SELECT_LANDED = (
-    f"SELECT {ORDER_COLUMNS}, e.event_id, e.shard, e.shard_offset"  # noqa: S608 - constant
-    " FROM orders JOIN order_events e ON e.order_id = orders.id AND e.seq = 1"
+    f"SELECT {ORDER_COLUMNS}, p.event_id, p.event_shard, p.event_offset"  # noqa: S608
+    " FROM orders, LATERAL (SELECT e.event_id, e.shard AS event_shard,"
+    " e.shard_offset AS event_offset FROM order_events e"
+    " WHERE e.order_id = orders.id AND e.seq = 1) p"
     " WHERE orders.id = ANY(%s::uuid[])"
 )
 
@@ -173,7 +175,10 @@ class OrderStore:
         with the position of their `pending` event, as insert_many returns them."""
         rows = self._rows(SELECT_LANDED, (ids,))
         return {
-            str(r["id"]): (r, Position(r.pop("event_id"), r.pop("shard"), r.pop("shard_offset")))
+            str(r["id"]): (
+                r,
+                Position(r.pop("event_id"), r.pop("event_shard"), r.pop("event_offset")),
+            )
             for r in rows
         }
 

@@ -240,7 +240,11 @@ def test_the_blotter_remembers_the_client_and_explains_a_resting_limit(
     client = f"user-{uuid.uuid4().hex[:6]}"
     with sync_playwright() as pw:
         browser = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            bypass_csp=True,  # wait_for_function evaluates a string; the page's CSP has no eval
         )
         try:
             page = browser.new_page()

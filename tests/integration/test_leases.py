@@ -114,7 +114,7 @@ def test_commit_with_a_stale_epoch_fails_and_writes_nothing(settings: Settings) 
         }  # fmt: skip
         event = {
             "order_id": oid, "client_id": "c0", "seq": 2, "status": "routing", "ts": now,
-            "payload": {},
+            "payload": {}, "shard": shard,
         }  # fmt: skip
         kw: dict[str, Any] = {
             "orders": [order], "events": [event], "fills": [], "attempts": [], "pools": [],
