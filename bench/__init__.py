@@ -1,7 +1,7 @@
 """Benchmarks, apart from the tests: micro/ (pytest-benchmark), load/ (end-to-end runs),
 chaos/ (crash runs).
 
-May import: `engine_core` and any part of `service` (it drives the real thing). Not `tests`,
-but for the chaos run's engine launcher (tests/helpers/engine.py, the e2e tests' own). Nothing
-in `service` imports it, but `order-engine bench` (the load tool).
+May import: `engine_core` and any part of `service` (it drives the real thing); never `tests`
+(the e2e tests use bench/launch.py's engine launcher, not the other way round). Nothing in
+`service` imports it: `order-engine bench` runs `python -m bench.load` as its own program.
 """

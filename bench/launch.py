@@ -1,6 +1,7 @@
-"""The one engine launcher of the e2e tests (and of bench/chaos): start the engine as a user
-starts it (`order-engine up`) on free ports, against a fresh database and its own Redis key
-prefix; stop it with SIGTERM and check it exits cleanly."""
+"""The one engine launcher of bench/chaos and of the e2e tests (tests/helpers/engine.py binds it
+to the test servers): start the engine as a user starts it (`order-engine up`) on free ports,
+against a fresh database and its own Redis key prefix; stop it with SIGTERM and check it exits
+cleanly."""
 
 from __future__ import annotations
 
@@ -19,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.load.engine import free_port
-from tests.conftest import REDIS_URL
+from bench.load.engine import REDIS_URL, free_port
 
 
 @dataclass
@@ -79,15 +79,20 @@ def wait_until_up(engine: Engine, timeout: float = 60) -> None:
 
 @contextlib.contextmanager
 def running_engine(
-    database_url: str, redis_prefix: str, workdir: Path, **extra: str
+    database_url: str,
+    redis_prefix: str,
+    workdir: Path,
+    redis_url: str = REDIS_URL,
+    **extra: str,
 ) -> Iterator[Engine]:
     """`order-engine up` on free ports with zero mock latency and no random walk; stopped
-    with SIGTERM, which must end it cleanly."""
+    with SIGTERM, which must end it cleanly. `redis_url` defaults to BENCH_REDIS_URL /
+    REDIS_URL (bench.load.engine)."""
     port, ws_port = free_port(), free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "REDIS_URL": REDIS_URL,
+        "REDIS_URL": redis_url,
         "REDIS_PREFIX": redis_prefix,
         "PORT": str(port),
         "WS_PORT": str(ws_port),

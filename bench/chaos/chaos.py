@@ -62,8 +62,8 @@ from bench.chaos.watchers import (
     orders_ws_check,
     ws_check,
 )
+from bench.launch import Engine, engine_command, free_port, wait_until_up
 from service.domain.markets import shard_of
-from tests.helpers.engine import Engine, engine_command, free_port, wait_until_up
 
 RESULTS = Path(__file__).parents[1] / "results"
 SCENARIOS = ("kill9", "redis", "postgres", "sigterm", "second_up")

@@ -30,8 +30,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from bench.launch import running_engine
 from bench.load.engine import BASE_DSN
-from tests.helpers.engine import running_engine
 
 ORDER = {"clientId": "probe", "symbol": "SOL/USDC", "side": "buy", "amount": "0.01"}
 # the request line and Host at once, then a header one byte a second (classic slowloris)

@@ -220,9 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("bench", add_help=False, help="end-to-end load run: python -m bench.load")
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["bench"]:  # every option after it is bench.load's (--help lists them)
-        from bench.load.load import main as bench_main
-
-        return bench_main(argv[1:])
+        # its own program (the service never imports bench): the same interpreter runs it
+        os.execv(sys.executable, [sys.executable, "-m", "bench.load", *argv[1:]])
     args = parser.parse_args(argv)
     if getattr(args, "client_command", None):
         return client.run(args)

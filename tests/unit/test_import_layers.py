@@ -63,3 +63,8 @@ def test_test_modules_import_helpers_never_each_other() -> None:
                 if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_")
             ]
     assert crossing == []
+
+
+def test_no_contract_carries_an_exception() -> None:
+    """Every layer rule holds without `ignore_imports`: a new exception is a design change."""
+    assert "ignore_imports" not in (ROOT / "pyproject.toml").read_text()
