@@ -1,20 +1,26 @@
-"""The checks of a WebSocket request before its upgrade: the query parameters and the
-contract's error body as an HTTP response."""
+"""The checks of a WebSocket request before its upgrade: the API key, the query parameters,
+the order a socket follows, and the contract's error body as an HTTP response."""
 
 from __future__ import annotations
 
 import email.utils
 import http
+import logging
 import re
+import uuid
 from collections.abc import Mapping
 
 import orjson
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
+from service.auth import KeyRing
 from service.domain import cursor as cursors
 from service.errors import ApiError, bad_request
 from service.relay.hub import Target
+from service.store.events import EventStore
+
+log = logging.getLogger(__name__)
 
 DIGITS = re.compile(r"[0-9]{1,19}")
 MAX_SEQ = 2**31 - 1
@@ -90,3 +96,55 @@ def describe(target: Target) -> str:
     if target.order_id is not None:
         return f"orderId={target.order_id}"
     return f"clientId={target.client_id}"
+
+
+def authenticate(keys: KeyRing, headers: Headers, query: Mapping[str, str]) -> str | None:
+    """The key's clientId; None when the relay runs open (no keys configured). The rules
+    of REST (api/auth.py): every key the request carries must be known and of one client."""
+    if not keys:
+        return None
+    given = [query["apiKey"]] if query.get("apiKey") else []
+    given += [k.strip() for k in headers.get_all("X-API-Key") if k.strip()]
+    for auth in headers.get_all("Authorization"):
+        scheme, _, token = auth.strip().partition(" ")
+        given.append(token.strip() if scheme.lower() == "bearer" else "")
+    if not given:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "an API key is required (apiKey query, X-API-Key or Authorization: Bearer)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    found = {keys.client_for(k) if 0 < len(k) <= MAX_KEY_CHARS else None for k in given}
+    if None in found or len(found) > 1:
+        message = "unknown API key" if None in found else "the keys of two clients"
+        raise ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
+    (client,) = found
+    return client
+
+
+async def order_target(
+    store: EventStore, query: Mapping[str, str], key_client: str | None
+) -> Target:
+    """The one order an /api/orders/execute socket follows: 404 unless the key's client owns it."""
+    raw = query.get("orderId")
+    if not raw:
+        raise bad_request("orderId", "orderId is required", code="missing_field")
+    try:
+        order_id = str(uuid.UUID(raw))
+    except ValueError:
+        raise bad_request("orderId", "orderId must be a UUID") from None
+    from_seq = int_param(query, "fromSeq", MAX_SEQ) or 0
+    try:
+        owner = await store.order_owner(order_id)
+    except Exception as e:  # psycopg or pool timeout: the client may retry
+        log.warning("order lookup failed: %s", e)
+        raise ApiError(
+            503,
+            "dependency_unavailable",
+            "postgres is unavailable",
+            headers={"Retry-After": "2"},
+        ) from None
+    if owner is None or (key_client is not None and owner != key_client):
+        raise ApiError(404, "not_found", "no such order", "orderId")
+    return Target(order_id=order_id, from_seq=from_seq)

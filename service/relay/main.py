@@ -15,30 +15,26 @@ import collections
 import http
 import logging
 import signal
-import uuid
 import weakref
-from collections.abc import Mapping
 from urllib.parse import parse_qs, urlsplit
 
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from service import metrics
 from service.auth import KeyRing
 from service.config import Settings
-from service.errors import ApiError, bad_request
+from service.errors import ApiError
 from service.relay.handshake import (
-    MAX_KEY_CHARS,
-    MAX_SEQ,
+    authenticate,
     client_target,
     describe,
     error_response,
-    int_param,
+    order_target,
     too_many_connections,
 )
 from service.relay.hub import DEFAULT_QUEUE_SIZE, Hub, Subscriber, Target, pump
@@ -275,11 +271,11 @@ class RelayServer:
             )
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         try:
-            key_client = self._authenticate(request.headers, query)
+            key_client = authenticate(self._keys, request.headers, query)
             if path == WS_PATH:
                 target = client_target(query, key_client)
             else:
-                target = await self._order_target(query, key_client)
+                target = await order_target(self.store, query, key_client)
         except ApiError as e:
             return error_response(e)
         owner = key_client or target.client_id or target.order_id or ""
@@ -290,53 +286,6 @@ class RelayServer:
         self._targets[connection] = target
         self._owners[connection] = owner
         return None
-
-    def _authenticate(self, headers: Headers, query: Mapping[str, str]) -> str | None:
-        """The key's clientId; None when the relay runs open (no keys configured). The rules
-        of REST (api/auth.py): every key the request carries must be known and of one client."""
-        if not self._keys:
-            return None
-        keys = [query["apiKey"]] if query.get("apiKey") else []
-        keys += [k.strip() for k in headers.get_all("X-API-Key") if k.strip()]
-        for auth in headers.get_all("Authorization"):
-            scheme, _, token = auth.strip().partition(" ")
-            keys.append(token.strip() if scheme.lower() == "bearer" else "")
-        if not keys:
-            raise ApiError(
-                401,
-                "unauthorized",
-                "an API key is required (apiKey query, X-API-Key or Authorization: Bearer)",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        found = {self._keys.client_for(k) if 0 < len(k) <= MAX_KEY_CHARS else None for k in keys}
-        if None in found or len(found) > 1:
-            message = "unknown API key" if None in found else "the keys of two clients"
-            raise ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
-        (client,) = found
-        return client
-
-    async def _order_target(self, query: Mapping[str, str], key_client: str | None) -> Target:
-        raw = query.get("orderId")
-        if not raw:
-            raise bad_request("orderId", "orderId is required", code="missing_field")
-        try:
-            order_id = str(uuid.UUID(raw))
-        except ValueError:
-            raise bad_request("orderId", "orderId must be a UUID") from None
-        from_seq = int_param(query, "fromSeq", MAX_SEQ) or 0
-        try:
-            owner = await self.store.order_owner(order_id)
-        except Exception as e:  # psycopg or pool timeout: the client may retry
-            log.warning("order lookup failed: %s", e)
-            raise ApiError(
-                503,
-                "dependency_unavailable",
-                "postgres is unavailable",
-                headers={"Retry-After": "2"},
-            ) from None
-        if owner is None or (key_client is not None and owner != key_client):
-            raise ApiError(404, "not_found", "no such order", "orderId")
-        return Target(order_id=order_id, from_seq=from_seq)
 
     # -- WebSocket: after the upgrade --
 
