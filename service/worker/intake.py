@@ -1,6 +1,6 @@
 """Taking work from the shard streams: XREADGROUP (first this consumer's own unacknowledged
-entries after a restart, then new ones), XAUTOCLAIM of a dead consumer's entries, and the
-sweeper that re-appends `pending` orders no entry carries.
+entries after a restart, then new ones) and XAUTOCLAIM of a dead consumer's entries. The
+sweeper and the stream retention are in `housekeeping`.
 
 An order's entry is acknowledged once the order is durably resting or final (by the writer);
 a duplicate entry of such an order is acknowledged here at once. Commands are applied in
@@ -26,8 +26,6 @@ from service.config import Settings
 from service.domain.markets import Market, shard_of
 from service.domain.order import LiveOrder
 from service.metrics import (
-    child,
-    engine_shard_lag,
     order_queue_latency_seconds,
     order_queue_size,
 )
@@ -42,11 +40,11 @@ log = logging.getLogger(__name__)
 READ_COUNT = 256
 
 
-def _text(value: bytes | str) -> str:
+def text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _id_key(entry_id: str) -> tuple[int, int]:
+def entry_id_key(entry_id: str) -> tuple[int, int]:
     ms, _, n = entry_id.partition("-")
     return int(ms), int(n or 0)
 
@@ -91,6 +89,10 @@ class Intake:
         self._prefix = f"{socket.gethostname()}-{os.getpid()}"
         self.failed = asyncio.Event()
         self.error: BaseException | None = None
+
+    @property
+    def shards(self) -> list[int]:
+        return list(self._consumers)
 
     @property
     def streams(self) -> list[str]:
@@ -321,8 +323,8 @@ class Intake:
         got: Any = await self._redis.xpending_range(
             stream,
             self._settings.group,
-            min=min(ids, key=_id_key),
-            max=max(ids, key=_id_key),
+            min=min(ids, key=entry_id_key),
+            max=max(ids, key=entry_id_key),
             count=len(ids) + 4 * READ_COUNT,
             consumername=self.consumer(stream),
         )
@@ -334,76 +336,6 @@ class Intake:
             if eid in wanted and p["times_delivered"] > 1:
                 counts[eid] = int(p["times_delivered"])
         return counts
-
-    # -- housekeeping --
-    async def sweep_once(self) -> int:
-        """Re-append `pending` orders that no stream entry carries (a crash between the
-        API's commit and its XADD, or Redis restarted empty). Shards with unread entries
-        are left alone: their orders are still on the way."""
-        s = self._settings
-        self._roster.forget_finished()
-        quiet: list[str] = []
-        for shard in list(self._consumers):
-            stream = s.stream_key(shard)
-            try:
-                groups = await self._redis.xinfo_groups(stream)
-            except ResponseError as e:
-                if "no such key" not in str(e):
-                    raise
-                await self.ensure_groups([stream])  # Redis came back empty
-                groups = []
-            lag = next(
-                (g.get("lag") for g in groups if g["name"] in (s.group.encode(), s.group)), 0
-            )
-            child(engine_shard_lag, str(shard)).set(lag or 0)
-            if not lag:
-                quiet.extend(self.symbols(shard))
-        if not quiet:
-            return 0
-        found = await self._store.stale_pending(quiet, s.sweep_after_ms / 1000)
-        rows = [(str(i), sym) for i, sym in found if str(i) not in self._roster.inflight]
-        if rows:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for oid, sym in rows:
-                    pipe.xadd(s.stream_key(shard_of(sym, s.shards)), {"id": oid, "symbol": sym})
-                await pipe.execute()
-            log.warning("%s re-queued %d pending orders", self._name, len(rows))
-        return len(rows)
-
-    async def trim_once(self) -> int:
-        """Retention: drop acknowledged entries, keeping STREAM_KEEP of them below the oldest
-        entry still needed (the oldest pending one, or the first not yet delivered). An
-        entry is acknowledged only once its effect is durable, so nothing dropped is needed;
-        new entries only come at the end. Returns the entries dropped."""
-        s = self._settings
-        dropped = 0
-        for stream in self.streams:
-            try:
-                groups: Any = await self._redis.xinfo_groups(stream)
-            except ResponseError:
-                continue  # no stream yet (or Redis came back empty)
-            group = next((g for g in groups if g["name"] in (s.group.encode(), s.group)), None)
-            if group is None:
-                continue
-            summary: Any = await self._redis.xpending(stream, s.group)
-            needed_count = summary["pending"] + (group.get("lag") or 0)
-            if await self._redis.xlen(stream) <= s.stream_keep + needed_count:
-                continue  # nothing beyond the margin to drop (the usual case: no XRANGE)
-            bounds = [_id_key(_text(group["last-delivered-id"]))]
-            bounds[0] = (bounds[0][0], bounds[0][1] + 1)  # the first not yet delivered
-            if summary["pending"]:
-                bounds.append(_id_key(_text(summary["min"])))
-            needed = min(bounds)
-            below: Any = await self._redis.xrevrange(
-                stream, max=f"({needed[0]}-{needed[1]}", count=s.stream_keep + 1
-            )
-            if len(below) <= s.stream_keep:
-                continue  # no more than the margin below what is needed
-            # the oldest kept (or, keeping none, the one needed); everything older goes
-            keep = s.stream_keep
-            cutoff = _text(below[keep - 1][0]) if keep else f"{needed[0]}-{needed[1]}"
-            dropped += int(await self._redis.xtrim(stream, minid=cutoff, approximate=False))
-        return dropped
 
     async def claim_once(self) -> int:
         """Adopt entries that another consumer (a dead worker) left idle too long."""

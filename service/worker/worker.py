@@ -1,11 +1,12 @@
 """One worker process: the single owner of its shards' streams and markets.
 
-It composes the parts, each in its own module: `intake` (streams in: read, claim, sweep,
-acknowledge), `commands` (cancel and the simulator's commands), `recovery` (books rebuilt
-and events re-published after a start), `executor` (an order's attempts), `writer` (the
-group commit to PostgreSQL, then pub/sub), `market_state` (books and pools in memory) and
-`roster` (the orders held). Commands for a market come through the same stream as its
-orders, so everything that changes a market happens here, in order, with no lock.
+It composes the parts, each in its own module: `intake` (streams in: read, claim,
+acknowledge), `housekeeping` (the sweeper, stream retention), `commands` (cancel and the
+simulator's commands), `recovery` (books rebuilt and events re-published after a start),
+`executor` (an order's attempts), `writer` (the group commit to PostgreSQL, then pub/sub),
+`market_state` (books and pools in memory) and `roster` (the orders held). Commands for a
+market come through the same stream as its orders, so everything that changes a market
+happens here, in order, with no lock.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from service.worker.attempt_pacer import RateLimiter
 from service.worker.commands import Commands
 from service.worker.dead_letter import DeadLetters
 from service.worker.executor import Executor
+from service.worker.housekeeping import Housekeeping
 from service.worker.intake import Intake
 from service.worker.leases import Balancer, Leases, process_owner_id
 from service.worker.market_state import MarketState
@@ -155,6 +157,7 @@ class Worker:
             lambda: self.roster.background(self.recovery.reannounce(REANNOUNCE_AFTER_OUTAGE_S)),
             self._stop,
         )
+        self.housekeeping = Housekeeping(self.name, s, redis, self.store, self.roster, self.intake)
         own = self.ownership
         balancer = Balancer(self.leases, s.shards, own.take, own.give_up, own.lost, self.static)
         leases_stop = asyncio.Event()
@@ -162,9 +165,9 @@ class Worker:
         writer_task = asyncio.create_task(self.writer.run())
         balancer_task = asyncio.create_task(balancer.run(leases_stop))
         loops = [
-            asyncio.create_task(self._periodic(self.intake.sweep_once, SWEEP_EVERY_S)),
+            asyncio.create_task(self._periodic(self.housekeeping.sweep_once, SWEEP_EVERY_S)),
             asyncio.create_task(self._periodic(self.intake.claim_once, CLAIM_EVERY_S)),
-            asyncio.create_task(self._periodic(self.intake.trim_once, TRIM_EVERY_S)),
+            asyncio.create_task(self._periodic(self.housekeeping.trim_once, TRIM_EVERY_S)),
             asyncio.create_task(self._periodic(self._expire_once, EXPIRE_EVERY_S)),
             asyncio.create_task(self.intake.failed.wait()),
         ]

@@ -68,7 +68,7 @@ def test_trim_keeps_margin_below_oldest_pending_and_everything_after_it(
     redis_client.xreadgroup(settings.group, "ghost", {stream: ">"}, count=1)
     late = [post_order(client, side="sell") for _ in range(20)]
 
-    run_then(settings, late, lambda w: w.intake.trim_once())  # also trimmed every 5 s
+    run_then(settings, late, lambda w: w.housekeeping.trim_once())  # also trimmed every 5 s
 
     ids = [e.decode() for e, _ in redis_client.xrange(stream)]
     assert len(ids) == 5 + 1 + 20
