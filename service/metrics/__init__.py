@@ -103,6 +103,11 @@ engine_batch_size = Histogram(
     "Events written per worker transaction",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
 )
+engine_pass_size = Histogram(
+    "engine_pass_size",
+    "Ready market orders executed in one pass (read together, no await between them)",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+)
 engine_attempts_total = Counter(
     "engine_attempts_total", "Execution attempts by outcome", ["outcome"]
 )

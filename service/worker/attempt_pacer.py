@@ -9,6 +9,7 @@ import itertools
 import logging
 import time
 from collections import deque
+from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -42,6 +43,14 @@ return {grant, wait}
 """
 
 
+@dataclass(slots=True)
+class _Waiter:
+    done: asyncio.Future[int]  # resolves to the starts granted
+    wanted: int
+    starts: int  # still to be granted
+    some: bool  # resolved by the first grant, however small
+
+
 class RateLimiter:
     def __init__(
         self, redis: aioredis.Redis, key: str, max_per_window: int, window_ms: int, member: str
@@ -51,22 +60,24 @@ class RateLimiter:
         self._max = max_per_window
         self._window = window_ms
         self._member = member
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._waiters: deque[_Waiter] = deque()
         self._script = redis.register_script(_SCRIPT)
         self._task: asyncio.Task[None] | None = None
         self._ids = itertools.count()
 
-    async def acquire(self) -> None:
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(fut)
+    async def acquire(self, n: int = 1, some: bool = False) -> int:
+        """Wait for `n` starts (granted in arrival order: a later request waits for it);
+        with `some`, for at least one of them. Returns the starts granted."""
+        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._waiters.append(_Waiter(fut, n, n, some))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._grant_loop())
-        await fut
+        return await fut
 
     async def _grant_loop(self) -> None:
         while self._waiters:
-            self._waiters = deque(f for f in self._waiters if not f.done())
-            wanted = len(self._waiters)
+            self._waiters = deque(w for w in self._waiters if not w.done.done())
+            wanted = sum(w.starts for w in self._waiters)
             if not wanted:
                 return
             try:
@@ -75,13 +86,20 @@ class RateLimiter:
                     args=[self._window, self._max, wanted, f"{self._member}:{next(self._ids)}:"],
                 )
             except Exception as e:  # noqa: BLE001 - Redis down: fail the waiters, they retry
-                for f in self._waiters:
-                    if not f.done():
-                        f.set_exception(e)
+                for w in self._waiters:
+                    if not w.done.done():
+                        w.done.set_exception(e)
                 self._waiters.clear()
                 return
-            for _ in range(int(granted)):
-                self._waiters.popleft().set_result(None)
+            granted = int(granted)
+            while granted and self._waiters:
+                waiter = self._waiters[0]
+                take = min(granted, waiter.starts)
+                granted -= take
+                waiter.starts -= take
+                if not waiter.starts or waiter.some:  # (some: the caller asks again for the rest)
+                    self._waiters.popleft()
+                    waiter.done.set_result(waiter.wanted - waiter.starts)
             if self._waiters:
                 await asyncio.sleep(max(int(wait_ms), 1) / 1000)
 
@@ -97,17 +115,20 @@ class AttemptPacer:
         self._down = False
         self._local_next = 0.0  # when Redis is unreachable: the next local start time
 
-    async def acquire(self) -> None:
+    async def acquire(self, n: int = 1, some: bool = False) -> int:
+        """Wait for `n` attempt starts (with `some`, for at least one); returns how many."""
         try:
-            await self._limiter.acquire()
+            granted = await self._limiter.acquire(n, some)
         except (RedisError, OSError) as e:
             if not self._down:
                 log.warning("rate limiter unreachable (%s); pacing attempts locally", e)
                 self._down = True
+            granted = 1 if some else n
             now = time.monotonic()
-            self._local_next = max(now, self._local_next + self._gap)
+            self._local_next = max(now, self._local_next + self._gap * granted)
             await asyncio.sleep(self._local_next - now)
-            return
+            return granted
         if self._down:
             log.info("rate limiter reachable again")
             self._down = False
+        return granted

@@ -24,6 +24,7 @@ from service.domain.order import LiveOrder
 from service.domain.units import to_base_units
 from service.simulator.market import Simulator
 from service.store.worker import WorkerStore
+from service.worker.batch_executor import BatchExecutor
 from service.worker.executor import Executor
 from service.worker.market_state import MarketState
 from service.worker.roster import Roster
@@ -52,6 +53,7 @@ class Commands:
         roster: Roster,
         state: MarketState,
         executor: Executor,
+        passes: BatchExecutor,
         writer: EventWriter,
         sim: Simulator,
     ) -> None:
@@ -61,6 +63,7 @@ class Commands:
         self._roster = roster
         self._state = state
         self._executor = executor
+        self._passes = passes
         self._writer = writer
         self._sim = sim
 
@@ -197,5 +200,5 @@ class Commands:
             self._state.reference[symbol] = Decimal(ask).scaleb(-market.quote.decimals)
         await self._writer.touch(symbol)
         log.info("launched %s on %s", symbol, venue)
-        await self._executor.launch(symbol)
+        await self._passes.launch(symbol)
         return {"status": 200}

@@ -24,7 +24,7 @@ from engine_core.router import Route
 from service.config import Settings
 from service.domain.cursor import Position
 from service.domain.order import LiveOrder
-from service.domain.plan_json import quote_of, worst_price
+from service.domain.plan_json import quote_of
 from service.metrics import (
     child,
     engine_attempts_total,
@@ -86,7 +86,7 @@ class Executor:
             await self._rest(order)  # a sniper waiting for its pool
             return
         if order.type != "market" and order.status == "pending":
-            plan = self._plan(order)
+            plan = self.plan(order)
             fok_short = order.time_in_force == "FOK" and (
                 plan is None or plan.qty < order.remaining
             )
@@ -109,55 +109,12 @@ class Executor:
         started = 0
         for handle in book.executable(ask, bid):
             order = self._state.resting.get(handle)
-            if order is None or self._plan(order) is None:
+            if order is None or self.plan(order) is None:
                 continue
             self._state.unrest(order)
             self._spawn(order)
             started += 1
         return started
-
-    async def launch(self, symbol: str) -> None:
-        """A pool just opened: the market's snipers fire in arrival order inside the launch,
-        each seeing the pool as the ones before it left it, capped by limitPrice and by
-        slippageBps from the launch price."""
-        book = self._state.books[symbol]
-        snipers = sorted(
-            (o for o in self._state.resting.values() if o.symbol == symbol),
-            key=lambda o: o.book_seq,
-        )
-        ask, bid = self._state.quotes(symbol)
-        waits = []
-        for order in snipers:
-            if order.handle not in book:
-                continue
-            launch_px = ask if order.side == "buy" else bid
-            cap = order.limit_price
-            if launch_px is not None:
-                slip = worst_price(order.side, launch_px, order.slippage_bps)
-                cap = (
-                    slip
-                    if cap is None
-                    else (min(cap, slip) if order.side == "buy" else max(cap, slip))
-                )
-            plan = self._plan(order, limit=cap)
-            if plan is None:
-                if order.time_in_force == "IOC":
-                    self._state.unrest(order)
-                    waits.append(self._final(order, "expired"))
-                continue
-            self._state.unrest(order)
-            await self._pacer.acquire()
-            order.attempts += 1
-            self._writer.transition(order, "routing")
-            self._writer.transition(order, "building", route=plan.json, extra={"route": plan.json})
-            tx = tx_signature(order.id, order.attempts)
-            self._writer.transition(
-                order, "submitted", attempt=(order.attempts, tx, "submitted", None)
-            )
-            self._land(order, plan, tx)
-            waits.append(self._after_execution_now(order))
-        await asyncio.gather(*waits)
-        self.trigger(symbol)
 
     # -- one execution --
     async def _execute(self, order: LiveOrder) -> None:
@@ -180,8 +137,20 @@ class Executor:
             tries = order.attempts if order.type == "market" else 1
             if tries >= self._settings.max_attempts:
                 order.failure_reason = reason
-                await self._final(order, "failed", attempt=failed)
+                await self.final(order, "failed", attempt=failed)
                 return
+        await self.attempts(order, tries, again, reason, failed)
+
+    async def attempts(
+        self,
+        order: LiveOrder,
+        tries: int,
+        again: bool = False,
+        reason: str | None = None,
+        failed: tuple[int, str, str, str | None] | None = None,
+    ) -> None:
+        """Attempts until the order rests or ends: `tries` of this execution are spent,
+        `reason` and `failed` are the last one's error and attempt row."""
         while True:
             await self._pacer.acquire()
             tries += 1
@@ -209,27 +178,62 @@ class Executor:
                     await self._end(order, "expired")
                 return
             except AttemptFailed as e:
-                child(engine_attempts_total, e.reason).inc()
-                reason = e.reason
-                failed = (order.attempts, e.tx_hash, "failed", e.reason) if e.tx_hash else None
-                log.info(
-                    "order %s attempt %d failed: %s",
-                    order.id,
-                    order.attempts,
-                    e.reason,
-                    extra={"order_id": order.id},
-                )
-                if e.reason in NON_RETRYABLE or tries >= self._settings.max_attempts:
-                    order.failure_reason = e.reason
-                    await self._final(order, "failed", attempt=failed)
+                failed, ends = self.attempt_failed(order, e, tries)
+                if ends:
+                    await self.final(order, "failed", attempt=failed)
                     return
+                reason = e.reason
                 await asyncio.sleep(self._chain.backoff_s(tries, self._settings.retry_base_ms))
+
+    async def start_slots(self, n: int) -> int:
+        """Wait for attempt starts of the rate limit for a pass of `n` orders: returns how
+        many of them may start now (at least one)."""
+        return await self._pacer.acquire(n, some=True)
+
+    async def retry_after_backoff(
+        self, order: LiveOrder, tries: int, reason: str, failed: Any
+    ) -> None:
+        """The rest of an execution whose attempt `tries` failed with `reason`, retryably."""
+        await asyncio.sleep(self._chain.backoff_s(tries, self._settings.retry_base_ms))
+        await self.attempts(order, tries, reason=reason, failed=failed)
+
+    def attempt_failed(
+        self, order: LiveOrder, e: AttemptFailed, tries: int
+    ) -> tuple[tuple[int, str, str, str | None] | None, bool]:
+        """Count and log a failed attempt. Returns its attempt row (None: no transaction was
+        sent) and whether the order fails now (a non-retryable error, or its last attempt:
+        `failure_reason` is then set)."""
+        child(engine_attempts_total, e.reason).inc()
+        failed = (order.attempts, e.tx_hash, "failed", e.reason) if e.tx_hash else None
+        log.info(
+            "order %s attempt %d failed: %s",
+            order.id,
+            order.attempts,
+            e.reason,
+            extra={"order_id": order.id},
+        )
+        if e.reason in NON_RETRYABLE or tries >= self._settings.max_attempts:
+            order.failure_reason = e.reason
+            return failed, True
+        return failed, False
 
     async def _attempt(self, order: LiveOrder) -> None:
         await self._chain.quote_delay()
+        plan = self.route(order)
+        tx, submitted = self.submit(order, plan)
+        if plan.route is not None and not self._chain.instant_swap:
+            # The transaction is recorded (attempts, 'submitted') before it is sent. With
+            # no swap latency it lands in the commit that stores it, or after: never before.
+            await submitted
+        if plan.route is not None:
+            await self._chain.swap_delay()
+        self.land(order, plan, tx)
+
+    def route(self, order: LiveOrder) -> Plan:
+        """The attempt's plan on the market as it is now (raises when there is none)."""
         if not self._state.launched(order.symbol):
             raise AttemptFailed("pool_not_open")
-        plan = self._plan(order)
+        plan = self.plan(order)
         if plan is None:
             if order.type == "market":
                 raise AttemptFailed("insufficient_liquidity")
@@ -252,6 +256,10 @@ class Executor:
             plan.json["quoteAmount"],
             extra={"order_id": order.id},
         )
+        return plan
+
+    def submit(self, order: LiveOrder, plan: Plan) -> tuple[str, asyncio.Future[Position]]:
+        """`building` then `submitted` queued: the transaction and the future of its record."""
         self._writer.transition(order, "building", route=plan.json, extra={"route": plan.json})
         tx = tx_signature(order.id, order.attempts)
         submitted = self._writer.transition(
@@ -260,18 +268,17 @@ class Executor:
             attempt=(order.attempts, tx, "submitted", None),
             extra={"pendingTx": tx},
         )
-        if plan.route is not None and not self._chain.instant_swap:
-            # The transaction is recorded (attempts, 'submitted') before it is sent. With
-            # no swap latency it lands in the commit that stores it, or after: never before.
-            await submitted
+        return tx, submitted
+
+    def land(self, order: LiveOrder, plan: Plan, tx: str) -> None:
+        """The chain's answer for a sent transaction: a network error, or the landing."""
         if plan.route is not None:
-            await self._chain.swap_delay()
             error = self._chain.landing_error()
             if error:
                 raise AttemptFailed(error, tx)
-        self._land(order, plan, tx)
+        self.settle(order, plan, tx)
 
-    def _plan(self, order: LiveOrder, limit: int | None = None) -> Plan | None:
+    def plan(self, order: LiveOrder, limit: int | None = None) -> Plan | None:
         symbol = order.symbol
         return plan_order(
             order,
@@ -282,7 +289,7 @@ class Executor:
             limit,
         )
 
-    def _land(self, order: LiveOrder, plan: Plan, tx: str) -> None:
+    def settle(self, order: LiveOrder, plan: Plan, tx: str) -> None:
         """Apply the plan to the pools and the book as they are now, or refuse it.
         Synchronous up to the queued `confirmed` change: no other order moves this market
         in between, and the pool snapshot written with it includes exactly these fills."""
@@ -337,7 +344,7 @@ class Executor:
         done = maker.remaining == 0
         if done:
             self._state.unrest(maker)
-        self._final(
+        self.final(
             maker,
             "filled" if done else "partially_filled",
             fills=[Fill("internal", qty, quote, 0, tx)],
@@ -345,20 +352,20 @@ class Executor:
 
     # -- after an execution --
     async def _after_execution(self, order: LiveOrder) -> None:
-        await self._after_execution_now(order)
+        await self.after_execution_now(order)
 
-    def _after_execution_now(self, order: LiveOrder) -> asyncio.Future[Position]:
+    def after_execution_now(self, order: LiveOrder) -> asyncio.Future[Position]:
         """Queue the status that follows `confirmed`; returns the future of the last one."""
         if order.remaining == 0:
-            return self._final(order, "filled")
+            return self.final(order, "filled")
         if order.cancel_requested:
             self._writer.transition(order, "partially_filled")
-            return self._final(order, "canceled")
+            return self.final(order, "canceled")
         if order.rests_remainder:
             fut = self._writer.transition(order, "partially_filled")
             self._state.rest(order)
             return fut
-        return self._final(order, "expired")
+        return self.final(order, "expired")
 
     async def _rest(self, order: LiveOrder) -> None:
         if order.cancel_requested:
@@ -370,9 +377,9 @@ class Executor:
         self._state.rest(order)
 
     async def _end(self, order: LiveOrder, status: str) -> None:
-        await self._final(order, status)
+        await self.final(order, status)
 
-    def _final(self, order: LiveOrder, status: str, **kw: Any) -> asyncio.Future[Position]:
+    def final(self, order: LiveOrder, status: str, **kw: Any) -> asyncio.Future[Position]:
         """Queue a status change, counted in the metrics when it ends the order."""
         fut = self._writer.transition(order, status, **kw)
         if fsm.is_terminal(status):

@@ -239,6 +239,7 @@ class Intake:
         ids = list({oid for _, oid in orders} | {p[3] for p in poison if p[3] is not None})
         rows = await self._store.orders(ids) if ids else {}
         now = time.time()
+        loaded: list[LiveOrder] = []
         for entry, oid in orders:
             stream, entry_id, _ = entry
             if not self.reading(stream):
@@ -272,7 +273,8 @@ class Intake:
                 continue
             order.entry_ids.append((stream, entry_id))
             order_queue_latency_seconds.observe(max(0.0, now - order.created_at.timestamp()))
-            roster.spawn(order)
+            loaded.append(order)
+        roster.spawn_many(loaded)
         for entry in commands:
             if not self.reading(entry[0]):
                 continue

@@ -33,11 +33,21 @@ class Roster:
         self._stop = stop
         self._sem = asyncio.Semaphore(concurrency)
         self._run: Callable[[LiveOrder], Awaitable[None]] | None = None
+        self._ready: Callable[[LiveOrder], bool] = lambda _order: False
+        self._run_pass: Callable[[list[LiveOrder]], Coroutine[Any, Any, None]] | None = None
         self._by_order: dict[str, asyncio.Task[None]] = {}
 
-    def bind(self, run: Callable[[LiveOrder], Awaitable[None]]) -> None:
-        """What executes an order (the Executor's run), known once it is built."""
+    def bind(
+        self,
+        run: Callable[[LiveOrder], Awaitable[None]],
+        ready: Callable[[LiveOrder], bool] | None = None,
+        run_pass: Callable[[list[LiveOrder]], Coroutine[Any, Any, None]] | None = None,
+    ) -> None:
+        """What executes an order (the Executor's run), known once it is built; and what
+        executes many ready ones in one pass (the BatchExecutor's), with its test."""
         self._run = run
+        if ready is not None and run_pass is not None:
+            self._ready, self._run_pass = ready, run_pass
 
     def taken_status(self, oid: str) -> str | None:
         """The status of an order this process has taken (None: never taken here)."""
@@ -60,10 +70,37 @@ class Roster:
         task.add_done_callback(self.tasks.discard)
 
     def spawn(self, order: LiveOrder) -> None:
+        """Execute the order in a task of its own."""
+        self._take(order)
+        self.run_alone(order)
+
+    def spawn_many(self, orders: list[LiveOrder]) -> None:
+        """Execute these orders (in this order): the ready ones in one pass, the others
+        each in a task of its own."""
+        ready: list[LiveOrder] = []
+        alone: list[LiveOrder] = []
+        for order in orders:
+            self._take(order)
+            (ready if self._ready(order) else alone).append(order)
+        if ready and self._run_pass is not None:
+            self.background(self._run_pass(ready))
+        for order in alone:
+            self.run_alone(order)
+
+    def _take(self, order: LiveOrder) -> None:
         self.known[order.id] = order
         self.finished.pop(order.id, None)
         self.inflight[order.id] = order
-        task = asyncio.create_task(self._execute(order))
+
+    def run_alone(self, order: LiveOrder) -> None:
+        """A task executing an order the roster holds (from where it is)."""
+        assert self._run is not None
+        self.continue_with(order, self._run(order))
+
+    def continue_with(self, order: LiveOrder, execution: Awaitable[None]) -> None:
+        """A task that carries on the order's execution with `execution`, in its turn
+        among the executions running (the semaphore)."""
+        task = asyncio.create_task(self._execute(order, execution))
         self.tasks.add(task)
         self._by_order[order.id] = task
         task.add_done_callback(self.tasks.discard)
@@ -88,21 +125,38 @@ class Roster:
                 task.cancel()
         order_queue_size.set(len(self.inflight))
 
-    async def _execute(self, order: LiveOrder) -> None:
-        assert self._run is not None
+    async def _execute(self, order: LiveOrder, execution: Awaitable[None]) -> None:
         try:
             async with self._sem:
                 if self._stop.is_set() and order.status in fsm.CANCELLABLE:
                     # Stopping: not started, handed back. A pending order's entry stays
                     # unacknowledged; a resting one is in the book again at the next start.
+                    if isinstance(execution, Coroutine):
+                        execution.close()
                     return
-                await self._run(order)
+                await execution
         except Exception:
-            # Left unacknowledged: XAUTOCLAIM reads it again from what PostgreSQL holds (or
-            # a restart recovers it).
-            log.exception("order %s: execution crashed", order.id, extra={"order_id": order.id})
-            self.known.pop(order.id, None)
+            self._crashed(order)
         finally:
-            self.inflight.pop(order.id, None)
-            order_queue_size.set(len(self.inflight))
-            self.room.set()
+            self.ended(order.id)
+
+    def crashed(self, order: LiveOrder) -> None:
+        """An execution outside a task (a pass) crashed: as a task's crash."""
+        self._crashed(order)
+        self.ended(order.id)
+
+    def _crashed(self, order: LiveOrder) -> None:
+        # Left unacknowledged: XAUTOCLAIM reads it again from what PostgreSQL holds (or
+        # a restart recovers it).
+        log.exception("order %s: execution crashed", order.id, extra={"order_id": order.id})
+        self.known.pop(order.id, None)
+
+    def ends_with(self, oid: str, last: asyncio.Future[Any]) -> None:
+        """The order's execution here is over once `last` (its last change) is stored."""
+        last.add_done_callback(lambda _: self.ended(oid))
+
+    def ended(self, oid: str) -> None:
+        """The order's execution here is over (it rests, or its final change is stored)."""
+        self.inflight.pop(oid, None)
+        order_queue_size.set(len(self.inflight))
+        self.room.set()

@@ -28,6 +28,7 @@ from service.simulator.chain import MockChain
 from service.simulator.market import Simulator
 from service.store.worker import WorkerStore
 from service.worker.attempt_pacer import RateLimiter
+from service.worker.batch_executor import BatchExecutor
 from service.worker.commands import Commands
 from service.worker.dead_letter import DeadLetters
 from service.worker.executor import Executor
@@ -112,7 +113,8 @@ class Worker:
         )
         chain = MockChain(s, s.sim_seed * 1000 + self.index)
         self.executor = Executor(s, self.writer, chain, limiter, self.state, self.roster.spawn)
-        self.roster.bind(self.executor.run)
+        self.passes = BatchExecutor(self.executor, self.writer, chain, self.state, self.roster)
+        self.roster.bind(self.executor.run, self.passes.ready, self.passes.run)
         self.sim = Simulator(s, self.state)
         self.recovery = Recovery(
             self.name,
@@ -133,6 +135,7 @@ class Worker:
             self.roster,
             self.state,
             self.executor,
+            self.passes,
             self.writer,
             self.sim,
         )

@@ -54,6 +54,29 @@ def test_worker_market_orders_fill_with_six_events_fills_and_pool_moves(
     assert pending == 0  # every entry acknowledged once final
 
 
+def test_market_orders_read_together_execute_in_passes_with_their_own_events(
+    settings: Settings,
+) -> None:
+    """Market orders queued before the worker starts are read together and executed in
+    passes (no task per order), each still with its six events in order."""
+    from prometheus_client import REGISTRY
+
+    def pass_samples() -> tuple[float, float]:
+        return (
+            REGISTRY.get_sample_value("engine_pass_size_count") or 0.0,
+            REGISTRY.get_sample_value("engine_pass_size_sum") or 0.0,
+        )
+
+    passes0, orders0 = pass_samples()
+    ids = post_orders(settings, 12)
+    run_worker_until_final(settings, ids)
+    passes1, orders1 = pass_samples()
+    assert orders1 - orders0 == 12  # every order went through a pass
+    assert passes1 - passes0 < 12  # several orders per pass
+    for oid in ids:
+        assert [e[1] for e in events_of(settings, oid)] == SIX
+
+
 def test_worker_failing_chain_retries_then_fails_with_reason(make_settings: Any) -> None:
     settings = make_settings(MOCK_FAILURE_RATE="1", MAX_ATTEMPTS="3")
     [oid] = post_orders(settings, 1)

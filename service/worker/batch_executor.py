@@ -1,0 +1,145 @@
+"""Orders of a market executed many in one pass, with no await between them: the market
+orders read together from a stream (when the chain has no latency to wait for), and the
+snipers of a pool that just launched.
+
+A pass queues each order's changes exactly as the one-at-a-time path does (routing,
+building, submitted, confirmed, then its final status), order after order, so every order's
+events, their order and the exactly-once rules are the same; the writer's group commit then
+stores the pass in one statement and publishes it in one pipeline. What a pass saves is the
+per-order task, semaphore, rate-limit future and awaits. An order waits only where it really
+waits: after a failed attempt its retry, after the backoff, is a task of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from service.domain.cursor import Position
+from service.domain.order import LiveOrder
+from service.domain.plan_json import worst_price
+from service.metrics import child, engine_attempts_total, engine_pass_size
+from service.simulator.chain import MockChain, tx_signature
+from service.worker.executor import Executor
+from service.worker.market_state import MarketState
+from service.worker.planner import AttemptFailed
+from service.worker.roster import Roster
+from service.worker.writer import EventWriter
+
+log = logging.getLogger(__name__)
+
+
+class BatchExecutor:
+    def __init__(
+        self,
+        executor: Executor,
+        writer: EventWriter,
+        chain: MockChain,
+        state: MarketState,
+        roster: Roster,
+    ) -> None:
+        self._executor = executor
+        self._writer = writer
+        self._instant = chain.instant_quote and chain.instant_swap
+        self._state = state
+        self._roster = roster
+
+    def ready(self, order: LiveOrder) -> bool:
+        """A market order not started yet, on a launched market, that nothing will make
+        wait (no latency of the chain): its first attempt runs to its end in one go."""
+        return (
+            self._instant
+            and order.type == "market"
+            and order.status == "pending"
+            and not order.cancel_requested
+            and self._state.launched(order.symbol)
+        )
+
+    async def run(self, orders: list[LiveOrder]) -> None:
+        """Ready market orders the roster holds: one attempt each, in the order given (stream
+        order), as many at a time as the rate limit lets start."""
+        start = 0
+        while start < len(orders):
+            n = await self._executor.start_slots(len(orders) - start)
+            self._pass(orders[start : start + n])
+            start += n
+
+    def _pass(self, orders: list[LiveOrder]) -> None:
+        engine_pass_size.observe(len(orders))
+        roster = self._roster
+        for order in orders:
+            if roster.inflight.get(order.id) is not order:
+                continue  # its shard was given up meanwhile
+            if not self.ready(order):  # a cancel came meanwhile
+                roster.run_alone(order)
+                continue
+            try:
+                last = self._first_attempt(order)
+            except Exception:  # noqa: BLE001 - as an execution task's crash (Roster)
+                roster.crashed(order)
+                continue
+            if last is not None:
+                roster.ends_with(order.id, last)
+
+    def _first_attempt(self, order: LiveOrder) -> asyncio.Future[Position] | None:
+        """Queue the order's first attempt and what follows it; returns the future of its
+        last change, or None when a retry task took the order over."""
+        ex = self._executor
+        order.attempts += 1
+        self._writer.transition(order, "routing")
+        try:
+            plan = ex.route(order)
+            tx, _ = ex.submit(order, plan)
+            ex.land(order, plan, tx)
+        except AttemptFailed as e:
+            failed, ends = ex.attempt_failed(order, e, 1)
+            if ends:
+                return ex.final(order, "failed", attempt=failed)
+            self._roster.continue_with(order, ex.retry_after_backoff(order, 1, e.reason, failed))
+            return None
+        child(engine_attempts_total, "landed").inc()
+        return ex.after_execution_now(order)
+
+    async def launch(self, symbol: str) -> None:
+        """A pool just opened: the market's snipers fire in arrival order inside the launch,
+        each seeing the pool as the ones before it left it, capped by limitPrice and by
+        slippageBps from the launch price."""
+        ex = self._executor
+        book = self._state.books[symbol]
+        snipers = sorted(
+            (o for o in self._state.resting.values() if o.symbol == symbol),
+            key=lambda o: o.book_seq,
+        )
+        ask, bid = self._state.quotes(symbol)
+        waits = []
+        for order in snipers:
+            if order.handle not in book:
+                continue
+            launch_px = ask if order.side == "buy" else bid
+            cap = order.limit_price
+            if launch_px is not None:
+                slip = worst_price(order.side, launch_px, order.slippage_bps)
+                cap = (
+                    slip
+                    if cap is None
+                    else (min(cap, slip) if order.side == "buy" else max(cap, slip))
+                )
+            plan = ex.plan(order, limit=cap)
+            if plan is None:
+                if order.time_in_force == "IOC":
+                    self._state.unrest(order)
+                    waits.append(ex.final(order, "expired"))
+                continue
+            self._state.unrest(order)
+            await ex.start_slots(1)
+            order.attempts += 1
+            self._writer.transition(order, "routing")
+            self._writer.transition(order, "building", route=plan.json, extra={"route": plan.json})
+            tx = tx_signature(order.id, order.attempts)
+            self._writer.transition(
+                order, "submitted", attempt=(order.attempts, tx, "submitted", None)
+            )
+            ex.settle(order, plan, tx)
+            waits.append(ex.after_execution_now(order))
+        await asyncio.gather(*waits)
+        ex.trigger(symbol)
