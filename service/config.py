@@ -216,6 +216,7 @@ class Settings:
     host: str = "127.0.0.1"
     database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_cluster: bool = False  # REDIS_URL names a node of a Redis Cluster
     redis_prefix: str = "oe"
     workers: int = 1
     api_workers: int = 2
@@ -281,6 +282,7 @@ class Settings:
             host=env.get("HOST", "127.0.0.1").strip() or "127.0.0.1",
             database_url=_database_url(env),
             redis_url=_redis_url(env),
+            redis_cluster=_bool(env, "REDIS_CLUSTER", False),
             redis_prefix=prefix,
             workers=_int(env, "WORKERS", min(cores, shards), 1, 256),
             api_workers=_int(env, "API_WORKERS", cores, 1, 256),
@@ -368,3 +370,7 @@ class Settings:
 
     def key(self, *parts: str) -> str:
         return ":".join((self.redis_prefix, *parts))
+
+    def tagged_key(self, *parts: str) -> str:
+        """A key whose derived keys (`key:n`, ...) share its slot on a Redis Cluster."""
+        return f"{self.redis_prefix}:{{{':'.join(parts)}}}"

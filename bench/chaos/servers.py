@@ -8,6 +8,7 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -79,6 +80,89 @@ class ThrowawayRedis:
         client = redis.Redis.from_url(self.url)
         client.flushall()
         client.close()
+
+
+class ThrowawayRedisCluster:
+    """A local Redis Cluster of `masters` redis-servers (no replicas, no persistence) on
+    free ports, made with `redis-cli --cluster create`; `url` names its first node."""
+
+    def __init__(self, workdir: Path, masters: int = 3) -> None:
+        self.workdir = workdir
+        self.ports = [_cluster_port() for _ in range(masters)]
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.url = f"redis://127.0.0.1:{self.ports[0]}/0"
+
+    def start(self) -> None:
+        for port in self.ports:
+            node = self.workdir / str(port)
+            node.mkdir(parents=True, exist_ok=True)
+            with (node / "redis.log").open("ab") as log:
+                self.procs.append(
+                    subprocess.Popen(
+                        [_redis_server(), "--port", str(port), "--bind", "127.0.0.1",
+                         "--cluster-enabled", "yes", "--cluster-config-file",
+                         str(node / "nodes.conf"), "--save", "", "--appendonly", "no",
+                         "--dir", str(node)],
+                        stdout=log, stderr=subprocess.STDOUT,
+                    )
+                )  # fmt: skip
+        for port in self.ports:
+            _wait_ping(f"redis://127.0.0.1:{port}/0", self.procs[0])
+        subprocess.run(
+            ["redis-cli", "--cluster", "create",
+             *[f"127.0.0.1:{p}" for p in self.ports], "--cluster-yes"],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while True:  # every node agrees the cluster is up (all slots served)
+            states = []
+            for port in self.ports:
+                client = redis.Redis(port=port)
+                states.append(client.cluster("info").get("cluster_state"))
+                client.close()
+            if all(state == "ok" for state in states):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"throwaway Redis Cluster not ready: {states}")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def _cluster_port() -> int:
+    """A free port whose cluster bus port (10000 above) is free too: at most 55535."""
+    for _ in range(1000):
+        port = free_port()
+        if port <= 55535 and _is_free(port + 10000):
+            return port
+    raise RuntimeError("no free port pair for a Redis Cluster node")
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _wait_ping(url: str, proc: subprocess.Popen[bytes]) -> None:
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.RedisError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("throwaway redis-server did not start") from None
+            time.sleep(0.05)
+    client.close()
 
 
 class ThrowawayPostgres:

@@ -44,6 +44,7 @@ from service.api.auth import authenticated_client, is_open_path
 from service.api.source import SourceResolver
 from service.config import Settings
 from service.errors import ApiError
+from service.store.redis_client import sync_client
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +92,9 @@ class RateLimiter:
         self.settings = settings
         self.per_min = settings.rate_limit_per_min
         self.interval_ms = WINDOW_MS / self.per_min
-        self.redis = client or redis.Redis.from_url(
+        self.redis = client or sync_client(
             settings.redis_url,
+            settings.redis_cluster,
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             health_check_interval=30,

@@ -36,6 +36,7 @@ from service.domain.cursor import Position
 from service.domain.markets import shard_of
 from service.domain.wire import pubsub_batch, pubsub_frame, ws_message
 from service.store.orders import OrderStore, Unavailable
+from service.store.redis_client import publish_first
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +204,7 @@ class GroupCommit:
             pipe = self._redis.pipeline(transaction=False)
             # the events (one message) before the entries: a worker may read an entry and
             # publish `routing` at once
-            pipe.publish(s.events_channel, pubsub_batch(frames))
+            publish_first(self._redis, pipe, s.events_channel, [pubsub_batch(frames)])
             for _, (row, _) in created:
                 pipe.xadd(
                     s.stream_key(shard_of(row["symbol"], s.shards)),

@@ -14,6 +14,7 @@ import redis
 from service.config import Settings
 from service.domain.markets import shard_of
 from service.errors import ApiError, unavailable
+from service.store.redis_client import sync_client
 
 log = logging.getLogger(__name__)
 
@@ -21,15 +22,19 @@ log = logging.getLogger(__name__)
 class MarketCommands:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self.redis = redis.Redis.from_url(
+        self.redis = sync_client(
             settings.redis_url,
+            settings.redis_cluster,
             socket_timeout=2.0,
             socket_connect_timeout=2.0,
             health_check_interval=30,
         )
         # BLPOP waits longer than the socket timeout of the main client allows.
-        self.blocking = redis.Redis.from_url(
-            settings.redis_url, socket_timeout=60, socket_connect_timeout=2.0
+        self.blocking = sync_client(
+            settings.redis_url,
+            settings.redis_cluster,
+            socket_timeout=60,
+            socket_connect_timeout=2.0,
         )
 
     def command(

@@ -115,7 +115,7 @@ def wipe(settings: Settings) -> None:
     from service.store.wipe import wipe_database, wipe_redis
 
     tables = wipe_database(settings.database_url)
-    keys = wipe_redis(settings.redis_url, settings.redis_prefix)
+    keys = wipe_redis(settings.redis_url, settings.redis_prefix, settings.redis_cluster)
     logging.getLogger("order-engine").info(
         "reset: emptied %d tables (%s) and %d Redis keys under %s:",
         len(tables),

@@ -99,12 +99,17 @@ def check_postgres(url: str, env: Mapping[str, str]) -> None:
         ) from None
 
 
-def check_redis(url: str, env: Mapping[str, str]) -> None:
+def check_redis(url: str, env: Mapping[str, str], cluster: bool = False) -> None:
     import redis
 
+    from service.store.redis_client import sync_client
+
     try:
-        client = redis.Redis.from_url(
-            url, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=CONNECT_TIMEOUT_S
+        client = sync_client(
+            url,
+            cluster,
+            socket_connect_timeout=CONNECT_TIMEOUT_S,
+            socket_timeout=CONNECT_TIMEOUT_S,
         )
         try:
             client.ping()
@@ -120,4 +125,4 @@ def check_redis(url: str, env: Mapping[str, str]) -> None:
 def check_servers(settings: Settings, env: Mapping[str, str], *, redis: bool = True) -> None:
     check_postgres(settings.database_url, env)
     if redis:
-        check_redis(settings.redis_url, env)
+        check_redis(settings.redis_url, env, settings.redis_cluster)

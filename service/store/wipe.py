@@ -35,11 +35,12 @@ def wipe_database(conninfo: str) -> list[str]:
     return tables
 
 
-def wipe_redis(url: str, prefix: str) -> int:
-    """Unlink every key under `prefix:`; returns how many."""
-    import redis
+def wipe_redis(url: str, prefix: str, cluster: bool = False) -> int:
+    """Unlink every key under `prefix:`; returns how many (on a Redis Cluster: of every
+    node, the keys unlinked slot by slot)."""
+    from service.store.redis_client import sync_client
 
-    client: Any = redis.Redis.from_url(url)
+    client: Any = sync_client(url, cluster)
     try:
         count = 0
         batch: list[bytes] = []

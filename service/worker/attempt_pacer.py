@@ -16,7 +16,8 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
-# KEYS[1] sorted set of grants; ARGV: window_ms, max, wanted, member prefix.
+# KEYS[1] sorted set of grants, KEYS[2] its counter (one slot: a hash-tagged key and its
+# `:n`); ARGV: window_ms, max, wanted, member prefix.
 # Returns {granted, wait_ms}. Time comes from Redis, so every worker shares one clock.
 _SCRIPT = """
 local t = redis.call('TIME')
@@ -28,12 +29,12 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local used = redis.call('ZCARD', KEYS[1])
 local grant = math.min(wanted, max - used)
 if grant < 0 then grant = 0 end
-local seq = redis.call('INCRBY', KEYS[1] .. ':n', grant)
+local seq = redis.call('INCRBY', KEYS[2], grant)
 for i = 1, grant do
   redis.call('ZADD', KEYS[1], now, ARGV[4] .. (seq - grant + i))
 end
 redis.call('PEXPIRE', KEYS[1], window * 2)
-redis.call('PEXPIRE', KEYS[1] .. ':n', window * 2)
+redis.call('PEXPIRE', KEYS[2], window * 2)
 local wait = 0
 if grant < wanted then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -82,7 +83,7 @@ class RateLimiter:
                 return
             try:
                 granted, wait_ms = await self._script(
-                    keys=[self._key],
+                    keys=[self._key, f"{self._key}:n"],
                     args=[self._window, self._max, wanted, f"{self._member}:{next(self._ids)}:"],
                 )
             except Exception as e:  # noqa: BLE001 - Redis down: fail the waiters, they retry

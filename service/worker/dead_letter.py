@@ -101,13 +101,17 @@ class DeadLetters:
         for k, v in fields.items():
             record[b"f:" + k] = v
         reply = fields.get(b"reply") if answer else None
+        # The dead letter and the ack together (one slot: the shard's hash tag), then the
+        # answer (the reply list's own slot on a Redis Cluster).
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.xadd(dead, record, maxlen=DEAD_KEPT, approximate=True)
             pipe.xack(stream, s.group, entry_id)
-            if reply:  # a command nobody answered yet: its API request is told at once
+            await pipe.execute()
+        if reply:  # a command nobody answered yet: its API request is told at once
+            async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.lpush(reply, orjson.dumps({"status": 500, "code": "internal_error"}))
                 pipe.expire(reply, REPLY_TTL_S)
-            await pipe.execute()
+                await pipe.execute()
         self.buried += 1
         child(engine_dead_letters_total, kind).inc()
         log.error(

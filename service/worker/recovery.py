@@ -17,7 +17,7 @@ from engine_core import fsm
 from service.domain.cursor import Position
 from service.domain.markets import Market
 from service.domain.order import LiveOrder
-from service.domain.wire import pubsub_frame, ws_message
+from service.domain.wire import pubsub_batch, pubsub_frame, ws_message
 from service.store.worker import WorkerStore
 from service.worker.executor import Executor
 from service.worker.market_state import MarketState
@@ -93,18 +93,18 @@ class Recovery:
                     REANNOUNCE_EVENTS,
                     REANNOUNCE_S,
                 )
-                for i in range(0, len(rows), PUBLISH_CHUNK):
-                    async with self._redis.pipeline(transaction=False) as pipe:
-                        for oid, client, seq, status, ts, payload, event_id, shard, offset in rows[
-                            i : i + PUBLISH_CHUNK
-                        ]:
-                            if offset is None:
-                                continue  # stored before the shard logs: in no log
-                            message = ws_message(str(oid), status, seq, event_id, ts, payload)
-                            position = Position(event_id, shard, offset)
-                            frame = pubsub_frame(client, str(oid), seq, position, message)
-                            pipe.publish(self._channel, frame)
-                        await pipe.execute()
+                frames = []
+                for oid, client, seq, status, ts, payload, event_id, shard, offset in rows:
+                    if offset is None:
+                        continue  # stored before the shard logs: in no log
+                    message = ws_message(str(oid), status, seq, event_id, ts, payload)
+                    position = Position(event_id, shard, offset)
+                    frames.append(pubsub_frame(client, str(oid), seq, position, message))
+                # one message per chunk of frames, as the writer publishes them
+                for i in range(0, len(frames), PUBLISH_CHUNK):
+                    await self._redis.publish(
+                        self._channel, pubsub_batch(frames[i : i + PUBLISH_CHUNK])
+                    )
                 if rows:
                     log.info("%s re-published %d last events", self._name, len(rows))
             except (OSError, psycopg.Error, RedisError) as e:

@@ -18,7 +18,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from engine_core import fsm
@@ -26,6 +25,7 @@ from service.config import Settings
 from service.domain.markets import Market, load_markets
 from service.simulator.chain import MockChain
 from service.simulator.market import Simulator
+from service.store.redis_client import async_client
 from service.store.worker import WorkerStore
 from service.worker.attempt_pacer import RateLimiter
 from service.worker.batch_executor import BatchExecutor
@@ -93,7 +93,7 @@ class Worker:
     async def run(self) -> None:
         s = self.settings
         self.state = MarketState(self.markets)
-        redis = aioredis.Redis.from_url(s.redis_url)
+        redis = async_client(s.redis_url, s.redis_cluster)
         self.leases = Leases(s, redis, process_owner_id())
         self.writer = EventWriter(
             s.database_url,
@@ -106,7 +106,7 @@ class Worker:
         )
         limiter = RateLimiter(
             redis,
-            s.key("ratelimit", "queue"),
+            s.tagged_key("ratelimit", "queue"),
             s.queue_rate_limit_max,
             s.queue_rate_limit_duration_ms,
             self.leases.owner,

@@ -26,6 +26,7 @@ from service.domain.wire import iso, pubsub_batch, pubsub_frame, ws_message
 from service.metrics import engine_batch_size, engine_events_published_total, engine_fenced_total
 from service.store import batch as store
 from service.store.fencing import stale_pools, stale_shards
+from service.store.redis_client import publish_first_async
 from service.worker.changes import (
     Change,
     cut,
@@ -309,8 +310,15 @@ class EventWriter:
                         acks.setdefault(stream, []).append(entry)
                     change.order.entry_ids = []
             async with self._redis.pipeline(transaction=False) as pipe:
-                for i in range(0, len(frames), PUBLISH_CHUNK):
-                    pipe.publish(self._channel, pubsub_batch(frames[i : i + PUBLISH_CHUNK]))
+                await publish_first_async(
+                    self._redis,
+                    pipe,
+                    self._channel,
+                    [
+                        pubsub_batch(frames[i : i + PUBLISH_CHUNK])
+                        for i in range(0, len(frames), PUBLISH_CHUNK)
+                    ],
+                )
                 for stream, entries in acks.items():
                     pipe.xack(stream, self._group, *entries)
                 await pipe.execute()
