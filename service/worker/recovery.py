@@ -22,6 +22,7 @@ from service.store.worker import WorkerStore
 from service.worker.executor import Executor
 from service.worker.market_state import MarketState
 from service.worker.roster import Roster
+from service.worker.writer import EventWriter
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class Recovery:
         roster: Roster,
         state: MarketState,
         executor: Executor,
+        writer: EventWriter,
         stop: asyncio.Event,
     ) -> None:
         self._name = name
@@ -56,6 +58,7 @@ class Recovery:
         self._roster = roster
         self._state = state
         self._executor = executor
+        self._writer = writer
         self._stop = stop
 
     def recover(self, rows: list[Any], symbols: list[str]) -> None:
@@ -72,6 +75,32 @@ class Recovery:
             log.info("%s recovered %d live orders", self._name, len(rows))
         for symbol in symbols:
             self._executor.trigger(symbol)
+
+    async def readopt(self, crashed: LiveOrder) -> None:
+        """An execution crashed. An order it left resting (`open` or `partially_filled`
+        stored, its stream entry acknowledged) has no entry to bring it back: once what was
+        queued for it is stored, it goes into its book again from what PostgreSQL holds, so
+        it can fill and be canceled. An order left anywhere else keeps its unacknowledged
+        entry, which XAUTOCLAIM reads again."""
+        try:
+            await self._writer.flushed({crashed.symbol})
+            row = (await self._store.orders([crashed.id])).get(crashed.id)
+        except (OSError, psycopg.Error) as e:
+            log.warning("order %s: not re-adopted after its crash (%s)", crashed.id, e)
+            return
+        if (
+            row is None
+            or row.status not in fsm.RESTING
+            or row.symbol not in self._state.books
+            or crashed.id in self._roster.known
+            or crashed.id in self._state.by_id
+        ):
+            return
+        order = LiveOrder.from_row(row, self._markets[row.symbol])
+        self._roster.known[order.id] = order
+        self._state.rest(order)
+        log.warning("order %s: back in its book after its execution crashed", order.id)
+        self._executor.trigger(order.symbol)
 
     async def reannounce(
         self, delays: tuple[float, ...] = (0.0,), symbols: list[str] | None = None

@@ -36,6 +36,8 @@ class Roster:
         self._ready: Callable[[LiveOrder], bool] = lambda _order: False
         self._run_pass: Callable[[list[LiveOrder]], Coroutine[Any, Any, None]] | None = None
         self._by_order: dict[str, asyncio.Task[None]] = {}
+        # told of an order whose execution crashed (the Recovery's readopt)
+        self.on_crash: Callable[[LiveOrder], None] = lambda _order: None
 
     def bind(
         self,
@@ -150,6 +152,7 @@ class Roster:
         # a restart recovers it).
         log.exception("order %s: execution crashed", order.id, extra={"order_id": order.id})
         self.known.pop(order.id, None)
+        self.on_crash(order)
 
     def ends_with(self, oid: str, last: asyncio.Future[Any]) -> None:
         """The order's execution here is over once `last` (its last change) is stored."""

@@ -126,8 +126,10 @@ class Worker:
             self.roster,
             self.state,
             self.executor,
+            self.writer,
             self._stop,
         )
+        self.roster.on_crash = lambda order: self.roster.background(self.recovery.readopt(order))
         commands = Commands(
             self.markets,
             redis,
