@@ -34,7 +34,8 @@ def keyed_target(make_settings: Any, redis_client: redis.Redis) -> Iterator[Targ
     _report("keyed", t.codes)
 
 
-@pytest.fixture(scope="module", autouse=True)
+# Package scope: the total is printed once, after the last fuzz module (it was one module).
+@pytest.fixture(scope="package", autouse=True)
 def _total() -> Iterator[None]:
     yield
     _report("total", TOTAL)

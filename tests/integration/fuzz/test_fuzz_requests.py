@@ -6,8 +6,8 @@ Properties, for every request:
   orders / order_events row counts and the shard streams' lengths are unchanged);
 - a 201 order stored exactly one order, one event and one stream entry.
 
-`python -m pytest tests/integration/test_fuzz.py -s` prints how many requests ran and their
-status codes. The example counts keep the whole module well under a minute.
+`python -m pytest tests/integration/fuzz -s` prints how many requests ran and their status
+codes. The example counts keep the whole package well under a minute.
 """
 
 from __future__ import annotations
