@@ -1,7 +1,9 @@
 // order-engine blotter: an order ticket (POST /orders), a live table of one client's orders
 // (GET /orders, then the relay's /ws?clientId= stream) and each venue's price (GET /markets
 // every second, drawn on a <canvas>). Plain JS, no framework, no network but this origin
-// and the relay.
+// and the relay. Classic scripts sharing one global scope, loaded in order by index.html:
+// http.js, socket.js, orders.js, ticket.js, chart.js, then this one (the state, the
+// settings, and the start).
 "use strict";
 
 const FINAL = new Set(["filled", "canceled", "expired", "rejected", "failed"]);
