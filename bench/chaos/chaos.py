@@ -32,19 +32,19 @@ import argparse
 import json
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from bench.chaos.invariants import Report, check_invariants, final_count, pool_base_totals
+from bench.chaos.engine_run import SHARDS, WORKERS, EngineRun, second_up
+from bench.chaos.invariants import check_invariants, final_count, pool_base_totals
+from bench.chaos.result import Result
 from bench.chaos.servers import (
     ThrowawayPostgres,
     ThrowawayRedis,
@@ -62,141 +62,14 @@ from bench.chaos.watchers import (
     orders_ws_check,
     ws_check,
 )
-from bench.launch import Engine, engine_command, free_port, wait_until_up
 from service.domain.markets import shard_of
 
 RESULTS = Path(__file__).parents[1] / "results"
 SCENARIOS = ("kill9", "redis", "postgres", "sigterm", "second_up")
-WORKERS = 2
-SHARDS = 8
 LIVE_EXECUTING = ("routing", "building", "submitted", "confirmed")
-
-# The engine's settings for every run: real (non-zero) latencies and seeded failures, so
-# that orders are mid-flight when something breaks.
-ENGINE_ENV = {
-    "WORKERS": str(WORKERS),
-    "API_WORKERS": "2",
-    "SHARDS": str(SHARDS),
-    "QUEUE_CONCURRENCY": "16",
-    "QUEUE_RATE_LIMIT_MAX": "100000",
-    "RATE_LIMIT_PER_MIN": "1000000",
-    "MOCK_QUOTE_LATENCY_MS": "10",
-    "MOCK_SWAP_LATENCY_MS": "50-150",
-    "MOCK_FAILURE_RATE": "0.1",
-    "MAX_ATTEMPTS": "3",
-    "RETRY_BASE_MS": "50",
-    "SWEEP_AFTER_MS": "2000",
-    "CLAIM_IDLE_MS": "5000",
-    "SIM_TICK_MS": "0",
-    "SIM_SEED": "7",
-    "LOG_LEVEL": "INFO",
-    "LEASE_TTL_MS": "3000",
-}
-
-
-# -- the engine --
-class EngineRun:
-    """`order-engine up` on fixed ports (kept across a restart, so clients just retry)."""
-
-    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
-        self.workdir = workdir
-        self.port, self.ws_port = free_port(), free_port()
-        self.env = {
-            **os.environ,
-            **ENGINE_ENV,
-            **env,
-            "PORT": str(self.port),
-            "WS_PORT": str(self.ws_port),
-            "HOST": "127.0.0.1",
-            "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"),
-        }
-        self.http = f"http://127.0.0.1:{self.port}"
-        self.engine: Engine | None = None
-        self.starts = 0
-        self.own_group = False  # a process group of its own (killed whole, as a host)
-
-    def start(self) -> Engine:
-        self.starts += 1
-        log = self.workdir / f"engine-{self.starts}.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                engine_command(),
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=self.own_group,
-            )
-        self.engine = Engine(self.http, f"ws://127.0.0.1:{self.ws_port}", proc, log)
-        wait_until_up(self.engine)
-        return self.engine
-
-    def sigterm(self, timeout: float = 90) -> tuple[int, float]:
-        """SIGTERM the supervisor; (exit code, seconds to exit)."""
-        assert self.engine is not None
-        t0 = time.monotonic()
-        self.engine.proc.send_signal(signal.SIGTERM)
-        try:
-            code = self.engine.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.engine.proc.kill()
-            self.engine.proc.wait()
-            code = -9
-        return code, time.monotonic() - t0
-
-    def worker_pid(self, index: int) -> int | None:
-        assert self.engine is not None
-        out = subprocess.run(
-            ["pgrep", "-P", str(self.engine.proc.pid), "-f", f"service worker --slot {index}$"],
-            capture_output=True,
-            text=True,
-        ).stdout.split()
-        return int(out[0]) if out else None
-
-    def logs(self) -> str:
-        return "".join(
-            p.read_text(errors="replace") for p in sorted(self.workdir.glob("engine-*.log"))
-        )
 
 
 # -- scenarios --
-@dataclass
-class Result:
-    scenario: str
-    sent: int
-    accepted: int
-    in_db: int
-    executing_at_break: int  # orders mid-execution (routing..confirmed) just before the break
-    pending_at_break: int  # orders accepted, not yet taken, just before the break
-    drain_s: float  # last acceptance -> every order final
-    total_s: float
-    report: Report
-    notes: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return (
-            self.report.ok
-            and self.accepted == self.sent == self.in_db - self.notes.get("probe_orders", 0)
-            and self.notes["ws_orders"]["gaps_or_duplicates"] == 0
-            and self.notes["ws"]["gaps_or_duplicates"] == 0
-        )
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "scenario": self.scenario,
-            "ok": self.ok,
-            "sent": self.sent,
-            "accepted": self.accepted,
-            "in_db": self.in_db,
-            "executing_at_break": self.executing_at_break,
-            "pending_at_break": self.pending_at_break,
-            "drain_s": round(self.drain_s, 2),
-            "total_s": round(self.total_s, 2),
-            **{k: v for k, v in self.report.summary().items() if k != "orders"},
-            "notes": self.notes,
-        }
-
-
 def _count(dsn: str, statuses: tuple[str, ...]) -> int:
     try:
         with psycopg.connect(dsn, connect_timeout=2) as conn:
@@ -225,45 +98,6 @@ def wait_all_final(dsn: str, timeout: float) -> bool:
             pass
         time.sleep(0.1)
     return False
-
-
-def lease_owners(redis_url: str) -> list[str | None]:
-    import redis
-
-    r = redis.Redis.from_url(redis_url)
-    try:
-        values: list[Any] = [r.get(f"oe:lease:{{{shard}}}") for shard in range(SHARDS)]
-    finally:
-        r.close()
-    return [bytes(v).decode().rsplit(" ", 1)[0] if v else None for v in values]
-
-
-def second_up(run: EngineRun, workdir: Path, notes: dict[str, Any]) -> None:
-    """Another `up` on the same servers; once its workers hold shards, kill -9 its group."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    env = {k: run.env[k] for k in ("DATABASE_URL", "REDIS_URL", "REDIS_PREFIX")}
-    second = EngineRun(workdir, env)
-    second.own_group = True
-    before = set(lease_owners(env["REDIS_URL"]))
-    engine = second.start()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        theirs = [o for o in lease_owners(env["REDIS_URL"]) if o is not None and o not in before]
-        if len(theirs) >= SHARDS // 2:
-            break
-        time.sleep(0.1)
-    notes["second_up_shards"] = len(theirs)
-    time.sleep(2.0)  # orders of theirs mid-execution
-    os.killpg(engine.proc.pid, signal.SIGKILL)
-    engine.proc.wait()
-    killed = time.monotonic()
-    dead = set(theirs)
-    while time.monotonic() < killed + 60:
-        owners = lease_owners(env["REDIS_URL"])
-        if all(o is not None and o not in dead for o in owners):
-            notes["takeover_s"] = round(time.monotonic() - killed, 2)
-            break
-        time.sleep(0.05)
 
 
 def run_scenario(

@@ -130,15 +130,22 @@ def test_resting_index_matches_the_resting_query():
 # -- the blotter's JS and the standalone client --
 
 
+def blotter_js() -> str:
+    """The blotter's scripts (app.js and the others), in the order index.html loads them."""
+    static = ROOT / "service/api/static"
+    names = re.findall(r'<script src="/static/([\w.-]+\.js)"', (static / "index.html").read_text())
+    return "\n".join((static / name).read_text() for name in names)
+
+
 def test_blotter_js_terminal_set_is_fsm_terminal():
-    js = (ROOT / "service/api/static/app.js").read_text()
+    js = blotter_js()
     sets = re.findall(r"const (FINAL|TERMINAL) = new Set\(\[([^\]]*)\]\)", js)
     assert len(sets) == 1, sets
     assert frozenset(re.findall(r"\"(\w+)\"", sets[0][1])) == fsm.TERMINAL
 
 
 def test_blotter_js_status_literals_are_known_statuses():
-    js = (ROOT / "service/api/static/app.js").read_text()
+    js = blotter_js()
     for m in re.finditer(r"status\s*(?:===|!==|==|!=)\s*\"(\w+)\"", js):
         assert m.group(1) in STATUSES, m.group(0)
 

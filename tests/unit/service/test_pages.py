@@ -3,6 +3,8 @@ and /config.json telling a page where the WebSocket relay is."""
 
 from __future__ import annotations
 
+import re
+
 import falcon
 import falcon.testing
 import pytest
@@ -32,6 +34,16 @@ def test_pages_are_served_as_html(client, path, marker):
 def test_static_files_are_served(client, name):
     r = client.simulate_get(f"/static/{name}")
     assert r.status_code == 200 and r.content == (STATIC_DIR / name).read_bytes()
+
+
+def test_every_script_the_blotter_loads_is_served(client):
+    page = client.simulate_get("/blotter").text
+    names = re.findall(r'<script src="/static/([\w.-]+\.js)" defer></script>', page)
+    assert names and names[-1] == "app.js", names  # app.js starts the page: last
+    for name in names:
+        r = client.simulate_get(f"/static/{name}")
+        assert r.status_code == 200 and r.content == (STATIC_DIR / name).read_bytes(), name
+        assert "javascript" in r.headers["content-type"], (name, r.headers["content-type"])
 
 
 def test_pages_load_nothing_from_elsewhere():
