@@ -24,7 +24,6 @@ BEING_SPLIT = frozenset(
         "engine_core/dlmm.pyx",
         "engine_core/split.pyx",
         "engine_core/limits.pyx",
-        "service/worker/intake.py",
     }
 )
 
