@@ -229,6 +229,8 @@ class Settings:
     mock_quote_latency_ms: tuple[int, int] = (200, 200)
     mock_swap_latency_ms: tuple[int, int] = (2000, 3000)
     mock_failure_rate: float = 0.0
+    # How long a sent transaction may land (Solana: a blockhash lasts 150 blocks, ~60 s)
+    mock_blockhash_validity_ms: int = 60_000
     sim_seed: int = 42
     sim_enabled: bool = True
     sim_tick_ms: int = 1000
@@ -296,6 +298,9 @@ class Settings:
             mock_quote_latency_ms=_range_ms(env, "MOCK_QUOTE_LATENCY_MS", (200, 200)),
             mock_swap_latency_ms=_range_ms(env, "MOCK_SWAP_LATENCY_MS", (2000, 3000)),
             mock_failure_rate=_float(env, "MOCK_FAILURE_RATE", 0.0, 0.0, 1.0),
+            mock_blockhash_validity_ms=_int(
+                env, "MOCK_BLOCKHASH_VALIDITY_MS", 60_000, 100, 600_000
+            ),
             sim_seed=_int(env, "SIM_SEED", 42, 0, 2**63 - 1),
             sim_enabled=_bool(env, "SIM_ENABLED", True),
             sim_tick_ms=_int(env, "SIM_TICK_MS", 1000, 0, 3_600_000),

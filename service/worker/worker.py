@@ -25,11 +25,13 @@ from service.config import Settings
 from service.domain.markets import Market, load_markets
 from service.simulator.chain import MockChain
 from service.simulator.market import Simulator
+from service.store.chain import ChainLedger
 from service.store.worker import WorkerStore
 from service.worker.attempt_pacer import RateLimiter
 from service.worker.commands import Commands
 from service.worker.dead_letter import DeadLetters
 from service.worker.executor import Executor
+from service.worker.in_doubt import InDoubt
 from service.worker.intake import Intake
 from service.worker.leases import Balancer, Leases, process_owner_id
 from service.worker.market_state import MarketState
@@ -108,8 +110,12 @@ class Worker:
             s.queue_rate_limit_duration_ms,
             self.leases.owner,
         )
-        chain = MockChain(s, s.sim_seed * 1000 + self.index)
-        self.executor = Executor(s, self.writer, chain, limiter, self.state, self.roster.spawn)
+        ledger = ChainLedger(s.database_url)
+        chain = MockChain(s, s.sim_seed * 1000 + self.index, ledger)
+        in_doubt = InDoubt(self.name, chain, self.roster, self.ownership.symbols, self._stop)
+        self.executor = Executor(
+            s, self.writer, chain, limiter, self.state, self.roster.spawn, in_doubt
+        )
         self.roster.bind(self.executor.run)
         self.sim = Simulator(s, self.state)
         self.recovery = Recovery(
@@ -122,6 +128,7 @@ class Worker:
             self.roster,
             self.state,
             self.executor,
+            in_doubt,
             self._stop,
         )
         commands = Commands(
@@ -220,6 +227,7 @@ class Worker:
             await balancer.leave(clean)
         await redis.aclose()
         await self.store.close()
+        await ledger.close()
 
     def stop(self) -> None:
         self._stop.set()
