@@ -24,8 +24,14 @@ from service.simulator.chain import slot_at, tx_signature
 from service.store import batch as store
 from service.store.chain import ChainLedger
 from service.store.fencing import STALE_POOL
-from tests.helpers.worker import events_of, post_orders, run_worker_until_final, worker_running
-from tests.integration.test_recovery import attempts_of, leave_mid_execution
+from tests.helpers.worker import (
+    attempts_of,
+    events_of,
+    leave_mid_execution,
+    post_orders,
+    run_worker_until_final,
+    worker_running,
+)
 
 pytestmark = pytest.mark.integration
 
