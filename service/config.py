@@ -341,6 +341,13 @@ class Settings:
             raise ConfigError("OPERATOR_API_KEYS", "an operator key must not be a client key")
         if settings.workers > settings.shards:
             raise ConfigError("WORKERS", f"must not exceed SHARDS ({settings.shards})")
+        slowest = settings.mock_quote_latency_ms[1] + settings.mock_swap_latency_ms[1]
+        if settings.mock_blockhash_validity_ms <= slowest:
+            raise ConfigError(
+                "MOCK_BLOCKHASH_VALIDITY_MS",
+                f"must exceed the slowest quote + swap ({slowest} ms): every transaction"
+                " would expire before it lands",
+            )
         return settings
 
     # -- Redis key names (hash-tagged so a Redis Cluster keeps one shard on one slot) --
