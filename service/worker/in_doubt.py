@@ -21,6 +21,11 @@ While held, an order is known to this worker (its stream entries stay unacknowle
 cancel answers that it is `submitted`) but not in flight: it takes no execution slot, and
 giving its shard up does not wait for it (the next owner asks again). Giving the shard up,
 losing it or stopping the worker ends the wait.
+
+Deadlines are the sending host's wall clock, compared with the asking host's: a skew
+between hosts shortens or lengthens the wait by as much. With this mock that cannot cause a
+double execution (the old owner, fenced off in PostgreSQL, can no longer store a landing);
+against a real chain, compare block heights instead (lastValidBlockHeight).
 """
 
 from __future__ import annotations
