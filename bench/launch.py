@@ -101,6 +101,7 @@ def running_engine(
         "API_WORKERS": "2",
         "MOCK_QUOTE_LATENCY_MS": "0",
         "MOCK_SWAP_LATENCY_MS": "0",
+        "MOCK_BLOCKHASH_VALIDITY_MS": "1000",  # a takeover's attempts in doubt expire soon
         "QUEUE_CONCURRENCY": "64",
         "QUEUE_RATE_LIMIT_MAX": "100000",
         "SIM_TICK_MS": "0",

@@ -230,6 +230,8 @@ class Settings:
     mock_quote_latency_ms: tuple[int, int] = (200, 200)
     mock_swap_latency_ms: tuple[int, int] = (2000, 3000)
     mock_failure_rate: float = 0.0
+    # How long a sent transaction may land (Solana: a blockhash lasts 150 blocks, ~60 s)
+    mock_blockhash_validity_ms: int = 60_000
     sim_seed: int = 42
     sim_enabled: bool = True
     sim_tick_ms: int = 1000
@@ -298,6 +300,9 @@ class Settings:
             mock_quote_latency_ms=_range_ms(env, "MOCK_QUOTE_LATENCY_MS", (200, 200)),
             mock_swap_latency_ms=_range_ms(env, "MOCK_SWAP_LATENCY_MS", (2000, 3000)),
             mock_failure_rate=_float(env, "MOCK_FAILURE_RATE", 0.0, 0.0, 1.0),
+            mock_blockhash_validity_ms=_int(
+                env, "MOCK_BLOCKHASH_VALIDITY_MS", 60_000, 100, 600_000
+            ),
             sim_seed=_int(env, "SIM_SEED", 42, 0, 2**63 - 1),
             sim_enabled=_bool(env, "SIM_ENABLED", True),
             sim_tick_ms=_int(env, "SIM_TICK_MS", 1000, 0, 3_600_000),
@@ -338,6 +343,13 @@ class Settings:
             raise ConfigError("OPERATOR_API_KEYS", "an operator key must not be a client key")
         if settings.workers > settings.shards:
             raise ConfigError("WORKERS", f"must not exceed SHARDS ({settings.shards})")
+        slowest = settings.mock_quote_latency_ms[1] + settings.mock_swap_latency_ms[1]
+        if settings.mock_blockhash_validity_ms <= slowest:
+            raise ConfigError(
+                "MOCK_BLOCKHASH_VALIDITY_MS",
+                f"must exceed the slowest quote + swap ({slowest} ms): every transaction"
+                " would expire before it lands",
+            )
         return settings
 
     # -- Redis key names (hash-tagged so a Redis Cluster keeps one shard on one slot) --

@@ -234,9 +234,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate", type=float, default=400, help="orders sent per second")
     p.add_argument("--swap-ms", default="50-150", help="MOCK_SWAP_LATENCY_MS")
     p.add_argument("--quote-ms", default="10", help="MOCK_QUOTE_LATENCY_MS")
+    p.add_argument(
+        "--blockhash-ms", default="2000", help="MOCK_BLOCKHASH_VALIDITY_MS (above quote + swap)"
+    )
     p.add_argument("--keep", type=Path, help="keep servers' data and engine logs here")
     args = p.parse_args(argv)
-    env = {"MOCK_SWAP_LATENCY_MS": args.swap_ms, "MOCK_QUOTE_LATENCY_MS": args.quote_ms}
+    env = {
+        "MOCK_SWAP_LATENCY_MS": args.swap_ms,
+        "MOCK_QUOTE_LATENCY_MS": args.quote_ms,
+        "MOCK_BLOCKHASH_VALIDITY_MS": args.blockhash_ms,
+    }
     results = []
     with servers(args.keep) as (pg, rd):
         workdir = Path(args.keep or tempfile.mkdtemp(prefix="chaos-engine-"))

@@ -37,6 +37,9 @@ ENGINE_ENV = {
     "SIM_SEED": "7",
     "LOG_LEVEL": "INFO",
     "LEASE_TTL_MS": "3000",
+    # an attempt in flight at a kill is retried by the next owner once its transaction
+    # expired: short, as the swaps are (50-150 ms)
+    "MOCK_BLOCKHASH_VALIDITY_MS": "2000",
 }
 
 

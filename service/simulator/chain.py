@@ -1,10 +1,25 @@
-"""The simulated chain: network latency, transaction signatures, and seeded failures."""
+"""The simulated chain: network latency, transaction signatures, seeded failures, and a
+ledger of the transactions sent, which survives worker restarts.
+
+The ledger (PostgreSQL table chain_transactions, service/store/chain.py) models Solana's: a
+sent transaction carries a deadline (its blockhash's lastValidBlockHeight; here sent_at +
+MOCK_BLOCKHASH_VALIDITY_MS) and either lands before it (recorded with its time and slot) or
+can never land. `signature_statuses` answers as getSignatureStatuses does, plus the
+deadline the client keeps: landed, still valid (may land), or expired (never will). A
+worker records a transaction's sending and its landing in its group commit, with the
+attempt `submitted` and with `confirmed` + fills + pools, so the ledger and the orders never
+disagree. Times are wall-clock seconds of the worker's host (hosts keep NTP time).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 from service.config import Settings
 from service.simulator.codec import b58encode
@@ -28,12 +43,93 @@ def tx_signature(order_id: str, attempt: int) -> str:
     return b58encode(hashlib.sha512(f"{order_id}:{attempt}".encode()).digest())
 
 
+SLOT_MS = 400  # a Solana slot
+
+
+def slot_at(t: float) -> int:
+    """The mock chain's slot at wall-clock time `t` (seconds)."""
+    return int(t * 1000) // SLOT_MS
+
+
+@dataclass(frozen=True, slots=True)
+class ChainTx:
+    """A transaction as the ledger records it: sent at `sent_at`, able to land until
+    `valid_until` (seconds); `landed` once it did."""
+
+    signature: str
+    sent_at: float
+    valid_until: float
+    landed: bool = False
+
+    def landing(self) -> ChainTx:
+        return ChainTx(self.signature, self.sent_at, self.valid_until, True)
+
+
+SignatureState = Literal["landed", "valid", "expired"]
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureStatus:
+    state: SignatureState
+    valid_until: float | None = None  # known when sent
+    landed_at: float | None = None
+    slot: int | None = None
+    outcome: str | None = None
+
+
+class LedgerRow(Protocol):
+    valid_until: float
+    landed_at: float | None
+    slot: int | None
+    outcome: str | None
+
+
+class Ledger(Protocol):
+    """Where the ledger is kept (service/store/chain.py, ChainLedger)."""
+
+    async def transactions(self, signatures: Sequence[str]) -> dict[str, Any]: ...
+
+
+def status_of(row: LedgerRow | None, now: float) -> SignatureStatus:
+    """A signature's status from its ledger row at time `now`. A signature the ledger never
+    recorded was never sent (the sending is stored in the commit that stores the attempt
+    `submitted`, before the transaction can land): it can never land, as an expired one."""
+    if row is None:
+        return SignatureStatus("expired")
+    if row.landed_at is not None:
+        return SignatureStatus("landed", row.valid_until, row.landed_at, row.slot, row.outcome)
+    if now > row.valid_until:
+        return SignatureStatus("expired", row.valid_until)
+    return SignatureStatus("valid", row.valid_until)
+
+
 class MockChain:
-    def __init__(self, settings: Settings, seed: int) -> None:
+    def __init__(self, settings: Settings, seed: int, ledger: Ledger | None = None) -> None:
         self._quote_ms = settings.mock_quote_latency_ms
         self._swap_ms = settings.mock_swap_latency_ms
         self._failure_rate = settings.mock_failure_rate
+        self.validity_s = settings.mock_blockhash_validity_ms / 1000
         self._rng = random.Random(seed)
+        self._ledger = ledger
+
+    def send(self, signature: str) -> ChainTx:
+        """The transaction as sent now: it may land until now + the blockhash validity."""
+        now = time.time()
+        return ChainTx(signature, now, now + self.validity_s)
+
+    @staticmethod
+    def expired(tx: ChainTx) -> bool:
+        """Past its deadline: it can no longer land."""
+        return time.time() > tx.valid_until
+
+    async def signature_statuses(self, signatures: Sequence[str]) -> dict[str, SignatureStatus]:
+        """As Solana's getSignatureStatuses, in one lookup: each signature landed, still
+        valid (may land until `valid_until`), or expired (never will)."""
+        if self._ledger is None:
+            raise RuntimeError("this mock chain keeps no ledger")
+        rows = await self._ledger.transactions(signatures)
+        now = time.time()
+        return {sig: status_of(rows.get(sig), now) for sig in signatures}
 
     @property
     def instant_quote(self) -> bool:

@@ -1,5 +1,6 @@
 """The worker's group commit in SQL: one transaction per batch writes every order row,
-event, fill, attempt, pool and market row of the batch, one statement per table, all sent
+event, fill, attempt, mock-chain transaction (store/chain.py), pool and market row of the
+batch, one statement per table, all sent
 in one pipeline (one round trip for the whole transaction). The rows come in as dicts by
 column name; the writer (service/worker/writer.py) decides what goes in a batch.
 """
@@ -15,6 +16,7 @@ import psycopg
 from psycopg.types.json import set_json_dumps
 
 from service.domain.cursor import Position
+from service.store.chain import UPSERT_TRANSACTIONS
 from service.store.fencing import FENCE
 
 # Each pool row at the version the writer read (a new one inserted): oe_write_pools,
@@ -115,11 +117,14 @@ async def commit_batch(
     markets: list[tuple[str, Any, bool]],
     now: datetime,
     fence: tuple[list[int], list[int]] | None = None,
+    chain: list[dict[str, Any]] | None = None,
 ) -> dict[tuple[str, int], Position]:
     """Write one batch in one transaction; returns the position of each (order id, seq).
     Each event row carries `shard`, the shard of its order's market. `fence` (shards,
     epochs): the first statement checks that each epoch is its shard's current one, or the
-    transaction fails with SQLSTATE OEF01 (store/fencing.py)."""
+    transaction fails with SQLSTATE OEF01 (store/fencing.py). `chain`: the mock chain's
+    ledger rows of the batch (transactions sent, landed), so a landing is stored exactly
+    when the `confirmed`, fills and pools it made are."""
     returned = conn.cursor()
     async with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
         if fence is not None:
@@ -132,6 +137,8 @@ async def commit_batch(
             await cur.execute(INSERT_FILLS, (_json_rows(fills),))
         if attempts:
             await cur.execute(UPSERT_ATTEMPTS, (_json_rows(attempts),))
+        if chain:
+            await cur.execute(UPSERT_TRANSACTIONS, (_json_rows(chain),))
         if pools:
             rows = [
                 {"symbol": sym, "venue": venue, "kind": state["kind"], "state": state, "version": v}

@@ -40,6 +40,7 @@ class BatchExecutor:
     ) -> None:
         self._executor = executor
         self._writer = writer
+        self._chain = chain
         self._instant = chain.instant_quote and chain.instant_swap
         self._state = state
         self._roster = roster
@@ -135,9 +136,12 @@ class BatchExecutor:
             order.attempts += 1
             self._writer.transition(order, "routing")
             self._writer.transition(order, "building", route=plan.json, extra={"route": plan.json})
-            tx = tx_signature(order.id, order.attempts)
+            tx = self._chain.send(tx_signature(order.id, order.attempts))
             self._writer.transition(
-                order, "submitted", attempt=(order.attempts, tx, "submitted", None)
+                order,
+                "submitted",
+                attempt=(order.attempts, tx.signature, "submitted", None),
+                chain=tx,
             )
             ex.settle(order, plan, tx)
             waits.append(ex.after_execution_now(order))

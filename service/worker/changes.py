@@ -1,6 +1,6 @@
 """A status change as the writer queues it (the order row as of the change, its event, fills,
-attempt, the pools it moved), how many of the queue the next batch takes, and a batch as
-rows by column name. Pure: no I/O."""
+attempt, the mock-chain transaction it sent or landed, the pools it moved), how many of the
+queue the next batch takes, and a batch as rows by column name. Pure: no I/O."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from service.domain.cursor import Position
 from service.domain.order import LiveOrder
+from service.simulator.chain import ChainTx, slot_at
 
 ORDER_FIELDS = (
     "status", "seq", "filled", "quote_amount", "fees", "attempts", "tx_hash", "failure_reason"
@@ -37,6 +38,7 @@ class Change:
     fills: Sequence[Fill] = ()
     attempt: tuple[int, str, str, str | None] | None = None  # (n, tx_hash, status, error)
     pools: tuple[str, ...] = ()  # (symbol) whose pool state this change moved
+    chain: ChainTx | None = None  # the transaction this change sent (submitted) or landed
     final: bool = False
     # the order row as of this change: status, seq, filled, quote_amount, fees, attempts,
     # tx_hash, failure_reason (the order may move on before the batch commits)
@@ -67,7 +69,8 @@ def rows(
 ) -> dict[str, list[dict[str, Any]]]:
     """The batch as rows by column name: one order row per order (its last state), one event
     per change in order (with its market's shard), every fill, one attempt row
-    per attempt (as the upserts of its changes would have left it)."""
+    per attempt (as the upserts of its changes would have left it), one ledger row per
+    transaction sent or landed (landed at the batch's time: it lands when it commits)."""
     last: dict[str, Change] = {}  # each order's last change of the batch
     routes: dict[str, dict[str, Any]] = {}
     for c in batch:
@@ -124,4 +127,32 @@ def rows(
                 }
             else:  # a later one: as the upsert of it would have left the row
                 a.update(status=status, error=error, ended_at=now)
-    return {"orders": orders, "events": events, "fills": fills, "attempts": list(attempts.values())}
+    chain: dict[str, dict[str, Any]] = {}
+    slot = None
+    for c in batch:
+        sent = c.chain
+        if sent is None:
+            continue
+        t = chain.get(sent.signature)
+        if t is None:
+            t = chain[sent.signature] = {
+                "signature": sent.signature,
+                "order_id": c.order.id,
+                "attempt": c.row[ORDER_FIELDS.index("attempts")],
+                "sent_at": sent.sent_at,
+                "valid_until": sent.valid_until,
+                "landed_at": None,
+                "slot": None,
+                "outcome": None,
+            }
+        if sent.landed:
+            if slot is None:
+                slot = slot_at(now.timestamp())
+            t.update(landed_at=now, slot=slot, outcome="ok")
+    return {
+        "orders": orders,
+        "events": events,
+        "fills": fills,
+        "attempts": list(attempts.values()),
+        "chain": list(chain.values()),
+    }

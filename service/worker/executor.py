@@ -9,6 +9,12 @@ attempt after an exponential backoff (`attempts` rises); a final one, or the las
 ends `failed` with the reason. Everything an attempt changes (fills of both sides, pools)
 lands in the memory of this worker synchronously and in PostgreSQL in one batch, so a fill
 is never recorded twice.
+
+Each attempt's transaction is recorded in the mock chain's ledger (service/simulator/
+chain.py) with the attempt `submitted`, and its landing with `confirmed`. An attempt is
+submitted only once: one found `submitted` that this execution did not send is settled
+first by asking the chain (service/worker/in_doubt.py), and a transaction past its deadline
+is refused (`blockhash_expired`) instead of landing.
 """
 
 from __future__ import annotations
@@ -32,9 +38,10 @@ from service.metrics import (
     order_fill_ratio,
     orders_total,
 )
-from service.simulator.chain import NON_RETRYABLE, MockChain, tx_signature
+from service.simulator.chain import NON_RETRYABLE, ChainTx, MockChain, tx_signature
 from service.worker.attempt_pacer import AttemptPacer, RateLimiter
 from service.worker.changes import Fill
+from service.worker.in_doubt import InDoubt
 from service.worker.market_state import MarketState
 from service.worker.planner import (
     AttemptFailed,
@@ -58,6 +65,7 @@ class Executor:
         limiter: RateLimiter,
         state: MarketState,
         spawn: Callable[[LiveOrder], None],
+        in_doubt: InDoubt,
     ) -> None:
         self._settings = settings
         self._writer = writer
@@ -68,6 +76,7 @@ class Executor:
         )
         self._state = state
         self._spawn = spawn
+        self._in_doubt = in_doubt
 
     # -- entry points --
     async def run(self, order: LiveOrder) -> None:
@@ -76,6 +85,11 @@ class Executor:
         if order.status == "confirmed":
             # The attempt landed before a restart; only the status after it is missing.
             await self._after_execution(order)
+            return
+        if order.status == "submitted" and not self._in_doubt.release(order.id):
+            # Its transaction was sent by an execution that is gone and may still land:
+            # held until the chain says it expired (then run again, and released).
+            self._in_doubt.settle([order])
             return
         if order.cancel_requested and order.status in fsm.CANCELLABLE:
             await self.cancel_resting(order)
@@ -127,11 +141,10 @@ class Executor:
         if again:
             tries = order.attempts - 1 if order.type == "market" else 0
         elif order.status == "submitted":
-            # Taken over mid-attempt. Its transaction is recorded (attempts, 'submitted'), and
-            # the chain's record of it is PostgreSQL: a landing commits with `confirmed`, its
-            # fills and the pools in one transaction. So an order still `submitted` did not
-            # land; the attempt is closed as not landed and, if attempts are left, another
-            # one starts. The same transaction is never submitted twice.
+            # Taken over mid-attempt, and the chain said its transaction expired without
+            # landing (run() let it through only then: service/worker/in_doubt.py). The
+            # attempt is closed as not landed and, if attempts are left, another one starts.
+            # The same transaction is never submitted twice.
             reason = "not_landed"
             failed = (order.attempts, tx_signature(order.id, order.attempts), "failed", reason)
             tries = order.attempts if order.type == "market" else 1
@@ -258,24 +271,28 @@ class Executor:
         )
         return plan
 
-    def submit(self, order: LiveOrder, plan: Plan) -> tuple[str, asyncio.Future[Position]]:
+    def submit(self, order: LiveOrder, plan: Plan) -> tuple[ChainTx, asyncio.Future[Position]]:
         """`building` then `submitted` queued: the transaction and the future of its record."""
         self._writer.transition(order, "building", route=plan.json, extra={"route": plan.json})
-        tx = tx_signature(order.id, order.attempts)
+        tx = self._chain.send(tx_signature(order.id, order.attempts))
         submitted = self._writer.transition(
             order,
             "submitted",
-            attempt=(order.attempts, tx, "submitted", None),
-            extra={"pendingTx": tx},
+            attempt=(order.attempts, tx.signature, "submitted", None),
+            extra={"pendingTx": tx.signature},
+            chain=tx,
         )
         return tx, submitted
 
-    def land(self, order: LiveOrder, plan: Plan, tx: str) -> None:
-        """The chain's answer for a sent transaction: a network error, or the landing."""
+    def land(self, order: LiveOrder, plan: Plan, tx: ChainTx) -> None:
+        """The chain's answer for a sent transaction: a network error, an expired
+        blockhash, or the landing."""
         if plan.route is not None:
             error = self._chain.landing_error()
             if error:
-                raise AttemptFailed(error, tx)
+                raise AttemptFailed(error, tx.signature)
+            if self._chain.expired(tx):
+                raise AttemptFailed("blockhash_expired", tx.signature)
         self.settle(order, plan, tx)
 
     def plan(self, order: LiveOrder, limit: int | None = None) -> Plan | None:
@@ -289,10 +306,12 @@ class Executor:
             limit,
         )
 
-    def settle(self, order: LiveOrder, plan: Plan, tx: str) -> None:
+    def settle(self, order: LiveOrder, plan: Plan, sent: ChainTx) -> None:
         """Apply the plan to the pools and the book as they are now, or refuse it.
         Synchronous up to the queued `confirmed` change: no other order moves this market
-        in between, and the pool snapshot written with it includes exactly these fills."""
+        in between, and the pool snapshot written with it includes exactly these fills (and
+        the transaction's landing in the ledger)."""
+        tx = sent.signature
         symbol = order.symbol
         decimals = order.market.base.decimals
         fills: list[Fill] = []
@@ -330,6 +349,7 @@ class Executor:
             fills=fills,
             attempt=(order.attempts, tx, "landed", None),
             pools=(symbol,) if trial is not None else (),
+            chain=sent.landing(),
         )
         for handle, price, qty in makers:
             self._fill_maker(handle, price, qty, tx)

@@ -1,6 +1,7 @@
 """What a worker does after a start (or a Redis outage) so that nothing it owns is lost:
 resting orders back into their books in time priority, orders caught mid-execution carried
-on, and the last event of each recent order published again."""
+on (those caught `submitted` once the chain says their transaction can no longer land:
+service/worker/in_doubt.py), and the last event of each recent order published again."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from service.domain.order import LiveOrder
 from service.domain.wire import pubsub_batch, pubsub_frame, ws_message
 from service.store.worker import WorkerStore
 from service.worker.executor import Executor
+from service.worker.in_doubt import InDoubt
 from service.worker.market_state import MarketState
 from service.worker.roster import Roster
 from service.worker.writer import EventWriter
@@ -47,6 +49,7 @@ class Recovery:
         state: MarketState,
         executor: Executor,
         writer: EventWriter,
+        in_doubt: InDoubt,
         stop: asyncio.Event,
     ) -> None:
         self._name = name
@@ -59,18 +62,25 @@ class Recovery:
         self._state = state
         self._executor = executor
         self._writer = writer
+        self._in_doubt = in_doubt
         self._stop = stop
 
     def recover(self, rows: list[Any], symbols: list[str]) -> None:
         """The live orders of these markets loaded when their shard was taken: resting ones
-        into their books (in time priority), the others executed on from where they stopped."""
+        into their books (in time priority), those `submitted` held until the chain says
+        their transaction can no longer land (one lookup for them all), the others executed
+        on from where they stopped."""
+        in_doubt = []
         for row in rows:
             order = LiveOrder.from_row(row, self._markets[row.symbol])
             if order.status in fsm.RESTING:
                 self._roster.known[order.id] = order
                 self._state.rest(order)
+            elif order.status == "submitted":
+                in_doubt.append(order)
             else:
                 self._roster.spawn(order)
+        self._in_doubt.settle(in_doubt)
         if rows:
             log.info("%s recovered %d live orders", self._name, len(rows))
         for symbol in symbols:

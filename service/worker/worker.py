@@ -25,6 +25,7 @@ from service.config import Settings
 from service.domain.markets import Market, load_markets
 from service.simulator.chain import MockChain
 from service.simulator.market import Simulator
+from service.store.chain import ChainLedger
 from service.store.redis_client import async_client
 from service.store.worker import WorkerStore
 from service.worker.attempt_pacer import RateLimiter
@@ -33,6 +34,7 @@ from service.worker.commands import Commands
 from service.worker.dead_letter import DeadLetters
 from service.worker.executor import Executor
 from service.worker.housekeeping import Housekeeping
+from service.worker.in_doubt import InDoubt
 from service.worker.intake import Intake
 from service.worker.leases import Balancer, Leases, process_owner_id
 from service.worker.market_state import MarketState
@@ -111,8 +113,12 @@ class Worker:
             s.queue_rate_limit_duration_ms,
             self.leases.owner,
         )
-        chain = MockChain(s, s.sim_seed * 1000 + self.index)
-        self.executor = Executor(s, self.writer, chain, limiter, self.state, self.roster.spawn)
+        ledger = ChainLedger(s.database_url)
+        chain = MockChain(s, s.sim_seed * 1000 + self.index, ledger)
+        in_doubt = InDoubt(self.name, chain, self.roster, self.ownership.symbols, self._stop)
+        self.executor = Executor(
+            s, self.writer, chain, limiter, self.state, self.roster.spawn, in_doubt
+        )
         self.passes = BatchExecutor(self.executor, self.writer, chain, self.state, self.roster)
         self.roster.bind(self.executor.run, self.passes.ready, self.passes.run)
         self.sim = Simulator(s, self.state)
@@ -127,6 +133,7 @@ class Worker:
             self.state,
             self.executor,
             self.writer,
+            in_doubt,
             self._stop,
         )
         self.roster.on_crash = lambda order: self.roster.background(self.recovery.readopt(order))
@@ -228,6 +235,7 @@ class Worker:
             await balancer.leave(clean)
         await redis.aclose()
         await self.store.close()
+        await ledger.close()
 
     def stop(self) -> None:
         self._stop.set()

@@ -1,5 +1,5 @@
-"""Orders posted through the app, a worker run in-process until they are final, and their
-stored events."""
+"""Orders posted through the app, a worker run in-process until they are final, their
+stored events and attempts, and orders stored as a worker killed mid-execution left them."""
 
 from __future__ import annotations
 
@@ -8,14 +8,17 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 from falcon import testing
+from psycopg.types.json import Jsonb
 
 from engine_core import fsm
 from service.api.app import create_app
 from service.config import Settings
+from service.simulator.chain import tx_signature
 from service.worker.worker import Worker
 
 
@@ -100,3 +103,35 @@ def worker_running(settings: Settings) -> Iterator[Worker]:
 
 
 SIX = ["pending", "routing", "building", "submitted", "confirmed", "filled"]
+
+
+def leave_mid_execution(settings: Settings, oid: str, statuses: list[str], attempts: int) -> None:
+    """Store the order as a worker killed after these events would have left it: the events
+    after `pending`, the order row at the last one, and its attempt `submitted` if it was."""
+    now = datetime.now(UTC)
+    with psycopg.connect(settings.database_url) as conn:
+        for i, status in enumerate(statuses, start=2):
+            conn.execute(
+                "INSERT INTO order_events (order_id, client_id, seq, status, ts, payload)"
+                " SELECT id, client_id, %s, %s, %s, %s FROM orders WHERE id = %s",
+                (i, status, now, Jsonb({"attempts": attempts}), oid),
+            )
+        conn.execute(
+            "UPDATE orders SET status = %s, seq = %s, attempts = %s WHERE id = %s",
+            (statuses[-1], len(statuses) + 1, attempts, oid),
+        )
+        if statuses[-1] == "submitted":
+            conn.execute(
+                "INSERT INTO attempts (order_id, attempt, tx_hash, status)"
+                " VALUES (%s, %s, %s, 'submitted')",
+                (oid, attempts, tx_signature(oid, attempts)),
+            )
+
+
+def attempts_of(settings: Settings, oid: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(settings.database_url) as conn:
+        return conn.execute(
+            "SELECT attempt, status, error, tx_hash FROM attempts WHERE order_id = %s"
+            " ORDER BY attempt",
+            (oid,),
+        ).fetchall()

@@ -29,7 +29,7 @@ from tests.helpers.worker import post_orders
 
 pytestmark = pytest.mark.integration
 
-FAST = {"LEASE_TTL_MS": "1200", "SIM_TICK_MS": "0"}
+FAST = {"LEASE_TTL_MS": "1200", "SIM_TICK_MS": "0", "MOCK_BLOCKHASH_VALIDITY_MS": "2000"}
 FINAL = ("filled", "failed", "canceled", "expired", "rejected")
 
 

@@ -7,54 +7,26 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 import pytest
 import redis
-from psycopg.types.json import Jsonb
 
 from service.config import Settings
 from service.domain.markets import shard_of
 from service.simulator.chain import tx_signature
 from service.worker.worker import Worker
 from service.worker.writer import EventWriter
-from tests.helpers.worker import events_of, post_orders, run_worker_until_final
+from tests.helpers.worker import (
+    attempts_of,
+    events_of,
+    leave_mid_execution,
+    post_orders,
+    run_worker_until_final,
+)
 
 pytestmark = pytest.mark.integration
-
-
-def leave_mid_execution(settings: Settings, oid: str, statuses: list[str], attempts: int) -> None:
-    """Store the order as a worker killed after these events would have left it: the events
-    after `pending`, the order row at the last one, and its attempt `submitted` if it was."""
-    now = datetime.now(UTC)
-    with psycopg.connect(settings.database_url) as conn:
-        for i, status in enumerate(statuses, start=2):
-            conn.execute(
-                "INSERT INTO order_events (order_id, client_id, seq, status, ts, payload)"
-                " SELECT id, client_id, %s, %s, %s, %s FROM orders WHERE id = %s",
-                (i, status, now, Jsonb({"attempts": attempts}), oid),
-            )
-        conn.execute(
-            "UPDATE orders SET status = %s, seq = %s, attempts = %s WHERE id = %s",
-            (statuses[-1], len(statuses) + 1, attempts, oid),
-        )
-        if statuses[-1] == "submitted":
-            conn.execute(
-                "INSERT INTO attempts (order_id, attempt, tx_hash, status)"
-                " VALUES (%s, %s, %s, 'submitted')",
-                (oid, attempts, tx_signature(oid, attempts)),
-            )
-
-
-def attempts_of(settings: Settings, oid: str) -> list[tuple[Any, ...]]:
-    with psycopg.connect(settings.database_url) as conn:
-        return conn.execute(
-            "SELECT attempt, status, error, tx_hash FROM attempts WHERE order_id = %s"
-            " ORDER BY attempt",
-            (oid,),
-        ).fetchall()
 
 
 def test_takeover_closes_a_submitted_attempt_as_not_landed_and_retries_once(

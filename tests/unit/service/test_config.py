@@ -17,6 +17,7 @@ def test_settings_empty_env_seed_defaults() -> None:
     )
     assert s.max_attempts == 3
     assert s.mock_quote_latency_ms == (200, 200) and s.mock_swap_latency_ms == (2000, 3000)
+    assert s.mock_blockhash_validity_ms == 60_000
     assert s.api_keys == {} and s.rate_limit_per_min == 600
 
 
@@ -65,6 +66,8 @@ def test_settings_postgres_parts_build_database_url() -> None:
         ("REDIS_PREFIX", "has space"),
         ("LOG_LEVEL", "loud"),
         ("WORKERS", "9"),
+        ("MOCK_BLOCKHASH_VALIDITY_MS", "50"),
+        ("MOCK_BLOCKHASH_VALIDITY_MS", "3000"),  # the default quote + swap may take 3,200
     ],
 )
 def test_settings_bad_value_raises_config_error_naming_it(name: str, value: str) -> None:
