@@ -1,0 +1,3 @@
+from engine_core.dlmm_bins import DlmmBins
+
+class DlmmQuotes(DlmmBins): ...
