@@ -16,6 +16,11 @@ its time source before each use of the pools); Meteora's defaults: filter_period
 decay_period 600 s, reduction_factor 5000. With filter_period = 0 every swap refreshes the
 references (a decay per swap, no clock needed).
 The fees stay in the pool (kept apart from the bins' tradable liquidity, as LP fees).
+
+DlmmPool is layered over files (a cdef class cannot span them): dlmm_math.pxd (constants,
+the bin price, inline), dlmm_bins (storage, parameters, fee rate, exact swap walks),
+dlmm_quotes (the whole-bin quote cache and the router's queries), and here: construction,
+the Python API, the commands and the state.
 """
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
@@ -25,9 +30,7 @@ from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy
 
 from engine_core.amm cimport OK, Pool, ceil_div, py_u128, u128
-from engine_core.dlmm_math cimport MAX_BINS, U64_MAX, price_c
-
-from engine_core.dlmm_math import _check_bin_step
+from engine_core.dlmm_math cimport MAX_BINS, U64_MAX, check_bin_step, price_c
 
 PARAMS = (
     "bin_step", "active_id", "bins_each_side", "base_per_bin", "quote_per_bin", "fee_bps",
@@ -40,7 +43,7 @@ PARAMS = (
 def bin_price_x64(bin_id, bin_step):
     """The price of bin `bin_id`, quote units per base unit, Q64.64."""
     cdef bint ovf = False
-    _check_bin_step(bin_step)
+    check_bin_step(bin_step)
     cdef u128 p = price_c(bin_id, bin_step, &ovf)
     if ovf:
         raise ValueError(f"bin {bin_id} is out of range for bin_step {bin_step}")
@@ -49,7 +52,7 @@ def bin_price_x64(bin_id, bin_step):
 
 def bin_id_for_price_x64(price_x64, bin_step):
     """The bin k with P_k <= price < P_(k+1) (a float guess, settled by exact comparisons)."""
-    _check_bin_step(bin_step)
+    check_bin_step(bin_step)
     if price_x64 <= 0:
         raise ValueError("price must be > 0")
     guess = int(floor(log(price_x64 / 2.0**64) / log(1.0 + bin_step / 10000.0)))

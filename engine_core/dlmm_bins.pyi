@@ -1,6 +1,8 @@
 from engine_core.amm import Pool
 
 class DlmmBins(Pool):
+    """A layer of DlmmPool (bins, parameters, state), not a pool of its own."""
+
     bin_step: int
     fee_bps: int
     variable_fee_control: int

@@ -1,3 +1,7 @@
+"""The bins of a DLMM pool (the model: dlmm.pyx): storage, parameters and state, the fee
+rate of a bin, and the exact swap walks. DlmmBins is the first layer of DlmmPool (a cdef
+class cannot span files), not a pool of its own."""
+
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdlib cimport free
 from libc.stdint cimport int64_t, uint64_t
@@ -6,13 +10,13 @@ from engine_core.amm cimport (
     ERR_LIQUIDITY, ERR_OVERFLOW, OK, Pool, ceil_div, mul_shift64, u128,
 )
 from engine_core.dlmm_math cimport (
-    BPS, FEE_PRECISION, MAX_BINS, MAX_FEE_RATE, U64_MAX, VAR_FEE_SCALE, price_c,
+    BPS, FEE_PRECISION, MAX_BINS, MAX_FEE_RATE, U64_MAX, VAR_FEE_SCALE, check_bin_step,
+    price_c,
 )
-
-from engine_core.dlmm_math import _check_bin_step
 
 
 cdef class DlmmBins(Pool):
+    """DlmmPool's bins, fee parameters and state, and its exact swap walks."""
 
     def __cinit__(self):
         self.bx = NULL
@@ -37,7 +41,7 @@ cdef class DlmmBins(Pool):
 
     def _set_params(self, bin_step, fee_bps, variable_fee_control, max_volatility_accumulator,
                     filter_period, decay_period, reduction_factor):
-        _check_bin_step(bin_step)
+        check_bin_step(bin_step)
         if not 0 <= fee_bps <= 1000:
             raise ValueError("fee_bps must be in 0 .. 1000")
         if not (0 <= variable_fee_control < 2**32 and 0 <= max_volatility_accumulator < 2**32):

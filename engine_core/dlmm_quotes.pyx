@@ -1,3 +1,7 @@
+"""The queries the router asks of a DLMM pool (the model: dlmm.pyx): quotes, edge prices,
+depths, breaks and capacities, answered from a cache of whole-bin totals built lazily for
+the current state. DlmmQuotes is the second layer of DlmmPool, not a pool of its own."""
+
 from libc.math cimport INFINITY
 from libc.stdlib cimport malloc
 from libc.stdint cimport int64_t, uint64_t
@@ -7,6 +11,7 @@ from engine_core.dlmm_math cimport BREAK_BINS, FEE_PRECISION, U64_MAX
 
 
 cdef class DlmmQuotes(DlmmBins):
+    """DlmmPool's whole-bin quote cache and the router's queries."""
 
     cdef int ensure_sell_c(self, u128 need) noexcept nogil:
         """Extend the sell cache over whole bins until it covers `need` base units or the

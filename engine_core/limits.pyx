@@ -20,6 +20,7 @@ amount that fits up to the rounding band of a few quote units around A. Inside t
 integer test can flip back and forth (1000 SOL / 150000 USDC, fee 25 bps, buy limit 160:
 60_150_375_827 fits, one more does not, 60_150_375_875 fits again; the band is about
 2 * 10**base_decimals * (x - A) / (L * A) ~ 195 base units there, 2e-7 SOL).
+Within 64 bits the search runs on the marginal price instead (sizing.pyx).
 """
 
 from engine_core.amm cimport amount_arg

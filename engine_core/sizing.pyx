@@ -1,3 +1,7 @@
+"""The fast path of limits.max_fill_within_limit (limit and amount below 2**64, at most
+MAX_VENUES - 1 pools): the largest fill whose average price respects a limit, searched on
+the marginal price over the venues' exact quotes (sized_route_c)."""
+
 from libc.math cimport INFINITY
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy

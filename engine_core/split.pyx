@@ -14,6 +14,7 @@ fee included, reaches one common price λ. The search has two steps:
    largest output for that cost) to the other one.
 The result is never worse than the best single venue (checked). The internal book is one
 more venue: levels best first, each at its price (quote = qty * price // 10**decimals).
+Step 2 lives in split_refine.pyx (functions over a Venues).
 """
 
 from libc.math cimport INFINITY

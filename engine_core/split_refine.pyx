@@ -1,3 +1,13 @@
+"""Step 2 of split.pyx's search: the exact integer refinement of an allocation across the
+venues, on their own integer quotes (pair moves, scans, bin edges, alignment, pruning, the
+book's levels completed).
+
+Functions over a Venues rather than methods, so that split.pyx stays one job; `self` is
+the Venues they refine (they were its methods). Not a base class of Venues: Cython gives a
+class its fast (vectorcall) constructor only when all its bases are in its own module, and
+a Venues is built for every route.
+"""
+
 from libc.math cimport INFINITY
 
 from engine_core.amm cimport Pool, i128, u128
