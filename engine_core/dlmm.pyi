@@ -1,29 +1,14 @@
 from typing import Any, ClassVar
 
-from engine_core.amm import Pool
+from engine_core.dlmm_quotes import DlmmQuotes
 
 PARAMS: tuple[str, ...]
 
 def bin_price_x64(bin_id: int, bin_step: int) -> int: ...
 def bin_id_for_price_x64(price_x64: int, bin_step: int) -> int: ...
 
-class DlmmPool(Pool):
+class DlmmPool(DlmmQuotes):
     kind: ClassVar[str]
-    bin_step: int
-    fee_bps: int
-    variable_fee_control: int
-    max_volatility_accumulator: int
-    filter_period: int
-    decay_period: int
-    reduction_factor: int
-    lo_id: int
-    n_bins: int
-    active_id: int
-    volatility_accumulator: int
-    volatility_reference: int
-    index_reference: int
-    last_update: int
-    clock: int
     def __init__(
         self,
         bin_step: int,

@@ -50,11 +50,4 @@ cdef class Venues:
     cdef i128 total_c(self, u128* alloc) noexcept
     cdef double at_amount_c(self, u128 n, u128* alloc) noexcept
     cdef int allocate_c(self, u128 n, u128* alloc) noexcept
-    cdef void refine_c(self, u128* alloc, double px) noexcept
-    cdef bint refine_pair_c(self, Py_ssize_t i, Py_ssize_t j, u128* alloc, u128 d0) noexcept
-    cdef bint scan_c(self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept
-    cdef bint edges_c(self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept
-    cdef void favour_book_c(self, u128* alloc) noexcept
-    cdef void prune_c(self, u128* alloc) noexcept
     cdef u128 tighten_c(self, u128* alloc) noexcept
-    cdef bint align_c(self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept

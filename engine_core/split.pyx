@@ -14,6 +14,7 @@ fee included, reaches one common price λ. The search has two steps:
    largest output for that cost) to the other one.
 The result is never worse than the best single venue (checked). The internal book is one
 more venue: levels best first, each at its price (quote = qty * price // 10**decimals).
+Step 2 lives in split_refine.pyx (functions over a Venues).
 """
 
 from libc.math cimport INFINITY
@@ -22,12 +23,11 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 from engine_core.amm cimport OK, Pool, amount_arg, i128, py_u128, u128
+from engine_core.split_refine cimport favour_book_c, prune_c, refine_c
 
 from engine_core.amm import InsufficientLiquidity
 
 cdef u128 U64 = (<u128>1) << 64
-cdef int ROUNDS = 4
-cdef u128 SCAN = 24
 
 
 cdef class Venues:
@@ -224,33 +224,6 @@ cdef class Venues:
                 r -= extra
         return px_of(good) if good != 0 and px_of(good) < INFINITY else px_of(far)
 
-    cdef bint align_c(self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept:
-        """Keep venue i's integer value and move what it does not need to j (sell: i's
-        smallest input with that output; buy: i's largest output for that cost)."""
-        cdef u128 ai = alloc[i], aj = alloc[j], room, good = 0, bad, s = 1, mid
-        cdef i128 vi = self.value_c(i, ai), cur = vi + self.value_c(j, aj), v
-        room = ai if self.sell else aj
-        if room == 0:
-            return False
-        while s <= room and self.value_c(i, ai - s if self.sell else ai + s) == vi:
-            good = s
-            s <<= 1
-        bad = s if s <= room else room + 1
-        while bad - good > 1:
-            mid = good + (bad - good) // 2
-            if self.value_c(i, ai - mid if self.sell else ai + mid) == vi:
-                good = mid
-            else:
-                bad = mid
-        if good == 0:
-            return False
-        v = vi + self.value_c(j, aj + good if self.sell else aj - good)
-        if v <= cur:
-            return False
-        alloc[i] = ai - good if self.sell else ai + good
-        alloc[j] = aj + good if self.sell else aj - good
-        return True
-
     cdef u128 tighten_c(self, u128* alloc) noexcept:
         """Each venue alone at the edge of its integer value: a sell's smallest input for
         the same output, a buy's largest output for the same cost (the best average price
@@ -279,155 +252,6 @@ cdef class Venues:
             total += alloc[i]
         return total
 
-    cdef bint refine_pair_c(self, Py_ssize_t i, Py_ssize_t j, u128* alloc, u128 d0) noexcept:
-        cdef u128 ai = alloc[i], aj = alloc[j], d = d0
-        cdef i128 cur = self.value_c(i, ai) + self.value_c(j, aj), v
-        cdef bint moved, changed = False
-        cdef int streak = 0
-        while d > 0:
-            moved = False
-            if aj >= d:
-                v = self.value_c(i, ai + d) + self.value_c(j, aj - d)
-                if v > cur:
-                    ai += d
-                    aj -= d
-                    cur = v
-                    moved = True
-            if not moved and ai >= d:
-                v = self.value_c(i, ai - d) + self.value_c(j, aj + d)
-                if v > cur:
-                    ai -= d
-                    aj += d
-                    cur = v
-                    moved = True
-            if moved:
-                changed = True
-                streak += 1
-                if streak >= 2 and 2 * d <= ai + aj:
-                    d <<= 1          # far from the optimum (a coarse start): speed up
-                    streak = 0
-            else:
-                d >>= 1
-                streak = 0
-        alloc[i] = ai
-        alloc[j] = aj
-        if self.edges_c(i, j, alloc) or self.edges_c(j, i, alloc):
-            changed = True
-        if (d0 <= 4 or ai + aj <= 2 * SCAN) and self.scan_c(i, j, alloc):
-            changed = True
-        if self.align_c(i, j, alloc):
-            changed = True
-        if self.align_c(j, i, alloc):
-            changed = True
-        return changed
-
-    cdef bint scan_c(self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept:
-        """Every split within SCAN units of the current one. Where one base unit is worth a
-        quote unit or more, the venues' roundings make the top of the curve jagged."""
-        cdef u128 t = alloc[i] + alloc[j], lo, hi, a, best_a = alloc[i]
-        cdef i128 cur = self.value_c(i, alloc[i]) + self.value_c(j, alloc[j]), v
-        lo = alloc[i] - SCAN if alloc[i] > SCAN else 0
-        hi = alloc[i] + SCAN if alloc[i] + SCAN < t else t
-        for a in range(lo, hi + 1):
-            v = self.value_c(i, a) + self.value_c(j, t - a)
-            if v > cur:
-                cur = v
-                best_a = a
-        if best_a == alloc[i]:
-            return False
-        alloc[i] = best_a
-        alloc[j] = t - best_a
-        return True
-
-    cdef bint edges_c(self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept:
-        """Try venue i at the edges of its bins near its amount (the rest to j): where the
-        integer value is not concave, the local moves cannot see across."""
-        cdef u128 cand[8]
-        cdef u128 t = alloc[i] + alloc[j], c, best_a = alloc[i]
-        cdef i128 cur = self.value_c(i, alloc[i]) + self.value_c(j, alloc[j]), v
-        cdef int k, m
-        if i >= self.np:
-            return False
-        m = (<Pool>self.pools[i]).breaks_c(self.sell, alloc[i] if alloc[i] else 1, cand)
-        for k in range(m):
-            c = cand[k]
-            if c > t or c == alloc[i]:
-                continue
-            v = self.value_c(i, c) + self.value_c(j, t - c)
-            if v > cur:
-                cur = v
-                best_a = c
-        if best_a == alloc[i]:
-            return False
-        alloc[i] = best_a
-        alloc[j] = t - best_a
-        return True
-
-    cdef void refine_c(self, u128* alloc, double px) noexcept:
-        cdef u128 d0 = 1
-        cdef double units = 4.0 / px if px > 0 and px < INFINITY else 1.0
-        cdef Py_ssize_t i, j
-        cdef int _round
-        cdef bint changed
-        while d0 < (<u128>1) << 40 and <double>d0 < units:
-            d0 <<= 1
-        for _round in range(ROUNDS if self.nv > 2 else 1):
-            changed = False
-            for i in range(self.nv):
-                for j in range(i + 1, self.nv):
-                    if alloc[i] + alloc[j] == 0:
-                        continue
-                    if self.refine_pair_c(i, j, alloc, d0):
-                        changed = True
-            if not changed:
-                break
-
-    cdef void prune_c(self, u128* alloc) noexcept:
-        """Fewer legs at no cost: a venue's part moves whole to another venue when the
-        total is not worse (ties of a few units leave dust legs otherwise)."""
-        cdef Py_ssize_t i, j
-        cdef i128 cur, v
-        for i in range(self.nv):
-            if alloc[i] == 0:
-                continue
-            for j in range(self.nv):
-                if j == i or alloc[j] == 0:
-                    continue
-                cur = self.value_c(i, alloc[i]) + self.value_c(j, alloc[j])
-                v = self.value_c(j, alloc[i] + alloc[j])
-                if v >= cur:
-                    alloc[j] += alloc[i]
-                    alloc[i] = 0
-                    break
-
-    cdef void favour_book_c(self, u128* alloc) noexcept:
-        """The book's level completed rather than a few units of a venue when that costs
-        the taker at most 1 quote unit (the book's floor rounding would otherwise leave a
-        maker a base unit or two to save a fraction of a unit)."""
-        cdef Py_ssize_t k = self.np, lo = 0, hi, mid, j
-        cdef u128 target, need
-        cdef i128 cur, v
-        if self.nb == 0 or alloc[k] == 0 or alloc[k] >= self.caps[k]:
-            return
-        hi = self.nb - 1
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self.bq[mid] >= alloc[k]:
-                hi = mid
-            else:
-                lo = mid + 1
-        target = self.bq[lo]
-        need = target - alloc[k]
-        for j in range(self.np):
-            if alloc[j] < need or need == 0:
-                continue
-            cur = self.value_c(k, alloc[k]) + self.value_c(j, alloc[j])
-            v = self.value_c(k, target) + self.value_c(j, alloc[j] - need)
-            if v >= cur - 1:
-                alloc[k] = target
-                alloc[j] -= need
-                return
-
     cdef int allocate_c(self, u128 n, u128* alloc) noexcept:
         """The best allocation of n (sum of alloc = n); -1 when the venues cannot fill it."""
         cdef Py_ssize_t i, best = -1
@@ -443,9 +267,9 @@ cdef class Venues:
             alloc[0] = n
             return 0
         px = self.at_amount_c(n, alloc)
-        self.refine_c(alloc, px)
-        self.prune_c(alloc)
-        self.favour_book_c(alloc)
+        refine_c(self, alloc, px)
+        prune_c(self, alloc)
+        favour_book_c(self, alloc)
         best_v = self.total_c(alloc)
         for i in range(self.nv):
             if self.caps[i] >= n:

@@ -1,0 +1,1 @@
+"""No Python names: sized_route_c is cimported by limits."""
