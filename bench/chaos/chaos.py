@@ -18,6 +18,14 @@ never the shared servers):
   join the pool and take their share of the shards by lease), then, a few seconds later,
   its whole process group killed with `kill -9` (a host lost): the first engine's workers
   take the shards back once the leases expire (`takeover_s`), fenced in PostgreSQL.
+- `worker_host`: two hosts as two process groups: the engine (API, relay, workers) and a
+  second host running only `order-engine worker`; once that host holds shards, its whole
+  group is killed with `kill -9`.
+- `sigstop`: the busiest worker paused with SIGSTOP (`--pause-s`, 30 s), then SIGCONT: its
+  shards move once its leases expire; resumed, it must write nothing to them.
+
+With `--cluster`, every scenario but `redis` runs on a local Redis Cluster of three masters
+(REDIS_CLUSTER=1) instead of one redis-server.
 
 The load: market orders and IOC limit orders on the three launched markets, sent at a fixed
 rate by 16 HTTP connections, each with a clientOrderId so a request that met an outage is
@@ -43,11 +51,13 @@ from typing import Any
 import psycopg
 
 from bench.chaos.engine_run import SHARDS, WORKERS, EngineRun, second_up
+from bench.chaos.hosts import sigstop, worker_host
 from bench.chaos.invariants import check_invariants, final_count, pool_base_totals
 from bench.chaos.result import Result
 from bench.chaos.servers import (
     ThrowawayPostgres,
     ThrowawayRedis,
+    ThrowawayRedisCluster,
     servers,
 )
 from bench.chaos.traffic import (
@@ -65,7 +75,8 @@ from bench.chaos.watchers import (
 from service.domain.markets import shard_of
 
 RESULTS = Path(__file__).parents[1] / "results"
-SCENARIOS = ("kill9", "redis", "postgres", "sigterm", "second_up")
+SCENARIOS = ("kill9", "redis", "postgres", "sigterm", "second_up", "worker_host", "sigstop")
+NOT_ON_A_CLUSTER = ("redis",)  # a cluster node restarted empty is another fault
 LIVE_EXECUTING = ("routing", "building", "submitted", "confirmed")
 
 
@@ -104,12 +115,13 @@ def run_scenario(
     scenario: str,
     n: int,
     pg: ThrowawayPostgres,
-    rd: ThrowawayRedis,
+    rd: ThrowawayRedis | ThrowawayRedisCluster,
     workdir: Path,
     *,
     rate: float = 400,
     drain_timeout: float = 120,
     pg_down_s: float = 10,
+    pause_s: float = 30,
     env: dict[str, str] | None = None,
 ) -> Result:
     """One scenario on a fresh database; the break comes once a third of the orders are
@@ -118,8 +130,17 @@ def run_scenario(
     workdir.mkdir(parents=True, exist_ok=True)
     dsn = pg.create_database(f"chaos_{scenario}_{uuid.uuid4().hex[:8]}")
     rd.flush()
+    cluster = isinstance(rd, ThrowawayRedisCluster)
+    assert not (cluster and scenario in NOT_ON_A_CLUSTER), scenario
     run = EngineRun(
-        workdir, {"DATABASE_URL": dsn, "REDIS_URL": rd.url, "REDIS_PREFIX": "oe", **(env or {})}
+        workdir,
+        {
+            "DATABASE_URL": dsn,
+            "REDIS_URL": rd.url,
+            "REDIS_CLUSTER": "1" if cluster else "0",
+            "REDIS_PREFIX": "oe",
+            **(env or {}),
+        },
     )
     notes: dict[str, Any] = {}
     t0 = time.monotonic()
@@ -153,6 +174,7 @@ def run_scenario(
                     break
                 time.sleep(0.05)
         elif scenario == "redis":
+            assert isinstance(rd, ThrowawayRedis)
             rd.kill()
             # an order accepted while Redis is down: committed, queued by the sweeper later
             probes = start_probes(run.http, load.run_id, notes)
@@ -167,6 +189,14 @@ def run_scenario(
             probes.join()
         elif scenario == "second_up":
             second_up(run, workdir / "second", notes)
+        elif scenario == "worker_host":
+            worker_host(run, workdir / "worker-host", notes)
+        elif scenario == "sigstop":
+            index = _busiest_worker()
+            pid = run.worker_pid(index)
+            assert pid is not None, "worker process not found"
+            notes["paused_worker"] = index
+            sigstop(run, pid, pause_s, notes)
         elif scenario == "sigterm":
             code, took = run.sigterm()
             notes["exit_code"] = code
@@ -237,37 +267,55 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--blockhash-ms", default="2000", help="MOCK_BLOCKHASH_VALIDITY_MS (above quote + swap)"
     )
+    p.add_argument("--pause-s", type=float, default=30, help="how long `sigstop` pauses a worker")
+    p.add_argument(
+        "--cluster", action="store_true", help="on a local Redis Cluster of three masters"
+    )
     p.add_argument("--keep", type=Path, help="keep servers' data and engine logs here")
     args = p.parse_args(argv)
+    scenarios = args.scenario or [
+        s for s in SCENARIOS if not (args.cluster and s in NOT_ON_A_CLUSTER)
+    ]
+    if args.cluster and set(scenarios) & set(NOT_ON_A_CLUSTER):
+        p.error(f"not on a cluster: {', '.join(NOT_ON_A_CLUSTER)}")
     env = {
         "MOCK_SWAP_LATENCY_MS": args.swap_ms,
         "MOCK_QUOTE_LATENCY_MS": args.quote_ms,
         "MOCK_BLOCKHASH_VALIDITY_MS": args.blockhash_ms,
     }
     results = []
-    with servers(args.keep) as (pg, rd):
+    with servers(args.keep, cluster=args.cluster) as (pg, rd):
         workdir = Path(args.keep or tempfile.mkdtemp(prefix="chaos-engine-"))
-        for scenario in args.scenario or SCENARIOS:
+        for scenario in scenarios:
             print(f"-- {scenario}: {args.n} orders", file=sys.stderr)
             res = run_scenario(
-                scenario, args.n, pg, rd, workdir / scenario, rate=args.rate, env=env
+                scenario,
+                args.n,
+                pg,
+                rd,
+                workdir / scenario,
+                rate=args.rate,
+                pause_s=args.pause_s,
+                env=env,
             )
             print(json.dumps(res.summary(), indent=2), file=sys.stderr)
             results.append(res)
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"chaos-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    kind = "-cluster" if args.cluster else ""
+    out = RESULTS / f"chaos{kind}-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps([r.summary() for r in results], indent=2))
     print(
-        f"{'scenario':10} {'orders':>6} {'final':>6} {'twice':>5} {'gaps':>4} {'fills':>5}"
-        f" {'pools':>5} {'ws_bad':>6} {'at_break':>9} {'drain_s':>7}  ok"
+        f"{'scenario':11} {'orders':>6} {'final':>6} {'twice':>5} {'gaps':>4} {'fills':>5}"
+        f" {'pools':>5} {'ws_bad':>6} {'at_break':>9} {'drain_s':>7} {'takeover':>8}  ok"
     )
     for r in results:
         rep = r.report
         print(
-            f"{r.scenario:10} {rep.orders:6} {rep.final:6} {rep.executed_twice:5} "
+            f"{r.scenario:11} {rep.orders:6} {rep.final:6} {rep.executed_twice:5} "
             f"{rep.seq_gaps:4} {rep.fills_mismatch:5} {rep.pool_mismatch:5} "
             f"{r.notes['ws']['gaps_or_duplicates'] + r.notes['ws_orders']['gaps_or_duplicates']:6} "
-            f"{r.executing_at_break:4}/{r.pending_at_break:<4} {r.drain_s:7.2f}  "
+            f"{r.executing_at_break:4}/{r.pending_at_break:<4} {r.drain_s:7.2f} "
+            f"{r.notes.get('takeover_s') or '-':>8}  "
             f"{'yes' if r.ok else 'NO'}"
         )
     print(f"written to {out}", file=sys.stderr)

@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.launch import Engine, engine_command, free_port, wait_until_up
+from service.store.redis_client import sync_client
 
 WORKERS = 2
 SHARDS = 8
+SERVER_ENV = ("DATABASE_URL", "REDIS_URL", "REDIS_CLUSTER", "REDIS_PREFIX")
 
 
 # The engine's settings for every run: real (non-zero) latencies and seeded failures, so
@@ -107,10 +109,9 @@ class EngineRun:
         )
 
 
-def lease_owners(redis_url: str) -> list[str | None]:
-    import redis
-
-    r = redis.Redis.from_url(redis_url)
+def lease_owners(env: dict[str, str]) -> list[str | None]:
+    """The owner id holding each shard's lease (None: free), on the run's Redis."""
+    r = sync_client(env["REDIS_URL"], env.get("REDIS_CLUSTER") == "1")
     try:
         values: list[Any] = [r.get(f"oe:lease:{{{shard}}}") for shard in range(SHARDS)]
     finally:
@@ -121,14 +122,14 @@ def lease_owners(redis_url: str) -> list[str | None]:
 def second_up(run: EngineRun, workdir: Path, notes: dict[str, Any]) -> None:
     """Another `up` on the same servers; once its workers hold shards, kill -9 its group."""
     workdir.mkdir(parents=True, exist_ok=True)
-    env = {k: run.env[k] for k in ("DATABASE_URL", "REDIS_URL", "REDIS_PREFIX")}
+    env = {k: run.env[k] for k in SERVER_ENV if k in run.env}
     second = EngineRun(workdir, env)
     second.own_group = True
-    before = set(lease_owners(env["REDIS_URL"]))
+    before = set(lease_owners(env))
     engine = second.start()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        theirs = [o for o in lease_owners(env["REDIS_URL"]) if o is not None and o not in before]
+        theirs = [o for o in lease_owners(env) if o is not None and o not in before]
         if len(theirs) >= SHARDS // 2:
             break
         time.sleep(0.1)
@@ -139,7 +140,7 @@ def second_up(run: EngineRun, workdir: Path, notes: dict[str, Any]) -> None:
     killed = time.monotonic()
     dead = set(theirs)
     while time.monotonic() < killed + 60:
-        owners = lease_owners(env["REDIS_URL"])
+        owners = lease_owners(env)
         if all(o is not None and o not in dead for o in owners):
             notes["takeover_s"] = round(time.monotonic() - killed, 2)
             break

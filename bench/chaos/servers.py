@@ -81,6 +81,9 @@ class ThrowawayRedis:
         client.flushall()
         client.close()
 
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url)
+
 
 class ThrowawayRedisCluster:
     """A local Redis Cluster of `masters` redis-servers (no replicas, no persistence) on
@@ -131,6 +134,15 @@ class ThrowawayRedisCluster:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+    def flush(self) -> None:
+        for port in self.ports:
+            node = redis.Redis(port=port)
+            node.flushall()
+            node.close()
+
+    def client(self) -> redis.RedisCluster:
+        return redis.RedisCluster.from_url(self.url)
 
 
 def _cluster_port() -> int:
@@ -227,9 +239,16 @@ class ThrowawayPostgres:
 
 
 @contextlib.contextmanager
-def servers(workdir: Path | None = None) -> Iterator[tuple[ThrowawayPostgres, ThrowawayRedis]]:
+def servers(
+    workdir: Path | None = None, cluster: bool = False
+) -> Iterator[tuple[ThrowawayPostgres, ThrowawayRedis | ThrowawayRedisCluster]]:
+    """A throwaway PostgreSQL and a throwaway Redis (with `cluster`: a Redis Cluster of
+    three masters)."""
     tmp = Path(workdir or tempfile.mkdtemp(prefix="chaos-"))
-    pg, rd = ThrowawayPostgres(tmp / "pg"), ThrowawayRedis(tmp / "redis")
+    pg = ThrowawayPostgres(tmp / "pg")
+    rd: ThrowawayRedis | ThrowawayRedisCluster = (
+        ThrowawayRedisCluster(tmp / "redis") if cluster else ThrowawayRedis(tmp / "redis")
+    )
     try:
         pg.init()
         pg.start()

@@ -47,6 +47,7 @@ from service.worker.planner import (
     AttemptFailed,
     NothingExecutable,
     Plan,
+    executable,
     internal_price,
     plan_order,
     swap_on_copies,
@@ -246,19 +247,7 @@ class Executor:
         """The attempt's plan on the market as it is now (raises when there is none)."""
         if not self._state.launched(order.symbol):
             raise AttemptFailed("pool_not_open")
-        plan = self.plan(order)
-        if plan is None:
-            if order.type == "market":
-                raise AttemptFailed("insufficient_liquidity")
-            raise NothingExecutable()
-        if (
-            order.type == "market"
-            and plan.route is not None
-            and any(leg.amount <= 0 or leg.quote <= 0 for leg in plan.route.legs)
-        ):
-            # A swap that moves nothing of one token (an amount below what the pool can
-            # price): the chain would refuse it whatever the attempt.
-            raise AttemptFailed("invalid_order")
+        plan = executable(order, self.plan(order))
         log.info(
             "route order=%s %s %s %s legs=%s quote=%s",
             order.id,

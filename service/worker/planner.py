@@ -99,6 +99,25 @@ def plan_order(
     return plan
 
 
+def executable(order: LiveOrder, plan: Plan | None) -> Plan:
+    """The attempt's plan, or the reason it has none: a market order with nothing to
+    execute fails (`insufficient_liquidity`), a limit order has nothing within its price
+    (NothingExecutable), a market order's swap that moves nothing of one token (an amount
+    below what the pool can price) would be refused by the chain whatever the attempt
+    (`invalid_order`)."""
+    if plan is None:
+        if order.type == "market":
+            raise AttemptFailed("insufficient_liquidity")
+        raise NothingExecutable()
+    if (
+        order.type == "market"
+        and plan.route is not None
+        and any(leg.amount <= 0 or leg.quote <= 0 for leg in plan.route.legs)
+    ):
+        raise AttemptFailed("invalid_order")
+    return plan
+
+
 def internal_price(order: LiveOrder, plan: Plan) -> int:
     """The price the plan's internal part is matched at: its limit, or the worst of the
     makers it was planned with."""
