@@ -83,6 +83,8 @@ class Executor:
     async def run(self, order: LiveOrder) -> None:
         """Take an order the worker owns from whatever state it is in to the next resting
         or final state."""
+        if order.symbol not in self._state.books:
+            return  # its shard is not ours any more: its next owner carries it on
         if order.status == "confirmed":
             # The attempt landed before a restart; only the status after it is missing.
             await self._after_execution(order)

@@ -98,10 +98,13 @@ class InDoubt:
                 log.warning("%s: signature statuses failed (%s); asking again", self._name, e)
                 wait = RETRY_S
                 continue
+            self._keep_ours(waiting)  # the shard may have moved while we asked
             now = time.time()
             deadline: float | None = None
             for sig, status in statuses.items():
-                order = waiting[sig]
+                order = waiting.get(sig)
+                if order is None:
+                    continue
                 if status.state == "expired":
                     del waiting[sig]
                     self._released.add(order.id)

@@ -4,7 +4,9 @@ Each scenario runs `order-engine up` against a throwaway PostgreSQL and a throwa
 redis-server (never the shared ones), with real latencies (swap 50-150 ms, quote 10 ms) and
 10 % seeded chain failures, sends CHAOS_ORDERS orders (300 by default) and breaks something a
 third of the way in, while orders are mid-flight: `kill -9` of a worker, Redis killed and
-started again empty, PostgreSQL stopped for 10 s, SIGTERM to the whole engine and a restart.
+started again empty, PostgreSQL stopped for 10 s, SIGTERM to the whole engine and a restart,
+a second engine or a second host of workers killed whole, a worker paused (SIGSTOP) past its
+leases; the last two also on a local Redis Cluster of three masters.
 Then every promise is checked on what PostgreSQL holds (bench/chaos/invariants.py) and on what
 one client's WebSocket received. `python -m bench.chaos` runs the same with 2,000 orders.
 """
@@ -24,11 +26,21 @@ from bench.chaos import chaos, servers
 pytestmark = pytest.mark.e2e
 
 N = int(os.environ.get("CHAOS_ORDERS", "300"))
+PAUSE_S = 12  # sigstop: well past the chaos engine's LEASE_TTL_MS (3 s), on a loaded machine too
+ON_A_CLUSTER = ("worker_host", "sigstop")
 
 
 @pytest.fixture(scope="module")
 def throwaway() -> Iterator[tuple[servers.ThrowawayPostgres, servers.ThrowawayRedis]]:
     with servers.servers() as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def throwaway_cluster() -> Iterator[
+    tuple[servers.ThrowawayPostgres, servers.ThrowawayRedis | servers.ThrowawayRedisCluster]
+]:
+    with servers.servers(cluster=True) as started:
         yield started
 
 
@@ -49,7 +61,28 @@ def test_break_under_load_every_order_final_once_in_order(
     tmp_path: Path,
 ) -> None:
     pg, rd = throwaway
-    res = chaos.run_scenario(scenario, N, pg, rd, tmp_path)
+    check_run(scenario, pg, rd, tmp_path)
+
+
+@pytest.mark.parametrize("scenario", ON_A_CLUSTER)
+def test_break_under_load_on_a_redis_cluster(
+    scenario: str,
+    throwaway_cluster: tuple[
+        servers.ThrowawayPostgres, servers.ThrowawayRedis | servers.ThrowawayRedisCluster
+    ],
+    tmp_path: Path,
+) -> None:
+    pg, rd = throwaway_cluster
+    check_run(scenario, pg, rd, tmp_path)
+
+
+def check_run(
+    scenario: str,
+    pg: servers.ThrowawayPostgres,
+    rd: servers.ThrowawayRedis | servers.ThrowawayRedisCluster,
+    tmp_path: Path,
+) -> None:
+    res = chaos.run_scenario(scenario, N, pg, rd, tmp_path, pause_s=PAUSE_S)
     summary = res.summary()
     print(json.dumps({k: v for k, v in summary.items() if k != "problems"}))
     why = f"{json.dumps(summary, indent=1)}\n{_errors(tmp_path)}"
@@ -87,6 +120,11 @@ def test_break_under_load_every_order_final_once_in_order(
 
     if scenario == "kill9":
         assert "restarted_in_s" in notes, why  # the supervisor started the worker again
+    elif scenario in ("second_up", "worker_host", "sigstop"):
+        # the shards of the host lost (or the worker paused) had owners again in time
+        assert notes["takeover_s"] is not None, why
+        if scenario == "sigstop":
+            assert notes["paused_shards"] > 0 and notes["resumed_worker_alive"], why
     elif scenario == "redis":
         health = notes["health_during"]
         assert health["status"] == 503 and health["retry_after"], why
