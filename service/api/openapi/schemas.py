@@ -302,7 +302,12 @@ def build_schemas(markets: Mapping[str, Market]) -> dict[str, Any]:
         "required": ["symbol", "venue", "baseReserve", "quoteReserve"],
         "properties": {
             "symbol": symbol,
-            "venue": {"type": "string", "enum": list(VENUES)},
+            "venue": {
+                "type": "string",
+                "enum": list(VENUES),
+                "description": "raydium opens a constant-product pool; meteora a DLMM pool of"
+                " equal bins around the price quoteReserve/baseReserve",
+            },
             "baseReserve": {**sim_amount, "description": "base tokens in the new pool"},
             "quoteReserve": {**sim_amount, "description": "quote tokens in the new pool"},
             "feeBps": {"type": "integer", "minimum": 0, "maximum": 1000, "default": 25},
