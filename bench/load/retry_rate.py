@@ -29,10 +29,11 @@ from typing import Any
 import psycopg
 
 from bench.load import engine as eng
+from engine_core import fsm
 
 # (symbol, smallest, largest amount in token units): small next to the pools (< 0.01 %)
 SIZES = (("SOL/USDC", 0.05, 2.0), ("ETH/USDT", 0.005, 0.2), ("BONK/SOL", 50_000, 2_000_000))
-FINAL = ("filled", "failed", "canceled", "expired")
+FINAL = sorted(fsm.TERMINAL)
 
 
 def post(url: str, body: dict[str, Any]) -> tuple[int, Any]:
@@ -124,7 +125,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     done = conn.execute(
                         "SELECT count(*) FROM orders WHERE id = ANY(%s::uuid[])"
                         " AND status = ANY(%s)",
-                        (ids, list(FINAL)),
+                        (ids, FINAL),
                     ).fetchone()
                 if done and done[0] == len(ids):
                     break

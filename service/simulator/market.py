@@ -46,18 +46,21 @@ class OffsetWalk:
         self.bound = hi / 2
         self.decay = math.exp(-dt / REVERSION_S)
         self.noise = self.sigma * math.sqrt(1 - self.decay * self.decay)
-        self.bps = max(-self.bound, min(self.bound, start_bps))
+        self.bps = start_bps  # may start out of the band (markets.toml, a launch): it
+        # comes back at the walk's pace, never by a jump
 
     @property
     def max_step_bps(self) -> float:
-        """The most one step moves the offset (drift toward the far centre + capped noise)."""
+        """The most one step moves an offset within the band (the drift toward the far
+        centre + the capped noise)."""
         return (1 - self.decay) * (self.centre + self.bound) + NOISE_CAP * self.noise
 
     def step(self, side: int) -> float:
         mean = side * self.centre
         z = max(-NOISE_CAP, min(NOISE_CAP, self.rng.normal()))
         x = mean + (self.bps - mean) * self.decay + self.noise * z
-        self.bps = max(-self.bound, min(self.bound, x))
+        limit = max(self.bound, abs(self.bps))
+        self.bps = max(-limit, min(limit, x))
         return self.bps
 
 
