@@ -27,6 +27,12 @@ def order_json(
     row: dict[str, Any], market: Market, fills: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     base, quote = market.base.decimals, market.quote.decimals
+    target = row.get("quote_target")
+    amount = row["amount"]
+    if target is not None:
+        # a quote-denominated order: its base amount is what it filled (sized by the
+        # worker at its attempt), unknown (null) before it fills
+        amount = row["filled"] or None
     return {
         "id": str(row["id"]),
         "clientId": row["client_id"],
@@ -35,13 +41,14 @@ def order_json(
         "side": row["side"],
         "type": row["type"],
         "timeInForce": None if row["type"] == "market" else row["time_in_force"],
-        "amount": from_base_units(row["amount"], base),
+        "amount": from_base_units(amount, base),
+        "quoteTarget": from_base_units(target, quote),
         "limitPrice": from_base_units(row["limit_price"], quote),
         "expiresAt": iso(row["expires_at"]) if row["expires_at"] else None,
         "slippageBps": row["slippage_bps"],
         "status": row["status"],
         "filled": from_base_units(row["filled"], base),
-        "remaining": from_base_units(row["amount"] - row["filled"], base),
+        "remaining": None if amount is None else from_base_units(amount - row["filled"], base),
         "avgPrice": price_string(row["quote_amount"], row["filled"], base, quote),
         "quoteAmount": from_base_units(row["quote_amount"], quote),
         "fees": from_base_units(row["fees"], quote),

@@ -58,6 +58,7 @@ def order_row(order: NewOrder, market: Market) -> dict[str, Any]:
         "limit_price": order.limit_price,
         "expires_at": order.expires_at,
         "slippage_bps": order.slippage_bps,
+        "quote_target": order.quote_amount,
         "payload": {
             "filled": "0",
             "remaining": from_base_units(order.amount, market.base.decimals),

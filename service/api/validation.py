@@ -34,6 +34,7 @@ ORDER_FIELDS: tuple[str, ...] = (
     "symbol",
     "side",
     "amount",
+    "quoteAmount",
     "type",
     "limitPrice",
     "timeInForce",
@@ -64,11 +65,14 @@ class NewOrder:
     side: str  # "buy" | "sell"
     type: str  # "market" | "limit" | "sniper"
     time_in_force: str  # "GTC" | "IOC" | "FOK" | "GTD"
-    amount: int  # base units of the BASE token
+    amount: int | None  # base units of the BASE token (None: a quote-denominated order)
     limit_price: int | None  # quote-token base units per ONE WHOLE base token
     expires_at: datetime | None  # tz-aware UTC
     slippage_bps: int
     idempotency_header: str | None = None  # the Idempotency-Key header, when given
+    # market orders only, instead of `amount`: quote-token base units to spend (buy) or
+    # receive (sell); the worker sizes the base amount
+    quote_amount: int | None = None
 
     @property
     def idem_key(self) -> str | None:
@@ -76,8 +80,9 @@ class NewOrder:
         return self.client_order_id or self.idempotency_header
 
     def canonical(self) -> dict[str, object]:
-        """The request with defaults applied and values normalized, minus the key itself."""
-        return {
+        """The request with defaults applied and values normalized, minus the key itself
+        (`quoteAmount` only when given: the hashes of base-amount orders stay as they were)."""
+        out: dict[str, object] = {
             "v": _HASH_VERSION,
             "clientId": self.client_id,
             "symbol": self.symbol,
@@ -89,6 +94,9 @@ class NewOrder:
             "expiresAt": iso_utc(self.expires_at) if self.expires_at is not None else None,
             "slippageBps": self.slippage_bps,
         }
+        if self.quote_amount is not None:
+            out["quoteAmount"] = self.quote_amount
+        return out
 
     def request_hash(self) -> str:
         """sha256 hex of the canonical request.
@@ -164,11 +172,22 @@ def parse_order(
                 "them equal",
             )
 
-    raw = get("amount")
-    if raw is None:
-        raise missing("amount")
-    amount = check_units(raw, market.base.decimals, "amount")
-    if max_amount is not None and amount > max_amount:
+    raw, raw_quote = get("amount"), get("quoteAmount")
+    amount: int | None = None
+    quote_amount: int | None = None
+    if raw_quote is not None:
+        if order_type != "market":
+            raise bad_request("quoteAmount", "quoteAmount is only allowed on a market order")
+        if raw is not None:
+            raise bad_request("quoteAmount", "send amount or quoteAmount, not both")
+        quote_amount = check_units(raw_quote, market.quote.decimals, "quoteAmount")
+    elif raw is None:
+        raise bad_request(
+            "amount", "amount is required (or quoteAmount on a market order)", code="missing_field"
+        )
+    else:
+        amount = check_units(raw, market.base.decimals, "amount")
+    if max_amount is not None and amount is not None and amount > max_amount:
         limit_text = from_base_units(max_amount, market.base.decimals)
         raise bad_request(
             "amount", f"amount exceeds the maximum of {limit_text} {market.base.symbol}"
@@ -206,6 +225,7 @@ def parse_order(
         expires_at=expires_at,
         slippage_bps=slippage_bps,
         idempotency_header=header,
+        quote_amount=quote_amount,
     )
 
 

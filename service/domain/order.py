@@ -38,6 +38,9 @@ class LiveOrder:
     handle: int = 0  # in the market's book
     book_seq: int = -1  # time priority in the book, kept across executions
     cancel_requested: bool = False
+    # a quote-denominated market order: quote-token base units to spend (buy) or receive
+    # (sell); `amount` is then what the planner sized at the attempt (service/worker/planner)
+    quote_target: int | None = None
     # payload() of the last call and what it was computed from (most status changes leave
     # the amounts as they were)
     _payload_of: tuple[Any, ...] = field(default=(), repr=False, compare=False)
@@ -45,7 +48,9 @@ class LiveOrder:
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...], market: Market) -> LiveOrder:
-        """From a row of store/worker.py's LIVE_ORDER_COLUMNS, in that order."""
+        """From a row of store/worker.py's LIVE_ORDER_COLUMNS, in that order (the last,
+        quote_target, may be left out)."""
+        quote_target = row[19] if len(row) > 19 else None
         (
             oid,
             client_id,
@@ -66,7 +71,11 @@ class LiveOrder:
             failure_reason,
             created_at,
             expires_at,
-        ) = row
+        ) = row[:19]
+        if quote_target is not None:
+            # no base amount stored: what it filled (an attempt that landed), else sized at
+            # its next attempt (1 until then: a placeholder the planner replaces)
+            amount = filled or 1
         return cls(
             id=str(oid),
             client_id=client_id,
@@ -88,6 +97,7 @@ class LiveOrder:
             created_at=created_at,
             expires_at=expires_at,
             market=market,
+            quote_target=quote_target,
         )
 
     @property
@@ -130,7 +140,14 @@ class LiveOrder:
     def payload(self) -> dict[str, Any]:
         """The WebSocket fields of this order as it stands, as decimal strings (a new dict
         the caller may extend)."""
-        of = (self.filled, self.quote_amount, self.tx_hash, self.failure_reason, self.attempts)
+        of = (
+            self.filled,
+            self.quote_amount,
+            self.tx_hash,
+            self.failure_reason,
+            self.attempts,
+            self.amount,
+        )
         if of != self._payload_of:
             self._payload = self._compute_payload()
             self._payload_of = of
@@ -140,7 +157,11 @@ class LiveOrder:
         base, quote = self.market.base.decimals, self.market.quote.decimals
         values = {
             "filled": from_base_units(self.filled, base) or "0",
-            "remaining": from_base_units(self.remaining, base) or "0",
+            # a quote-denominated order's base amount is known once it fills (as the API
+            # shows it, service/api/render.py)
+            "remaining": None
+            if self.quote_target is not None and not self.filled
+            else from_base_units(self.remaining, base) or "0",
             "avgPrice": price_string(self.quote_amount, self.filled, base, quote),
             "txHash": self.tx_hash,
             "failureReason": self.failure_reason,

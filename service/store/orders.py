@@ -19,7 +19,8 @@ from service.domain.cursor import Position
 ORDER_COLUMNS = (
     "id, client_id, client_order_id, idem_key, request_hash, symbol, side, type,"
     " time_in_force, amount, limit_price, expires_at, slippage_bps, status, filled,"
-    " quote_amount, fees, route, tx_hash, attempts, failure_reason, seq, created_at, updated_at"
+    " quote_amount, fees, route, tx_hash, attempts, failure_reason, seq, created_at, updated_at,"
+    " quote_target"
 )
 
 # The order and its first event (seq 1, pending) for a whole batch of orders (the API's
@@ -46,16 +47,17 @@ WITH input AS (
         client_order_id text, idem_key text, request_hash text, symbol text, side text,
         type text, time_in_force text, amount bigint, limit_price bigint,
         expires_at timestamptz, slippage_bps integer, ts timestamptz, payload json,
-        shard integer))
+        shard integer, quote_target bigint))
     WITH ORDINALITY AS t(id, client_id, client_order_id, idem_key, request_hash, symbol,
         side, type, time_in_force, amount, limit_price, expires_at, slippage_bps, ts, payload,
-        shard, ord)
+        shard, quote_target, ord)
 ), ins AS (
     INSERT INTO orders (id, client_id, client_order_id, idem_key, request_hash, symbol, side,
         type, time_in_force, amount, limit_price, expires_at, slippage_bps, status, seq,
-        created_at, updated_at)
+        created_at, updated_at, quote_target)
     SELECT id, client_id, client_order_id, idem_key, request_hash, symbol, side, type,
-        time_in_force, amount, limit_price, expires_at, slippage_bps, 'pending', 1, ts, ts
+        time_in_force, amount, limit_price, expires_at, slippage_bps, 'pending', 1, ts, ts,
+        quote_target
     FROM input ORDER BY ord
     ON CONFLICT (client_id, idem_key) WHERE idem_key IS NOT NULL DO NOTHING
     RETURNING {ORDER_COLUMNS}

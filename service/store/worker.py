@@ -23,7 +23,7 @@ from service.store.pools import ensure_pools, load_markets_state, load_pools
 LIVE_ORDER_COLUMNS = (
     "id::text, client_id, symbol, side, type, time_in_force, amount, limit_price, slippage_bps,"
     " status, seq, filled, quote_amount, fees, attempts, tx_hash, failure_reason, created_at,"
-    " expires_at"
+    " expires_at, quote_target"
 )
 
 SELECT_LIVE = (

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from engine_core.pools import make_pool
+from service.domain.launch import launch_pool
 from service.domain.markets import Market
 from service.domain.order import LiveOrder
 from service.domain.units import to_base_units
@@ -182,17 +182,12 @@ class Commands:
                 "field": "venue",
                 "message": f"{venue} already has a {symbol} pool",
             }
-        pool = make_pool(
-            "cpmm",
-            {
-                "base_reserve": to_base_units(
-                    args["baseReserve"], market.base.decimals, "baseReserve"
-                ),
-                "quote_reserve": to_base_units(
-                    args["quoteReserve"], market.quote.decimals, "quoteReserve"
-                ),
-                "fee_bps": int(args.get("feeBps", 25)),
-            },
+        pool = launch_pool(
+            market,
+            venue,
+            to_base_units(args["baseReserve"], market.base.decimals, "baseReserve"),
+            to_base_units(args["quoteReserve"], market.quote.decimals, "quoteReserve"),
+            int(args.get("feeBps", 25)),
         )
         self._state.open_pool(symbol, venue, pool)
         ask, _ = self._state.quotes(symbol)

@@ -66,6 +66,7 @@ order_fields: dict[str, st.SearchStrategy[Any]] = {
     "symbol": st.sampled_from([*SYMBOLS, "DOGE/USDC", "sol/usdc", ""]) | json_leaf,
     "side": st.sampled_from(["buy", "sell", "BUY", "hold"]) | json_leaf,
     "amount": amounts,
+    "quoteAmount": amounts,
     "type": st.sampled_from(["market", "limit", "sniper", "stop"]) | json_leaf,
     "limitPrice": amounts,
     "timeInForce": st.sampled_from(["GTC", "IOC", "FOK", "GTD", "gtc"]) | json_leaf,

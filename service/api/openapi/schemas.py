@@ -51,8 +51,15 @@ def build_schemas(markets: Mapping[str, Market]) -> dict[str, Any]:
         "symbol": {"type": "string", "enum": symbols},
         "side": {"type": "string", "enum": list(v.SIDES)},
         "amount": {
-            **ref("Amount"),
-            "description": "quantity of the BASE token (SOL in SOL/USDC), buys and sells",
+            "oneOf": [ref("Amount"), {"type": "null"}],
+            "description": "quantity of the BASE token (SOL in SOL/USDC), buys and sells; "
+            "required unless quoteAmount is given",
+        },
+        "quoteAmount": {
+            "oneOf": [ref("Amount"), {"type": "null"}],
+            "description": "market orders only, instead of amount: spend (buy) or receive "
+            "(sell) this much of the QUOTE token (USDC in SOL/USDC); the engine sizes the base "
+            "amount (the most a buy can get for it, the least a sell needs to give for it)",
         },
         "type": {
             "type": ["string", "null"],
@@ -93,9 +100,25 @@ def build_schemas(markets: Mapping[str, Market]) -> dict[str, Any]:
         "type": "object",
         "description": "`null` for an optional field means absent. Unknown fields -> 400.",
         "additionalProperties": False,
-        "required": ["clientId", "symbol", "side", "amount"],
+        "required": ["clientId", "symbol", "side"],
         "properties": order_fields,
         "allOf": [
+            {  # exactly one of amount / quoteAmount (null: absent)
+                "oneOf": [
+                    {
+                        "required": ["amount"],
+                        "properties": {"amount": ref("Amount"), "quoteAmount": {"type": "null"}},
+                    },
+                    {
+                        "required": ["quoteAmount"],
+                        "properties": {"quoteAmount": ref("Amount"), "amount": {"type": "null"}},
+                    },
+                ],
+            },
+            {  # quoteAmount: market orders only
+                "if": {"required": ["quoteAmount"], "properties": {"quoteAmount": ref("Amount")}},
+                "then": {"properties": {"type": {"enum": ["market", None]}}},
+            },
             {  # market (the default type): no limitPrice
                 "if": {"properties": {"type": {"enum": ["market", None]}}},
                 "then": {"properties": {"limitPrice": {"type": "null"}}},
@@ -187,13 +210,23 @@ def build_schemas(markets: Mapping[str, Market]) -> dict[str, Any]:
             "type": ["string", "null"],
             "enum": [*v.TIME_IN_FORCE, None],
         },
-        "amount": DECIMAL_STRING,
+        "amount": {
+            **DECIMAL_STRING_OR_NULL,
+            "description": "base tokens; a quoteAmount order's is what it filled (null before)",
+        },
+        "quoteTarget": {
+            **DECIMAL_STRING_OR_NULL,
+            "description": "the quoteAmount the order was placed with (null: an amount order)",
+        },
         "limitPrice": DECIMAL_STRING_OR_NULL,
         "expiresAt": nullable(TIMESTAMP),
         "slippageBps": {"type": "integer"},
         "status": ref("Status"),
         "filled": DECIMAL_STRING,
-        "remaining": {**DECIMAL_STRING, "description": "amount - filled, whatever the status"},
+        "remaining": {
+            **DECIMAL_STRING_OR_NULL,
+            "description": "amount - filled, whatever the status (null while amount is)",
+        },
         "avgPrice": DECIMAL_STRING_OR_NULL,
         "quoteAmount": DECIMAL_STRING_OR_NULL,
         "fees": DECIMAL_STRING_OR_NULL,
@@ -302,7 +335,12 @@ def build_schemas(markets: Mapping[str, Market]) -> dict[str, Any]:
         "required": ["symbol", "venue", "baseReserve", "quoteReserve"],
         "properties": {
             "symbol": symbol,
-            "venue": {"type": "string", "enum": list(VENUES)},
+            "venue": {
+                "type": "string",
+                "enum": list(VENUES),
+                "description": "raydium opens a constant-product pool; meteora a DLMM pool of"
+                " equal bins around the price quoteReserve/baseReserve",
+            },
             "baseReserve": {**sim_amount, "description": "base tokens in the new pool"},
             "quoteReserve": {**sim_amount, "description": "quote tokens in the new pool"},
             "feeBps": {"type": "integer", "minimum": 0, "maximum": 1000, "default": 25},

@@ -99,7 +99,7 @@ def test_openapi_new_order_schema_matches_validation(settings: Settings) -> None
     new_order = doc["components"]["schemas"]["NewOrder"]
     assert tuple(new_order["properties"]) == ORDER_FIELDS
     assert new_order["additionalProperties"] is False
-    assert new_order["required"] == ["clientId", "symbol", "side", "amount"]
+    assert new_order["required"] == ["clientId", "symbol", "side"]  # + amount or quoteAmount
     props = new_order["properties"]
     assert props["side"]["enum"] == list(SIDES)
     assert props["type"]["enum"] == [*ORDER_TYPES, None]
@@ -121,8 +121,20 @@ def test_openapi_new_order_schema_matches_validation(settings: Settings) -> None
         {**good, "expiresAt": "2030-01-01T00:00:00Z"},  # not GTD
         {**good, "clientOrderId": "a b"},
         {k: v for k, v in good.items() if k != "clientId"},
+        {k: v for k, v in good.items() if k != "amount"},  # neither amount nor quoteAmount
+        {**good, "quoteAmount": "100"},  # both
+        {**{k: v for k, v in good.items() if k != "amount"}, "quoteAmount": "0"},
+        {
+            **{k: v for k, v in good.items() if k != "amount"},
+            "quoteAmount": "100",
+            "type": "limit",
+            "limitPrice": "150",
+        },
     ):
         assert not schema.is_valid(bad), bad
+    quote = {k: v for k, v in good.items() if k != "amount"}
+    assert schema.is_valid({**quote, "quoteAmount": "100"})
+    assert schema.is_valid({**quote, "quoteAmount": 100, "amount": None, "type": "market"})
 
 
 @settings(FUZZ, max_examples=500)

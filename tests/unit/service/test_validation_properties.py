@@ -147,6 +147,7 @@ new_orders = st.builds(
     | st.sampled_from([datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)]),
     slippage_bps=st.sampled_from([0, 50]),
     idempotency_header=st.none() | st.sampled_from(["k1", "k2"]),
+    quote_amount=st.none() | st.integers(min_value=1, max_value=3),
 )
 
 
@@ -157,5 +158,5 @@ def test_property_request_hash_equal_iff_requests_equal(a: NewOrder, b: NewOrder
     assert (a.request_hash() == b.request_hash()) == same
     fields = [f.name for f in dataclasses.fields(NewOrder)]
     fields = [f for f in fields if f not in ("client_order_id", "idempotency_header")]
-    assert len(fields) == 9
+    assert len(fields) == 10
     assert same == all(getattr(a, f) == getattr(b, f) for f in fields)
