@@ -66,3 +66,4 @@ cdef class CpmmPool(Pool):
     cdef u128 x   # base reserve
     cdef u128 y   # quote reserve
     cdef uint64_t fee
+    cdef bint fee_on_output  # sells: the fee off the quote out, not the base in

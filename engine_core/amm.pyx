@@ -195,18 +195,31 @@ def _state_int(dict d, str key):
 
 
 cdef class CpmmPool(Pool):
-    """x * y = k. x = base reserve, y = quote reserve; the fee (quote) stays in y."""
+    """x * y = k. x = base reserve, y = quote reserve; the fee stays in the pool. A buy pays
+    ceil(net * 10^4 / (10^4 - fee)) quote for a net that buys the base out (Raydium CP-swap's
+    swap_base_output: the fee off the input). A sell, by fee_mode:
+    - "output" (the default here): the fee, ceil(gross * fee / 10^4), comes off the quote
+      paid out;
+    - "input" (Raydium's swap_base_input): ceil(dx * fee / 10^4) of the base put in is the
+      fee and the rest is swapped.
+    "output" stays the default because the exact split and limit searches (split_refine,
+    sizing) assume the output falls smoothly unit by unit; "input" is a staircase (every
+    10^4 / fee units the fee takes one unit more), where they can miss by a few units.
+    A sell's fee is reported in quote units either way: what the pool pays less for it."""
 
     kind = "cpmm"
 
-    def __init__(self, base_reserve, quote_reserve, fee_bps=25):
+    def __init__(self, base_reserve, quote_reserve, fee_bps=25, fee_mode="output"):
         if not (0 < base_reserve <= U64_MAX and 0 < quote_reserve <= U64_MAX):
             raise ValueError("reserves must be integers in 1 .. 2**64-1")
         if not 0 <= fee_bps < BPS:
             raise ValueError("fee_bps must be in 0 .. 9999")
+        if fee_mode not in ("input", "output"):
+            raise ValueError("fee_mode must be 'input' or 'output'")
         self.x = base_reserve
         self.y = quote_reserve
         self.fee = fee_bps
+        self.fee_on_output = fee_mode == "output"
 
     @property
     def base_reserve(self):
@@ -220,9 +233,13 @@ cdef class CpmmPool(Pool):
     def fee_bps(self):
         return self.fee
 
+    @property
+    def fee_mode(self):
+        return "output" if self.fee_on_output else "input"
+
     # -- QUERIES --
     cdef int quote_sell_c(self, u128 dx, u128* out, u128* fee) noexcept nogil:
-        cdef u128 gross, f
+        cdef u128 gross, f, net
         if dx == 0:
             out[0] = 0
             fee[0] = 0
@@ -230,9 +247,14 @@ cdef class CpmmPool(Pool):
         if dx > U64_MAX - self.x:
             return ERR_OVERFLOW
         gross = div_c(self.y * dx, self.x + dx)
-        f = ceil_div(gross * self.fee, BPS)
-        out[0] = gross - f
-        fee[0] = f
+        if self.fee_on_output:
+            f = ceil_div(gross * self.fee, BPS)
+            out[0] = gross - f
+            fee[0] = f
+            return OK
+        net = dx - ceil_div(dx * self.fee, BPS)  # swap_base_input: the fee off the input
+        out[0] = div_c(self.y * net, self.x + net)
+        fee[0] = gross - out[0]
         return OK
 
     cdef int quote_buy_c(self, u128 dy, u128* cost, u128* fee) noexcept nogil:
@@ -280,8 +302,10 @@ cdef class CpmmPool(Pool):
         return <double>(p * k if sell else p / k)
 
     cdef u128 depth_c(self, bint sell, double px, u128 limit) noexcept nogil:
-        # sell dx: out = k*y*dx/(x+dx), marginal k*x*y/(x+dx)^2 >= px
+        # sell dx, fee on the output: out = k*y*dx/(x+dx), marginal k*x*y/(x+dx)^2 >= px
         #   <=>  dx <= sqrt(k*x*y/px) - x
+        # sell dx, fee on the input: out = y*k*dx/(x+k*dx), marginal k*x*y/(x+k*dx)^2 >= px
+        #   <=>  dx <= (sqrt(k*x*y/px) - x) / k
         # buy dy: cost = y*dy/((x-dy)*k), marginal x*y/((x-dy)^2*k) <= px
         #   <=>  dy <= x - sqrt(x*y/(k*px))
         cdef long double x = <long double>self.x, y = <long double>self.y
@@ -292,6 +316,8 @@ cdef class CpmmPool(Pool):
             return cap if sell else 0
         if sell:
             d = sqrtl(k * x * y / px) - x
+            if not self.fee_on_output:
+                d = d / k
         else:
             d = x - sqrtl(x * y / (k * px))
         if d <= 0:
@@ -320,6 +346,7 @@ cdef class CpmmPool(Pool):
         p.x = self.x
         p.y = self.y
         p.fee = self.fee
+        p.fee_on_output = self.fee_on_output
         return p
 
     cdef int assign_c(self, Pool other) except -1:
@@ -327,6 +354,7 @@ cdef class CpmmPool(Pool):
         self.x = o.x
         self.y = o.y
         self.fee = o.fee
+        self.fee_on_output = o.fee_on_output
         return 0
 
     # -- STATE --
@@ -336,6 +364,7 @@ cdef class CpmmPool(Pool):
             "base_reserve": str(py_u128(self.x)),
             "quote_reserve": str(py_u128(self.y)),
             "fee_bps": self.fee,
+            "fee_mode": self.fee_mode,
         }
 
     @staticmethod
@@ -344,9 +373,9 @@ cdef class CpmmPool(Pool):
             raise ValueError(f"not a cpmm state: kind={d.get('kind')!r}")
         return CpmmPool(
             _state_int(d, "base_reserve"), _state_int(d, "quote_reserve"),
-            _state_int(d, "fee_bps"),
+            _state_int(d, "fee_bps"), d.get("fee_mode", "output"),
         )
 
     def __repr__(self):
         return (f"CpmmPool(base_reserve={py_u128(self.x)}, quote_reserve={py_u128(self.y)}, "
-                f"fee_bps={self.fee})")
+                f"fee_bps={self.fee}, fee_mode={self.fee_mode!r})")

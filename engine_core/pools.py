@@ -12,22 +12,26 @@ __all__ = ["InsufficientLiquidity", "Pool", "CpmmPool", "DlmmPool", "make_pool",
 KINDS = ("cpmm", "dlmm")
 
 
-def make_pool(kind: str, params: dict[str, int]) -> Pool:
+def make_pool(kind: str, params: dict[str, Any]) -> Pool:
     """A pool at its starting liquidity; params are integers (markets.toml keys, with the
     base_ / quote_ amounts already in base units).
 
-    cpmm: base_reserve, quote_reserve, fee_bps (default 25).
+    cpmm: base_reserve, quote_reserve, fee_bps (default 25), fee_mode ("output", the
+    default: a sell's fee off the quote paid out; or "input", Raydium's swap_base_input).
     dlmm: bin_step, active_id, bins_each_side, base_per_bin, quote_per_bin, and optionally
     fee_bps, variable_fee_control, max_volatility_accumulator, filter_period, decay_period,
     reduction_factor (see engine_core/dlmm.pyx).
     """
     if kind == "cpmm":
-        unknown = set(params) - {"base_reserve", "quote_reserve", "fee_bps"}
+        unknown = set(params) - {"base_reserve", "quote_reserve", "fee_bps", "fee_mode"}
         if unknown:
             raise ValueError(f"unknown cpmm params: {sorted(unknown)}")
         try:
             return CpmmPool(
-                params["base_reserve"], params["quote_reserve"], params.get("fee_bps", 25)
+                params["base_reserve"],
+                params["quote_reserve"],
+                params.get("fee_bps", 25),
+                params.get("fee_mode", "output"),
             )
         except KeyError as e:
             raise ValueError(f"cpmm needs {e.args[0]}") from None

@@ -26,7 +26,7 @@ class Token:
 class VenueConfig:
     venue: str
     kind: str
-    params: dict[str, int]
+    params: dict[str, Any]  # integers (base units), and cpmm's fee_mode
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,16 @@ def _venue(name: str, raw: dict[str, Any], base: Token, quote: Token, where: str
     kind = raw.pop("kind", None)
     if kind not in ("cpmm", "dlmm"):
         raise MarketsError(f"{where}.kind must be cpmm or dlmm")
-    params: dict[str, int] = {}
+    params: dict[str, Any] = {}
     for key, value in raw.items():
         if key.startswith("base_"):
             params[key] = to_base_units(str(value), base.decimals, f"{where}.{key}")
         elif key.startswith("quote_"):
             params[key] = to_base_units(str(value), quote.decimals, f"{where}.{key}")
+        elif key == "fee_mode" and kind == "cpmm":
+            if value not in ("input", "output"):
+                raise MarketsError(f"{where}.fee_mode must be input or output")
+            params[key] = value
         elif isinstance(value, int):
             params[key] = value
         else:

@@ -1,4 +1,5 @@
-"""CpmmPool: worked examples computed by hand, and properties of x*y=k with the fee in quote."""
+"""CpmmPool: worked examples computed by hand, Raydium's swap_base_input as a reference for
+sells (the trade fee off the input, the default), and properties of x*y=k."""
 
 from __future__ import annotations
 
@@ -41,11 +42,32 @@ def test_cpmm_quote_buy_small_pool_matches_hand_computation():
     assert CpmmPool(1000, 2000, 25).quote_buy(100) == (224, 1)
 
 
-def test_cpmm_quote_sell_one_sol_matches_hand_computation():
+def test_cpmm_quote_sell_one_sol_fee_on_output_matches_hand_computation():
     # 200000 SOL / 30M USDC: gross = floor(3e13 * 1e9 / 200001e9) = 149999250
     # fee = ceil(149999250 * 25 / 10000) = ceil(374998.125) = 374999
-    pool = CpmmPool(200_000 * SOL, 30_000_000 * USDC, 25)
+    pool = CpmmPool(200_000 * SOL, 30_000_000 * USDC, 25, "output")
     assert pool.quote_sell(1 * SOL) == (149_999_250 - 374_999, 374_999)
+
+
+def test_cpmm_quote_sell_one_sol_fee_on_input_matches_hand_computation():
+    # Raydium's default: fee = ceil(1e9 * 25 / 10000) = 2500000 lamports; 997500000 swapped:
+    # out = floor(3e13 * 997.5e6 / (2e14 + 997.5e6)) = 149624253; reported fee (in quote):
+    # what the fee cost = 149999250 (out with no fee) - 149624253 = 374997
+    pool = CpmmPool(200_000 * SOL, 30_000_000 * USDC, 25, "input")
+    assert CpmmPool(1, 1).fee_mode == "output"  # the default (see CpmmPool)
+    assert pool.quote_sell(1 * SOL) == (149_624_253, 374_997)
+
+
+@given(reserves, reserves, fees, st.integers(min_value=1, max_value=10**15))
+def test_cpmm_sell_matches_raydium_swap_base_input(x, y, fee, dx):
+    """raydium-cp-swap CurveCalculator::swap_base_input: trade_fee = ceil(in * rate / 1e6)
+    (rate in millionths: bps * 100), then the constant product on in - trade_fee, floored."""
+    trade_fee = -(-dx * fee * 100 // 1_000_000)
+    net = dx - trade_fee
+    want = y * net // (x + net)
+    got, reported = CpmmPool(x, y, fee, "input").quote_sell(dx)
+    assert got == want
+    assert reported == y * dx // (x + dx) - want
 
 
 def test_cpmm_quote_buy_one_sol_matches_hand_computation():
@@ -136,8 +158,13 @@ def test_cpmm_state_round_trip_keeps_big_ints_as_strings():
         "base_reserve": str(2**63 + 5),
         "quote_reserve": str(3 * 10**18),
         "fee_bps": 30,
+        "fee_mode": "output",
     }
     assert CpmmPool.from_state(state).to_state() == state
+    old = {k: v for k, v in state.items() if k != "fee_mode"}  # stored before the modes
+    assert CpmmPool.from_state(old).fee_mode == "output"
+    other = CpmmPool(5, 7, 30, "input")
+    assert CpmmPool.from_state(other.to_state()).fee_mode == "input"
     assert pickle.loads(pickle.dumps(pool)) == pool
 
 
@@ -191,6 +218,9 @@ def test_cpmm_rounding_favours_pool(pa):
     x, y, f = pool.base_reserve, pool.quote_reserve, Fraction(pool.fee_bps, 10_000)
     out, _ = pool.quote_sell(a)
     assert out <= Fraction(y * a, x + a) * (1 - f)
+    out, _ = CpmmPool(x, y, pool.fee_bps, "input").quote_sell(a)
+    net = a * (1 - f)  # the fee off the input (exact), then the product
+    assert out <= Fraction(y) * net / (x + net)
     cost, _ = pool.quote_buy(a)
     assert cost >= Fraction(y * a, x - a) / (1 - f)
 

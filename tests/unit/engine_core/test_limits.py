@@ -30,7 +30,9 @@ def cpmm_cost(x: int, y: int, fee: int, a: int) -> int:
 
 
 def cpmm_out(x: int, y: int, fee: int, a: int) -> int:
-    """CpmmPool.quote_sell by hand: gross = floor(y*a/(x+a)), out = gross - ceil(gross*fee)."""
+    """CpmmPool.quote_sell with fee_mode "output" by hand: gross = floor(y*a/(x+a)), out =
+    gross - ceil(gross*fee). (The sell tests below use that mode: their closed forms are
+    its curve's; the search itself does not depend on the mode.)"""
     gross = y * a // (x + a)
     return gross - ceil_div(gross * fee, 10_000)
 
@@ -130,7 +132,7 @@ def test_max_fill_sell_small_units_equals_closed_form():
     # a sell of a brings y/(x + a) * (1 - f) per unit >= 140  <=>
     # a <= 150000 * 0.9975 / 140 - 1000 = 68.75; out(68) = 9550 - 24 = 9526 >= 9520,
     # out(69) = 9681 - 25 = 9656 < 9660
-    pool = {"p": CpmmPool(1000, 150_000, 25)}
+    pool = {"p": CpmmPool(1000, 150_000, 25, "output")}
     route = max_fill_within_limit(pool, "sell", 500, 140, 0)
     assert route.amount == 68 and route.quote_amount == 9526
 
@@ -155,7 +157,7 @@ def test_max_fill_buy_sol_usdc_within_rounding_band_of_closed_form():
 def test_max_fill_sell_sol_usdc_within_rounding_band_of_closed_form():
     x, y, fee, limit = 1_000 * SOL, 150_000 * USDC, 25, 140 * USDC
     closed = Fraction(y * 9975 * SOL, limit * 10_000) - x  # 68750000000
-    route = max_fill_within_limit({"p": CpmmPool(x, y, fee)}, "sell", 500 * SOL, limit, 9)
+    route = max_fill_within_limit({"p": CpmmPool(x, y, fee, "output")}, "sell", 500 * SOL, limit, 9)
     a = route.amount
     assert cpmm_out(x, y, fee, a) * SOL >= limit * a
     assert cpmm_out(x, y, fee, a + 1) * SOL < limit * (a + 1)
@@ -251,7 +253,7 @@ def test_max_fill_bad_arguments_raise(args, exc):
 
 
 def test_fok_fillable_whole_amount_or_none():
-    pools = {"p": CpmmPool(1000, 150_000, 25)}
+    pools = {"p": CpmmPool(1000, 150_000, 25, "output")}
     assert fok_fillable(pools, "buy", 60, 160, 0).amount == 60
     assert fok_fillable(pools, "buy", 61, 160, 0) is None
     assert fok_fillable(pools, "buy", 1000, None, 0) is None  # more than the pool holds
