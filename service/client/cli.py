@@ -80,6 +80,10 @@ def order_body(args: argparse.Namespace) -> dict[str, Any]:
         "side": args.side,
         "amount": args.amount,
     }
+    if getattr(args, "quote_amount", None) is not None:  # instead of --amount
+        body["quoteAmount"] = args.quote_amount
+        if args.amount is None:
+            del body["amount"]
     optional = {
         "type": args.type,
         "limitPrice": args.limit_price,
@@ -251,6 +255,11 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--symbol", required=True, help="market, e.g. SOL/USDC")
     p.add_argument("--side", required=True, choices=SIDES)
     p.add_argument("--amount", required=True, help="quantity of the BASE token, e.g. 1.5")
+    p.add_argument(
+        "--quote-amount",
+        help="instead of --amount, market orders: spend (buy) or receive (sell) this much of "
+        "the QUOTE token, e.g. 100",
+    )
     p.add_argument("--type", choices=ORDER_TYPES, help="order type (default market)")
     p.add_argument("--limit-price", help="limitPrice: required for limit, a cap for sniper")
     p.add_argument("--tif", choices=TIME_IN_FORCE, help="timeInForce (default GTC)")

@@ -61,7 +61,8 @@ def checked_submit(cmd_submit: Any, order_body: Any) -> Any:
             except FileError as e:
                 sys.stderr.write(f"order-engine submit: {e}\n")
                 return EXIT_USAGE
-        absent = ["--" + d.replace("_", "-") for d in REQUIRED if getattr(args, d) is None]
+        wanted = [d for d in REQUIRED if not (d == "amount" and args.quote_amount is not None)]
+        absent = ["--" + d.replace("_", "-") for d in wanted if getattr(args, d) is None]
         if absent:  # exits 2 with the usage, before any request
             args.submit_parser.error(f"the following arguments are required: {', '.join(absent)}")
         return int(cmd_submit(api, args, out))

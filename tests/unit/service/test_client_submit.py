@@ -70,6 +70,18 @@ def test_submit_sends_only_the_flags_given_and_can_use_the_brief_path(api, capsy
     assert json.loads(out)["id"] == OID
 
 
+def test_submit_quote_amount_instead_of_amount(api, capsys):
+    api.answer("POST", "/orders", 201, order())
+    code, _, _ = run(
+        ["submit", "--client-id", "c1", "--symbol", "SOL/USDC", "--side", "buy",
+         "--quote-amount", "100", "--json"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0
+    (req,) = api.seen
+    assert req.body == {"clientId": "c1", "symbol": "SOL/USDC", "side": "buy", "quoteAmount": "100"}
+
+
 def test_submit_idempotent_retry_says_so(api, capsys):
     api.answer("POST", "/orders", 200, order())
     code, out, _ = run(
