@@ -20,9 +20,6 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.cluster import RedisCluster
 
-SyncClient = redis.Redis | RedisCluster
-AsyncClient = aioredis.Redis | AsyncRedisCluster
-
 
 def sync_client(url: str, cluster: bool, **options: Any) -> Any:
     """A blocking client (the API's, the CLI's)."""
