@@ -50,8 +50,8 @@ from typing import Any
 
 import psycopg
 
-from bench.chaos.engine_run import SHARDS, WORKERS, EngineRun, second_up
-from bench.chaos.hosts import sigstop, worker_host
+from bench.chaos.engine_run import SHARDS, WORKERS, EngineRun
+from bench.chaos.hosts import second_up, sigstop, worker_host
 from bench.chaos.invariants import check_invariants, final_count, pool_base_totals
 from bench.chaos.result import Result
 from bench.chaos.servers import (

@@ -1,6 +1,5 @@
 """The engine of a chaos run: `order-engine up` on fixed ports with the run's settings
-(real latencies, seeded failures), its processes and shard leases, and the `second_up`
-break (a second engine joining, then killed whole)."""
+(real latencies, seeded failures), its processes and shard leases."""
 
 from __future__ import annotations
 
@@ -117,31 +116,3 @@ def lease_owners(env: dict[str, str]) -> list[str | None]:
     finally:
         r.close()
     return [bytes(v).decode().rsplit(" ", 1)[0] if v else None for v in values]
-
-
-def second_up(run: EngineRun, workdir: Path, notes: dict[str, Any]) -> None:
-    """Another `up` on the same servers; once its workers hold shards, kill -9 its group."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    env = {k: run.env[k] for k in SERVER_ENV if k in run.env}
-    second = EngineRun(workdir, env)
-    second.own_group = True
-    before = set(lease_owners(env))
-    engine = second.start()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        theirs = [o for o in lease_owners(env) if o is not None and o not in before]
-        if len(theirs) >= SHARDS // 2:
-            break
-        time.sleep(0.1)
-    notes["second_up_shards"] = len(theirs)
-    time.sleep(2.0)  # orders of theirs mid-execution
-    os.killpg(engine.proc.pid, signal.SIGKILL)
-    engine.proc.wait()
-    killed = time.monotonic()
-    dead = set(theirs)
-    while time.monotonic() < killed + 60:
-        owners = lease_owners(env)
-        if all(o is not None and o not in dead for o in owners):
-            notes["takeover_s"] = round(time.monotonic() - killed, 2)
-            break
-        time.sleep(0.05)

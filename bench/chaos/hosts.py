@@ -1,6 +1,7 @@
 """Breaks of a chaos run that involve more than the one engine: a worker paused (SIGSTOP, as
-a GC pause, a VM freeze or a partition) and resumed, and a second host that runs only
-workers (`order-engine worker` in a process group of its own) killed whole mid-run."""
+a GC pause, a VM freeze or a partition) and resumed, and a second host joining, then killed
+whole mid-run (a second `order-engine up`, or one that runs only `order-engine worker`),
+each in a process group of its own."""
 
 from __future__ import annotations
 
@@ -18,6 +19,42 @@ from bench.launch import engine_command
 
 def _owner_prefix(pid: int) -> str:
     return f"{socket.gethostname()}-{pid}-"  # process_owner_id(): host, pid, random part
+
+
+def _wait_joined(env: dict[str, str], before: set[str | None]) -> list[str]:
+    """The owners new since `before`, once they hold half the shards (or after 30 s)."""
+    theirs: list[str] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        theirs = [o for o in lease_owners(env) if o is not None and o not in before]
+        if len(theirs) >= SHARDS // 2:
+            break
+        time.sleep(0.1)
+    return theirs
+
+
+def _kill_host(
+    proc: subprocess.Popen[bytes], env: dict[str, str], theirs: list[str]
+) -> float | None:
+    """kill -9 of the host's whole process group, after its orders are mid-execution;
+    seconds until its shards have owners again."""
+    time.sleep(2.0)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return _wait_owned(env, set(theirs), 60)
+
+
+def second_up(run: EngineRun, workdir: Path, notes: dict[str, Any]) -> None:
+    """Another `up` on the same servers; once its workers hold shards, kill -9 its group."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = {k: run.env[k] for k in SERVER_ENV if k in run.env}
+    second = EngineRun(workdir, env)
+    second.own_group = True
+    before = set(lease_owners(env))
+    engine = second.start()
+    theirs = _wait_joined(env, before)
+    notes["second_up_shards"] = len(theirs)
+    notes["takeover_s"] = _kill_host(engine.proc, env, theirs)
 
 
 def _wait_owned(env: dict[str, str], dead: set[str], timeout: float) -> float | None:
@@ -74,15 +111,6 @@ def worker_host(run: EngineRun, workdir: Path, notes: dict[str, Any]) -> None:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a process group of its own: the host
         )
-    theirs: list[str] = []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        theirs = [o for o in lease_owners(env) if o is not None and o not in before]
-        if len(theirs) >= SHARDS // 2:
-            break
-        time.sleep(0.1)
+    theirs = _wait_joined(env, before)
     notes["worker_host_shards"] = len(theirs)
-    time.sleep(2.0)  # orders of theirs mid-execution
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    notes["takeover_s"] = _wait_owned(env, set(theirs), 60)
+    notes["takeover_s"] = _kill_host(proc, env, theirs)
