@@ -17,7 +17,7 @@ from psycopg.types.json import set_json_dumps
 
 from service.domain.cursor import Position
 from service.store.chain import UPSERT_TRANSACTIONS
-from service.store.fencing import FENCE
+from service.store.fencing import FENCE, WRITER_APP
 
 # Each pool row at the version the writer read (a new one inserted): oe_write_pools,
 # migration 0004, raises OEP01 otherwise.
@@ -98,7 +98,8 @@ def _json_rows(rows: list[dict[str, Any]]) -> str:
 
 
 async def connect(conninfo: str) -> psycopg.AsyncConnection[Any]:
-    conn = await psycopg.AsyncConnection.connect(conninfo)
+    """The writer's connection (named, so that a takeover can end it: store/fencing.py)."""
+    conn = await psycopg.AsyncConnection.connect(conninfo, application_name=WRITER_APP)
     set_json_dumps(_dumps, conn)
     # Prepared statements must not keep a plan made while the tables were empty.
     await conn.execute("SET plan_cache_mode = force_custom_plan")

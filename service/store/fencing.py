@@ -1,12 +1,32 @@
 """Fencing a shard's writers in PostgreSQL (table shard_owners, migration 0004): a new owner
 advances the shard's epoch when it takes the shard; every writer transaction begins with
-FENCE, which refuses (SQLSTATE OEF01) an epoch that is not the current one."""
+FENCE, which refuses (SQLSTATE OEF01) an epoch that is not the current one.
+
+FENCE locks the shard's row FOR SHARE, so the new owner's advance waits for a writer
+transaction in progress: the old owner's commit lands before the new epoch or not at all.
+An old owner paused in the middle of its commit (SIGSTOP, a VM freeze, a partition) would
+hold that lock, and the takeover, as long as the pause. So an advance still waiting after
+STUCK_S ends the writer sessions that block it (`pg_terminate_backend`): their transaction
+is rolled back, nothing of it is stored, and the old owner, when it resumes, finds its
+connection gone and its epoch stale. Only writer sessions (application_name WRITER_APP) are
+ended: a live writer's commit takes milliseconds, far below STUCK_S."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 import psycopg
+
+log = logging.getLogger(__name__)
+
+WRITER_APP = "order-engine writer"  # the application_name of every writer connection
+STUCK_S = 2.0
+BLOCKERS = (
+    "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity"
+    " WHERE pid = ANY(pg_blocking_pids(%s)) AND application_name = %s"
+)
 
 STALE_EPOCH = "OEF01"
 STALE_POOL = "OEP01"
@@ -37,12 +57,33 @@ async def advance(conninfo: str, shard: int, epoch: int, owner: str) -> int | No
     """Make `epoch` the shard's current one. None when done; else PostgreSQL's epoch, which
     is not below this one (this epoch is stale: do not write)."""
     async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
-        cur = await conn.execute(ADVANCE, (shard, epoch, owner))
+        advancing = asyncio.ensure_future(conn.execute(ADVANCE, (shard, epoch, owner)))
+        while True:
+            done, _ = await asyncio.wait({advancing}, timeout=STUCK_S)
+            if done:
+                break
+            await _end_blockers(conninfo, conn.info.backend_pid, shard)
+        cur = advancing.result()
         if await cur.fetchone() is not None:
             return None
         cur = await conn.execute("SELECT epoch FROM shard_owners WHERE shard = %s", (shard,))
         row: Any = await cur.fetchone()
         return int(row[0])
+
+
+async def _end_blockers(conninfo: str, waiting_pid: int, shard: int) -> None:
+    """End the writer sessions that keep the advance of `shard` waiting (see the module)."""
+    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+        cur = await conn.execute(BLOCKERS, (waiting_pid, WRITER_APP))
+        ended = [pid for pid, _ in await cur.fetchall()]
+    if ended:
+        log.warning(
+            "shard %d: ended writer sessions %s stuck in a commit for over %.0fs (an owner"
+            " paused mid-commit); their transactions are rolled back",
+            shard,
+            ended,
+            STUCK_S,
+        )
 
 
 def current_epochs(conn: psycopg.Connection[Any]) -> dict[int, int]:

@@ -100,7 +100,8 @@ class RateLimiter:
                 waiter.starts -= take
                 if not waiter.starts or waiter.some:  # (some: the caller asks again for the rest)
                     self._waiters.popleft()
-                    waiter.done.set_result(waiter.wanted - waiter.starts)
+                    if not waiter.done.done():  # (not canceled meanwhile: a shard dropped)
+                        waiter.done.set_result(waiter.wanted - waiter.starts)
             if self._waiters:
                 await asyncio.sleep(max(int(wait_ms), 1) / 1000)
 

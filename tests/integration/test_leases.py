@@ -137,6 +137,33 @@ def test_commit_with_a_stale_epoch_fails_and_writes_nothing(settings: Settings) 
     asyncio.run(main())
 
 
+def test_takeover_ends_a_writer_paused_mid_commit_whose_transaction_is_rolled_back(
+    settings: Settings,
+) -> None:
+    """An old owner stopped in the middle of its commit holds the fence's row lock: the
+    advance ends that writer session instead of waiting for the pause to end."""
+    shard = shard_of("SOL/USDC", settings.shards)
+
+    async def main() -> None:
+        assert await advance(settings.database_url, shard, 1, "old") is None
+        paused = await store.connect(settings.database_url)
+        await paused.execute(store.FENCE, ([shard], [1]))  # a commit begun, never finished
+        assert (
+            await asyncio.wait_for(advance(settings.database_url, shard, 2, "new"), timeout=60)
+            is None
+        )
+        with pytest.raises(psycopg.OperationalError):  # its session was ended
+            await paused.execute("SELECT 1")
+        with psycopg.connect(settings.database_url) as c:
+            epoch = c.execute(
+                "SELECT epoch FROM shard_owners WHERE shard = %s", (shard,)
+            ).fetchone()
+        assert epoch == (2,)
+        await paused.close()
+
+    asyncio.run(main())
+
+
 def test_worker_overtaken_in_postgres_drops_the_shard_and_publishes_nothing(
     settings: Settings, redis_client: redis.Redis
 ) -> None:
