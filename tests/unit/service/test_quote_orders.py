@@ -20,8 +20,9 @@ from service.api.validation import parse_order
 from service.config import DEFAULT_MARKETS_FILE
 from service.domain.markets import load_markets
 from service.domain.order import LiveOrder
+from service.domain.quote_sizing import plan_quote, size_for_quote
 from service.errors import ApiError
-from service.worker.planner import plan_order, plan_quote, size_for_quote
+from service.worker.planner import plan_order
 
 MARKETS = load_markets(DEFAULT_MARKETS_FILE)
 SOL = MARKETS["SOL/USDC"]
