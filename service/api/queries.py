@@ -29,7 +29,7 @@ from service.domain.markets import Market
 from service.errors import bad_request
 
 LIST_PARAMS: tuple[str, ...] = ("clientId", "status", "limit", "cursor")
-QUOTE_PARAMS: tuple[str, ...] = ("symbol", "side", "amount")
+QUOTE_PARAMS: tuple[str, ...] = ("symbol", "side", "amount", "quoteAmount")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 _LIMIT = re.compile(r"[0-9]{1,6}")
@@ -109,17 +109,26 @@ def parse_list_query(params: Mapping[str, str]) -> ListQuery:
 
 def parse_quote_query(
     params: Mapping[str, str], markets: Mapping[str, Market]
-) -> tuple[str, str, int]:
-    """GET /quote?symbol=&side=&amount= -> (symbol, side, amount in base-token base units).
+) -> tuple[str, str, int | None, int | None]:
+    """GET /quote?symbol=&side=&amount= (or &quoteAmount= instead of amount) -> (symbol,
+    side, amount in base-token base units, quoteAmount in quote-token base units), one of
+    the last two None.
 
-    Same rules as the order body for these three fields. Whether the market is launched
-    is not checked here: the quote resource knows the live state (POST /sim/launch).
+    Same rules as the order body for these fields. Whether the market is launched is not
+    checked here: the quote resource knows the live state (POST /sim/launch).
     """
     p = _params(params, QUOTE_PARAMS)
-    for name in QUOTE_PARAMS:
+    for name in ("symbol", "side"):
         if name not in p:
             raise missing(name)
+    if "amount" in p and "quoteAmount" in p:
+        raise bad_request("quoteAmount", "give amount or quoteAmount, not both")
+    if "amount" not in p and "quoteAmount" not in p:
+        raise missing("amount")
     market = check_symbol(p["symbol"], markets)
     side = check_choice(p["side"], "side", SIDES)
+    if "quoteAmount" in p:
+        quote = check_units(p["quoteAmount"], market.quote.decimals, "quoteAmount")
+        return market.symbol, side, None, quote
     amount = check_units(p["amount"], market.base.decimals, "amount")
-    return market.symbol, side, amount
+    return market.symbol, side, amount, None

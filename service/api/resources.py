@@ -33,6 +33,7 @@ from service.config import Settings
 from service.domain.cursor import Position
 from service.domain.markets import Market
 from service.domain.plan_json import plan_json, worst_price
+from service.domain.quote_sizing import size_for_quote
 from service.domain.units import from_base_units
 from service.errors import ApiError, unavailable
 from service.metrics import db_pool_connections
@@ -214,7 +215,7 @@ class QuoteResource:
         self.markets = markets_resource
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        symbol, side, amount = parse_quote_query(query_params(req), self.markets.markets)
+        symbol, side, amount, target = parse_quote_query(query_params(req), self.markets.markets)
         market = self.markets.markets[symbol]
         pools = self.markets.pools().get(symbol, {})
         if not pools:
@@ -228,6 +229,15 @@ class QuoteResource:
         if px is not None:
             rows = self.markets.store.resting(symbol, side, worst_price(side, px, 50))
             makers = [(int(p), int(q)) for p, q in rows]
+        if target is not None:  # quoteAmount: sized as a market order would be
+            amount = size_for_quote(
+                pools, side, target, [(0, p, q) for p, q in makers], market.base.decimals
+            )
+            if not amount:
+                raise ApiError(
+                    409, "insufficient_liquidity", "nothing fits this quoteAmount", "quoteAmount"
+                )
+        assert amount is not None
         book_qty, route = plan_fill(pools, side, amount, makers, None, market.base.decimals)
         if book_qty + (route.amount if route is not None else 0) < amount:
             raise ApiError(
@@ -235,6 +245,8 @@ class QuoteResource:
             )
         internal = [(p, q) for _, p, q in take_makers([(0, p, q) for p, q in makers], book_qty)]
         resp.media = plan_json(market, side, route, internal)
+        if target is not None:
+            resp.media["quoteTarget"] = from_base_units(target, market.quote.decimals)
 
 
 class HealthResource:

@@ -158,7 +158,11 @@ def cmd_orders(api: Api, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_quote(api: Api, args: argparse.Namespace, out: TextIO) -> int:
-    query = {"symbol": args.symbol, "side": args.side, "amount": args.amount}
+    query = {"symbol": args.symbol, "side": args.side}
+    if args.amount is not None:
+        query["amount"] = args.amount
+    if args.quote_amount is not None:
+        query["quoteAmount"] = args.quote_amount
     _, q = api.request("GET", "/quote", query=query)
     digits = _digits(api, args)
     emit(out, args, q, lambda d: quote_text(d, digits))
@@ -303,7 +307,11 @@ def add_parsers(sub: Any) -> None:
     p = add("quote", "preview the route and price of an order (GET /quote)")
     p.add_argument("--symbol", required=True)
     p.add_argument("--side", required=True, choices=SIDES)
-    p.add_argument("--amount", required=True, help="quantity of the BASE token")
+    size = p.add_mutually_exclusive_group(required=True)
+    size.add_argument("--amount", help="quantity of the BASE token")
+    size.add_argument(
+        "--quote-amount", help="instead: QUOTE token to spend (buy) or receive (sell)"
+    )
 
     p = add("markets", "markets and each venue's price and liquidity (GET /markets)")
     p.add_argument("--symbol", help="only this market")

@@ -122,3 +122,29 @@ def test_a_batch_takes_quote_amount_orders_and_names_a_bad_one(still: Settings) 
             "SELECT quote_amount FROM orders WHERE id = %s", (ok["order"]["id"],)
         ).fetchone()[0]
     assert 75_500_000 <= quote <= 75_500_001
+
+
+@pytest.mark.parametrize("side", ["buy", "sell"])
+def test_quote_with_quote_amount_shows_the_amount_a_quote_order_would_take(
+    still: Settings, side: str
+) -> None:
+    client = testing.TestClient(create_app(still))
+    r = client.simulate_get(
+        "/quote", params={"symbol": "SOL/USDC", "side": side, "quoteAmount": "250"}
+    )
+    assert r.status_code == 200, r.text
+    sized = r.json
+    assert sized["quoteTarget"] == "250"
+    quote = float(sized["quoteAmount"])
+    assert quote <= 250 if side == "buy" else quote >= 250
+    assert abs(quote - 250) < 0.01  # one unit of the base amount is worth ~0.00015 USDC
+    # the same plan as asking for that base amount
+    again = client.simulate_get(
+        "/quote", params={"symbol": "SOL/USDC", "side": side, "amount": sized["amount"]}
+    ).json
+    assert again["quoteAmount"] == sized["quoteAmount"]
+    r = client.simulate_get(
+        "/quote",
+        params={"symbol": "SOL/USDC", "side": side, "quoteAmount": "250", "amount": "1"},
+    )
+    assert r.status_code == 400 and r.json["error"]["field"] == "quoteAmount"

@@ -131,8 +131,15 @@ def build_paths(markets: Mapping[str, Market], sim_enabled: bool) -> dict[str, A
                     query_param(
                         "amount",
                         {"type": "string", "pattern": DECIMAL_PATTERN, "maxLength": 128},
-                        "base-token quantity",
-                        True,
+                        "base-token quantity (required unless quoteAmount is given)",
+                        False,
+                    ),
+                    query_param(
+                        "quoteAmount",
+                        {"type": "string", "pattern": DECIMAL_PATTERN, "maxLength": 128},
+                        "instead of amount: quote-token amount to spend (buy) or receive (sell);"
+                        " the base amount is sized as a market order's is",
+                        False,
                     ),
                 ],
                 "responses": {

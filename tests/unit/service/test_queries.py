@@ -125,7 +125,17 @@ def test_quote_query_valid_returns_symbol_side_base_units() -> None:
         "SOL/USDC",
         "sell",
         1_500_000_000,
+        None,
     )
+
+
+def test_quote_query_quote_amount_instead_of_amount_in_quote_units() -> None:
+    params = {"symbol": "SOL/USDC", "side": "buy", "quoteAmount": "100"}
+    assert parse_quote_query(params, MARKETS) == ("SOL/USDC", "buy", None, 100_000_000)
+    both = {**params, "amount": "1"}
+    assert_400(lambda: parse_quote_query(both, MARKETS), "quoteAmount", "invalid_field")
+    tiny = {**params, "quoteAmount": "0.0000001"}  # USDC has 6 decimals
+    assert_400(lambda: parse_quote_query(tiny, MARKETS), "quoteAmount", "invalid_field")
 
 
 @pytest.mark.parametrize("missing", ["symbol", "side", "amount"])
