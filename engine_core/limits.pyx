@@ -253,15 +253,58 @@ def max_fill_within_limit(pools, str side, object amount, object limit_price_raw
     scale = check_args(pools, side, amount, limit_price_raw, base_decimals)
     if not pools:
         return None
+    cdef _Fits fits = _Fits(pools, side, limit_price_raw, scale)
     if (limit_price_raw is not None and limit_price_raw < U64_MAX and amount < U64_MAX
             and scale < 2**62 and len(pools) < MAX_VENUES):
-        return sized_route_c(pools, side, amount_arg(amount), amount_arg(limit_price_raw),
-                             amount_arg(scale))
-    cdef _Fits fits = _Fits(pools, side, limit_price_raw, scale)
+        r = sized_route_c(pools, side, amount_arg(amount), amount_arg(limit_price_raw),
+                          amount_arg(scale))
+        return units_more_c(fits, amount, r)
     hint = None
     if limit_price_raw is None:
         hint = capacity_hint(pools, side == "buy", amount)
-    return search_c(fits, amount, hint)
+    return units_more_c(fits, amount, search_c(fits, amount, hint))
+
+
+cdef object units_more_c(_Fits fits, object amount, object r):
+    """The integer rounding of the quotes makes the average price jitter around the limit,
+    so amounts past the first one that does not fit may fit again, and the search can stop
+    short. From its result, while the next unit fits, gallop up (1, 2, 4, ... units) and
+    bisect back to the last amount that fits: one quote when nothing more fits."""
+    if r is None or fits.limit is None:
+        return r
+    while r.amount < amount:
+        nxt = fits.route(r.amount + 1)
+        if nxt is None:
+            return r
+        r = nxt
+        step = 2
+        lo = r.amount
+        hi = None
+        while lo + step <= amount:
+            probe = fits.route(lo + step)
+            if probe is None:
+                hi = lo + step
+                break
+            r, lo = probe, lo + step
+            step *= 2
+        if hi is None:
+            hi = amount + 1
+        while hi - lo > 1:  # fits(lo), not (known to) fit hi
+            mid = lo + (hi - lo) // 2
+            probe = fits.route(mid)
+            if probe is None:
+                hi = mid
+            else:
+                r, lo = probe, mid
+    return r
+    for _k in range(UNIT_STEPS):
+        if r.amount >= amount:
+            break
+        nxt = fits.route(r.amount + 1)
+        if nxt is None:
+            break
+        r = nxt
+    return r
 
 
 def fok_fillable(pools, str side, object amount, object limit_price_raw, int base_decimals):

@@ -149,7 +149,9 @@ class Leases:
         return int(epoch), bool(int(clean))
 
     async def renew(self, shard: int) -> bool:
-        """False: the lease is not ours any more (expired and maybe taken)."""
+        """False: the lease is not ours any more (expired and maybe taken, or dropped)."""
+        if shard not in self.held:
+            return False
         sent = time.monotonic()
         ok = await self._renew(
             keys=[self._s.lease_key(shard)], args=[self.value(shard), self.ttl_ms]
@@ -240,8 +242,13 @@ class Balancer:
     async def step(self) -> None:
         leases = self._leases
         for shard in list(leases.held):
+            held = leases.held.get(shard)
+            if held is None:
+                continue  # dropped meanwhile (fenced off while an earlier renew ran)
             if not await leases.renew(shard):
-                log.warning("shard %d: lease lost (epoch %d)", shard, leases.held[shard].epoch)
+                if leases.held.get(shard) is not held:
+                    continue  # dropped (or taken again) while this renew ran
+                log.warning("shard %d: lease lost (epoch %d)", shard, held.epoch)
                 leases.forget(shard)
                 self._lost([shard])
         owners = await leases.owners()
