@@ -13,7 +13,6 @@ waits: after a failed attempt its retry, after the backoff, is a task of its own
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from service.domain.cursor import Position
 from service.domain.order import LiveOrder
@@ -25,8 +24,6 @@ from service.worker.market_state import MarketState
 from service.worker.planner import AttemptFailed
 from service.worker.roster import Roster
 from service.worker.writer import EventWriter
-
-log = logging.getLogger(__name__)
 
 
 class BatchExecutor:
