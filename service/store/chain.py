@@ -14,6 +14,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import namedtuple_row
 
+from service.store.fencing import WORKER_APP
+
 # One row per signature of the batch (a transaction sent and landed in the same batch comes
 # as one row). A landing of a transaction sent in an earlier batch updates its row; what
 # landed stays landed (a transaction lands once).
@@ -52,7 +54,7 @@ class ChainLedger:
             return {}
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(
-                self._url, autocommit=True, row_factory=namedtuple_row
+                self._url, autocommit=True, row_factory=namedtuple_row, application_name=WORKER_APP
             )
         conn = self._conn
         try:

@@ -8,8 +8,10 @@ An old owner paused in the middle of its commit (SIGSTOP, a VM freeze, a partiti
 hold that lock, and the takeover, as long as the pause. So an advance still waiting after
 STUCK_S ends the writer sessions that block it (`pg_terminate_backend`): their transaction
 is rolled back, nothing of it is stored, and the old owner, when it resumes, finds its
-connection gone and its epoch stale. Only writer sessions (application_name WRITER_APP) are
-ended: a live writer's commit takes milliseconds, far below STUCK_S."""
+connection gone and its epoch stale. Only the engine's own sessions are ended (every worker
+connection carries an application_name starting with ENGINE_APP): whoever holds the shard's
+row while its lease is ours is a stale owner (a writer in a FENCE, or a taker's ADVANCE that
+lost its lease), and a live writer's commit takes milliseconds, far below STUCK_S."""
 
 from __future__ import annotations
 
@@ -21,11 +23,13 @@ import psycopg
 
 log = logging.getLogger(__name__)
 
-WRITER_APP = "order-engine writer"  # the application_name of every writer connection
+ENGINE_APP = "order-engine"  # every worker connection's application_name starts with it
+WRITER_APP = f"{ENGINE_APP} writer"  # the writer's transactions (FENCE first)
+WORKER_APP = f"{ENGINE_APP} worker"  # the worker's other connections (reads, ADVANCE)
 STUCK_S = 2.0
 BLOCKERS = (
     "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity"
-    " WHERE pid = ANY(pg_blocking_pids(%s)) AND application_name = %s"
+    " WHERE pid = ANY(pg_blocking_pids(%s)) AND application_name LIKE %s"
 )
 
 STALE_EPOCH = "OEF01"
@@ -56,7 +60,9 @@ def stale_pools(error: psycopg.Error) -> list[str] | None:
 async def advance(conninfo: str, shard: int, epoch: int, owner: str) -> int | None:
     """Make `epoch` the shard's current one. None when done; else PostgreSQL's epoch, which
     is not below this one (this epoch is stale: do not write)."""
-    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+    async with await psycopg.AsyncConnection.connect(
+        conninfo, autocommit=True, application_name=WORKER_APP
+    ) as conn:
         advancing = asyncio.ensure_future(conn.execute(ADVANCE, (shard, epoch, owner)))
         while True:
             done, _ = await asyncio.wait({advancing}, timeout=STUCK_S)
@@ -72,14 +78,14 @@ async def advance(conninfo: str, shard: int, epoch: int, owner: str) -> int | No
 
 
 async def _end_blockers(conninfo: str, waiting_pid: int, shard: int) -> None:
-    """End the writer sessions that keep the advance of `shard` waiting (see the module)."""
+    """End the engine's sessions that keep the advance of `shard` waiting (see the module)."""
     async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
-        cur = await conn.execute(BLOCKERS, (waiting_pid, WRITER_APP))
+        cur = await conn.execute(BLOCKERS, (waiting_pid, f"{ENGINE_APP}%"))
         ended = [pid for pid, _ in await cur.fetchall()]
     if ended:
         log.warning(
-            "shard %d: ended writer sessions %s stuck in a commit for over %.0fs (an owner"
-            " paused mid-commit); their transactions are rolled back",
+            "shard %d: ended sessions %s holding the shard for over %.0fs (an owner paused"
+            " mid-commit); their transactions are rolled back",
             shard,
             ended,
             STUCK_S,

@@ -16,6 +16,7 @@ from psycopg.rows import namedtuple_row
 from psycopg.types.json import set_json_loads
 
 from service.domain.markets import Market
+from service.store.fencing import WORKER_APP
 from service.store.pools import ensure_pools, load_markets_state, load_pools
 
 # The order of LiveOrder.from_row. The id as text: it is a str in the worker, made by
@@ -41,6 +42,8 @@ SELECT_LAST_EVENTS = (
     " AND e.ts > now() - make_interval(secs => %s) AND o.symbol = ANY(%s)"
     " ORDER BY e.order_id, e.seq DESC"
 )
+TAKE_LOCK_TIMEOUT_MS = 5000  # loading a shard taken never waits longer on a lock
+
 SELECT_STALE_PENDING = (
     "SELECT id, symbol FROM orders WHERE status = 'pending' AND symbol = ANY(%s)"
     " AND created_at < now() - make_interval(secs => %s)"
@@ -53,9 +56,21 @@ def load_worker_state(
 ) -> tuple[Any, Any, Any, list[Any]]:
     """When a worker takes a shard (blocking; run in a thread): its markets' pools (created
     where missing) with their row versions, reference prices and launch flags, and live
-    orders in time priority."""
-    with psycopg.connect(database_url, autocommit=True, row_factory=namedtuple_row) as conn:
-        ensure_pools(conn, markets)
+    orders in time priority.
+
+    Only these markets' rows are touched: another shard's pool rows may be locked by a
+    transaction of an owner paused mid-commit (SIGSTOP), and even an INSERT ... DO NOTHING
+    on them would wait for it. This shard's own rows cannot be: the epoch was advanced
+    first, which ended or refused any earlier owner's transaction. TAKE_LOCK_TIMEOUT turns
+    any wait this misses into an error (the take is tried again next round)."""
+    with psycopg.connect(
+        database_url,
+        autocommit=True,
+        row_factory=namedtuple_row,
+        application_name=WORKER_APP,
+    ) as conn:
+        conn.execute(f"SET lock_timeout = {TAKE_LOCK_TIMEOUT_MS}")
+        ensure_pools(conn, {s: markets[s] for s in symbols})
         live = conn.execute(SELECT_LIVE, (symbols, live_statuses)).fetchall()
         versions = {
             (symbol, venue): version
@@ -82,7 +97,7 @@ class WorkerStore:
     async def _query(self, query: str, params: Any) -> list[Any]:
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(
-                self._url, autocommit=True, row_factory=namedtuple_row
+                self._url, autocommit=True, row_factory=namedtuple_row, application_name=WORKER_APP
             )
             set_json_loads(orjson.loads, self._conn)  # the re-announced events' payloads
         conn = self._conn  # concurrent callers may replace it meanwhile

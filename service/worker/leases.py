@@ -195,11 +195,13 @@ class Leases:
 
 
 class Balancer:
-    """The loop that keeps this process's share of shards: renews its leases well inside
-    the TTL, takes free ones, gives back extra ones. The worker says what taking and giving
-    up a shard mean (`take` answers False when PostgreSQL refused the epoch: the Redis
-    counter is behind, after Redis lost its data; the lease is given back and taken again
-    with the epoch above PostgreSQL's)."""
+    """The loops that keep this process's share of shards: one renews its leases well inside
+    the TTL, the other takes free ones and gives back extra ones. They run apart, so a slow
+    take (PostgreSQL waiting out a paused owner's lock, a shard's state loading) never holds
+    up a renewal, and each take runs on its own, so one slow shard does not hold up the
+    others. The worker says what taking and giving up a shard mean (`take` answers
+    PostgreSQL's epoch when it refused ours: the Redis counter is behind, after Redis lost
+    its data; the lease is given back and taken again with the epoch above PostgreSQL's)."""
 
     def __init__(
         self,
@@ -218,28 +220,44 @@ class Balancer:
         self._static = static
         self._free_rounds: dict[int, int] = {}
         self._floors: dict[int, int] = {}
+        self._taking: dict[int, asyncio.Task[None]] = {}
         self.round_s = min(1.0, leases.ttl_ms / 1000 / 4)
 
     async def run(self, stop: asyncio.Event) -> None:
-        if self._static is None:
-            # Join first and let the members starting with us do the same: each then takes
-            # its share, rather than the first taking everything and giving half back.
-            with contextlib.suppress(OSError, RedisError):
-                await self._leases.members()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.round_s)
+        renewing = asyncio.create_task(self._renew_loop(stop))
+        try:
+            if self._static is None:
+                # Join first and let the members starting with us do the same: each then
+                # takes its share, rather than the first taking everything and giving half
+                # back.
+                with contextlib.suppress(OSError, RedisError):
+                    await self._leases.members()
+                await self._pause(stop)
+            while not stop.is_set():
+                try:
+                    await self.step()
+                except (OSError, RedisError) as e:
+                    log.warning("shard leases: Redis unreachable (%s); retrying", e)
+                self._observe()
+                await self._pause(stop)
+        finally:
+            for task in [*self._taking.values(), renewing]:
+                task.cancel()
+            await asyncio.gather(*self._taking.values(), renewing, return_exceptions=True)
+
+    async def _pause(self, stop: asyncio.Event) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), self.round_s)
+
+    async def _renew_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                await self.step()
+                await self.renew_all()
             except (OSError, RedisError) as e:
-                log.warning("shard leases: Redis unreachable (%s); retrying", e)
-            self._observe()
-            try:
-                await asyncio.wait_for(stop.wait(), self.round_s)
-            except TimeoutError:
-                pass
+                log.warning("shard leases: not renewed, Redis unreachable (%s)", e)
+            await self._pause(stop)
 
-    async def step(self) -> None:
+    async def renew_all(self) -> None:
         leases = self._leases
         for shard in list(leases.held):
             held = leases.held.get(shard)
@@ -251,18 +269,21 @@ class Balancer:
                 log.warning("shard %d: lease lost (epoch %d)", shard, held.epoch)
                 leases.forget(shard)
                 self._lost([shard])
+
+    async def step(self) -> None:
+        leases = self._leases
         owners = await leases.owners()
-        free = [s for s, o in owners.items() if o is None]
+        free = [s for s, o in owners.items() if o is None and s not in self._taking]
         for s in range(self._shards):
             self._free_rounds[s] = self._free_rounds.get(s, 0) + 1 if s in free else 0
         if self._static is not None:
             for shard in self._static:
                 if shard in free:
-                    await self._take_one(shard)
+                    self._start_take(shard)
             return
         members = await leases.members()
         target = share(members, leases.owner, self._shards)
-        mine = sorted(leases.held)
+        mine = sorted(set(leases.held) | set(self._taking))
         if len(mine) > target:
             counts = {m: 0 for m in members}
             for o in owners.values():
@@ -270,16 +291,28 @@ class Balancer:
                     counts[o] += 1
             if any(counts[m] < share(members, m, self._shards) for m in members):
                 for shard in mine[target:]:
+                    if shard in self._taking:
+                        continue  # given back, if still extra, once taken
                     log.info("shard %d: given back (share %d of %d)", shard, target, len(mine))
                     await self._give_up(shard)
             return
         for shard in free:
-            if len(leases.held) >= target and self._free_rounds[shard] < FREE_ROUNDS_BEFORE_EXTRA:
+            if len(mine) >= target and self._free_rounds[shard] < FREE_ROUNDS_BEFORE_EXTRA:
                 continue  # its member may be about to take it
-            await self._take_one(shard)
+            self._start_take(shard)
+            mine.append(shard)
+
+    def _start_take(self, shard: int) -> None:
+        task = asyncio.create_task(self._take_one(shard))
+        self._taking[shard] = task
+        task.add_done_callback(lambda _: self._taking.pop(shard, None))
 
     async def _take_one(self, shard: int) -> None:
-        got = await self._leases.acquire(shard, self._floors.get(shard, 0))
+        try:
+            got = await self._leases.acquire(shard, self._floors.get(shard, 0))
+        except (OSError, RedisError) as e:
+            log.warning("shard %d: lease not acquired (%s)", shard, e)
+            return
         if got is None:
             return
         epoch, clean = got
@@ -295,7 +328,15 @@ class Balancer:
             # PostgreSQL has a later epoch than Redis gave: give it back, take it above that.
             log.warning("shard %d: epoch %d below PostgreSQL's %d", shard, epoch, current)
             self._floors[shard] = current
-            await self._leases.release(shard, clean)
+            with contextlib.suppress(OSError, RedisError):
+                await self._leases.release(shard, clean)
+            self._leases.forget(shard)
+            return
+        held = self._leases.held.get(shard)
+        if held is None or held.epoch != epoch:
+            # The lease was lost while the shard was being taken (the renewal found it gone
+            # before the shard was ours): drop what the take loaded.
+            self._lost([shard])
 
     async def leave(self, clean: bool) -> None:
         """At stop: out of the members, every lease given back (after the last commit)."""
