@@ -58,3 +58,29 @@ async def publish_first_async(
         return
     for message in messages:
         await client.publish(channel, message)
+
+
+async def xreadgroup_one(
+    client: Any,
+    group: str,
+    consumer: str,
+    stream: str,
+    last_id: str,
+    count: int,
+    block_ms: int | None,
+) -> Any:
+    """XREADGROUP of one stream, parsed as redis-py's `xreadgroup`. On a cluster it goes
+    straight to the node of the stream's slot (looked up on every call, so it follows a
+    slot that moved): left to itself, redis-py asks a node `COMMAND GETKEYS` before every
+    XREADGROUP (its keys are "movable"), one round trip more over a connection every
+    caller shares, which a worker resumed after a long pause found closed under it."""
+    if not is_cluster(client):
+        return await client.xreadgroup(
+            group, consumer, {stream: last_id}, count=count, block=block_ms
+        )
+    pieces: list[Any] = ["GROUP", group, consumer, "COUNT", count]
+    if block_ms is not None:
+        pieces += ["BLOCK", block_ms]
+    pieces += ["STREAMS", stream, last_id]
+    node = client.get_node_from_key(stream)
+    return await client.execute_command("XREADGROUP", *pieces, target_nodes=node)

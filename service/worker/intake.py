@@ -15,7 +15,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 import psycopg
 import redis.asyncio as aioredis
@@ -29,6 +29,7 @@ from service.metrics import (
     order_queue_latency_seconds,
     order_queue_size,
 )
+from service.store.redis_client import xreadgroup_one
 from service.store.worker import WorkerStore
 from service.worker.commands import Commands, PoisonCommand
 from service.worker.dead_letter import DeadLetters, order_id
@@ -162,12 +163,14 @@ class Intake:
                 await roster.room.wait()
                 continue
             try:
-                reply: Any = await self._redis.xreadgroup(
+                reply: Any = await xreadgroup_one(
+                    self._redis,
                     s.group,
                     self._consumers[shard],
-                    cast(Any, {stream: backlog or ">"}),
-                    count=READ_COUNT,
-                    block=None if backlog is not None else 1000,
+                    stream,
+                    backlog or ">",
+                    READ_COUNT,
+                    None if backlog is not None else 1000,
                 )
                 entries = [
                     (stream, eid.decode(), f) for _, items in reply or [] for eid, f in items
