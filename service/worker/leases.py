@@ -9,10 +9,12 @@ should own a shard, PostgreSQL refuses anyone else.
 
 Pool mode (`order-engine worker` without `--index`, every worker of `up`): live workers
 heartbeat in `{prefix}:lease:members`; each takes free shards up to its share (members
-sorted by id, the first `shards % n` get one more), gives back what is over its share while
-another member is under its own, and takes a free shard beyond its share once it has been
-free for a few rounds (a member that cannot take its share). Static mode (`--index/--count`)
-takes the leases of `shard % count == index` and nothing else.
+sorted by id, the first `shards % n` get one more), its own first (every n-th shard from
+its rank) and another's once it has been free for a few rounds; gives back what is over
+its share, others' first, while another member is under its own; and takes a free shard
+beyond its share once it has been free for a few rounds (a member that cannot take its
+share). Static mode (`--index/--count`) takes the leases of `shard % count == index` and
+nothing else.
 """
 
 from __future__ import annotations
@@ -104,6 +106,17 @@ def share(members: list[str], me: str, shards: int) -> int:
         members = sorted([*members, me])
     n = len(members)
     return shards // n + (1 if members.index(me) < shards % n else 0)
+
+
+def preferred(members: list[str], me: str, shards: int) -> set[int]:
+    """The shards `me` takes first: every n-th from its rank among the sorted live members
+    (as many as its share). Members starting together then take disjoint shards instead of
+    racing for the same ones, and neighbouring shards (hence markets) spread over members."""
+    if me not in members:
+        members = sorted([*members, me])
+    n = len(members)
+    rank = members.index(me)
+    return {s for s in range(shards) if s % n == rank}
 
 
 @dataclass
@@ -283,7 +296,9 @@ class Balancer:
             return
         members = await leases.members()
         target = share(members, leases.owner, self._shards)
-        mine = sorted(set(leases.held) | set(self._taking))
+        mine_first = preferred(members, leases.owner, self._shards)
+        # ours first, then the others (the first given back when over our share)
+        mine = sorted(set(leases.held) | set(self._taking), key=lambda s: (s not in mine_first, s))
         if len(mine) > target:
             counts = {m: 0 for m in members}
             for o in owners.values():
@@ -296,8 +311,9 @@ class Balancer:
                     log.info("shard %d: given back (share %d of %d)", shard, target, len(mine))
                     await self._give_up(shard)
             return
-        for shard in free:
-            if len(mine) >= target and self._free_rounds[shard] < FREE_ROUNDS_BEFORE_EXTRA:
+        for shard in sorted(free, key=lambda s: (s not in mine_first, s)):
+            waited = self._free_rounds[shard] >= FREE_ROUNDS_BEFORE_EXTRA
+            if not waited and (len(mine) >= target or shard not in mine_first):
                 continue  # its member may be about to take it
             self._start_take(shard)
             mine.append(shard)
