@@ -56,6 +56,8 @@ from service.worker.writer import EventWriter
 
 log = logging.getLogger(__name__)
 
+NO_QUOTES: tuple[int | None, int | None] = (None, None)
+
 
 class Executor:
     def __init__(
@@ -250,6 +252,8 @@ class Executor:
         if not self._state.launched(order.symbol):
             raise AttemptFailed("pool_not_open")
         plan = executable(order, self.plan(order))
+        if not log.isEnabledFor(logging.INFO):
+            return plan
         log.info(
             "route order=%s %s %s %s legs=%s quote=%s",
             order.id,
@@ -288,11 +292,13 @@ class Executor:
 
     def plan(self, order: LiveOrder, limit: int | None = None) -> Plan | None:
         symbol = order.symbol
+        book = self._state.books[symbol]
         return plan_order(
             order,
             self._state.pools(symbol),
-            self._state.books[symbol],
-            self._state.quotes(symbol),
+            book,
+            # read by the planner only to bound the makers it may match (an empty book: none)
+            self._state.quotes(symbol) if len(book) else NO_QUOTES,
             self._state.client(order.client_id),
             limit,
         )
