@@ -8,9 +8,13 @@ May import: prometheus_client and the standard library only (every process impor
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import functools
+import math
 import os
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram, values
@@ -38,6 +42,65 @@ def child(metric: Any, *labels: str) -> Any:
     """`metric.labels(*labels)`, made once per process: labels() validates the values and
     takes a lock on every call, which the hot paths (an update per order) need not pay."""
     return metric.labels(*labels)
+
+
+class Tally:
+    """Counter increments and histogram observations, written through at once, or, inside
+    `deferred()`, added up and written once per metric when it ends: each write of a
+    multiprocess metric is an mmap update, and a pass of N orders would pay N per metric."""
+
+    def __init__(self) -> None:
+        self._defer = 0
+        self._counts: dict[Any, float] = {}
+        self._observed: dict[Any, list[float]] = {}
+
+    def inc(self, counter: Any, n: float = 1.0) -> None:
+        if self._defer:
+            self._counts[counter] = self._counts.get(counter, 0.0) + n
+        else:
+            counter.inc(n)
+
+    def observe(self, histogram: Any, value: float) -> None:
+        if self._defer:
+            self._observed.setdefault(histogram, []).append(value)
+        else:
+            histogram.observe(value)
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        self._defer += 1
+        try:
+            yield
+        finally:
+            self._defer -= 1
+            if not self._defer:
+                self.flush()
+
+    def flush(self) -> None:
+        counts, observed = self._counts, self._observed
+        self._counts, self._observed = {}, {}
+        for counter, n in counts.items():
+            counter.inc(n)
+        for histogram, seen in observed.items():
+            observe_many(histogram, seen)
+
+
+def observe_many(histogram: Any, values: list[float]) -> None:
+    """`histogram.observe(v)` for each of `values`, one write per bucket touched and one for
+    the sum (prometheus_client's buckets, not cumulative: the first bound >= v counts v)."""
+    bounds = getattr(histogram, "_upper_bounds", None)
+    buckets = getattr(histogram, "_buckets", None)
+    if bounds is None or buckets is None or len(bounds) != len(buckets):
+        for v in values:
+            histogram.observe(v)
+        return
+    counts = [0] * len(bounds)
+    for v in values:
+        counts[bisect.bisect_left(bounds, v)] += 1
+    histogram._sum.inc(math.fsum(values))  # noqa: SLF001 - see above
+    for bucket, n in zip(buckets, counts, strict=True):
+        if n:
+            bucket.inc(n)
 
 
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

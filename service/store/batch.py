@@ -1,13 +1,13 @@
 """The worker's group commit in SQL: one transaction per batch writes every order row,
 event, fill, attempt, mock-chain transaction (store/chain.py), pool and market row of the
-batch, one statement per table, all sent
-in one pipeline (one round trip for the whole transaction). The rows come in as dicts by
-column name; the writer (service/worker/writer.py) decides what goes in a batch.
+batch, one statement per table (the events by COPY), in three round trips. The rows come in
+as dicts by column name; the writer (service/worker/writer.py) decides what goes in a batch.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -43,25 +43,26 @@ UPDATE_ORDERS = (
     " failure_reason text, route jsonb, ts timestamptz) LIMIT %s) AS u WHERE o.id = u.id"
 )
 # Each event's position in its shard's log (service/store/migrations/0005_shard_log.sql):
-# the statement adds the batch's count per shard to that shard's `shard_offsets` row (an
+# TAKE_OFFSETS adds the batch's count per shard to that shard's `shard_offsets` row (an
 # upsert, in shard order, so two writers lock the rows they share in the same order and
-# cannot deadlock) and numbers the shard's events of the batch after the previous last,
-# in batch order. The row stays locked until COMMIT: offsets follow commit order.
-INSERT_EVENTS = (
-    "WITH e AS (SELECT *, row_number() OVER (PARTITION BY shard ORDER BY ord) AS k"
-    " FROM ROWS FROM (json_to_recordset(%s::json) AS (order_id uuid, client_id text,"
-    " seq integer, status text, ts timestamptz, payload json, shard integer)) WITH ORDINALITY"
-    " AS e(order_id, client_id, seq, status, ts, payload, shard, ord)),"
-    " n AS (SELECT shard, count(*) AS n FROM e GROUP BY shard),"
-    " taken AS (INSERT INTO shard_offsets AS s (shard, last)"
-    " SELECT shard, n FROM n ORDER BY shard"
-    " ON CONFLICT (shard) DO UPDATE SET last = s.last + EXCLUDED.last RETURNING s.shard, s.last)"
-    " INSERT INTO order_events (order_id, client_id, seq, status, ts, payload, shard,"
-    " shard_offset)"
-    " SELECT e.order_id, e.client_id, e.seq, e.status, e.ts, e.payload, e.shard,"
-    " taken.last - n.n + e.k FROM e JOIN n USING (shard) JOIN taken USING (shard)"
-    " ORDER BY e.ord"
-    " RETURNING order_id::text, seq, event_id, shard, shard_offset"
+# cannot deadlock) and returns the new last; the shard's events of the batch are numbered
+# after the previous last, in batch order. The row stays locked until COMMIT: offsets follow
+# commit order. TAKE_EVENT_IDS takes the batch's eventIds from the column's own sequence, in
+# batch order (as the inserts' defaults would have). With both known before the rows are
+# sent, the events go in by COPY (a third of the server's cost of an INSERT ... SELECT FROM
+# json_to_recordset ... RETURNING), and nothing comes back per event.
+TAKE_OFFSETS = (
+    "INSERT INTO shard_offsets AS s (shard, last)"
+    " SELECT shard, n FROM unnest(%s::integer[], %s::bigint[]) AS t(shard, n) ORDER BY shard"
+    " ON CONFLICT (shard) DO UPDATE SET last = s.last + EXCLUDED.last RETURNING s.shard, s.last"
+)
+TAKE_EVENT_IDS = (
+    "SELECT array_agg(nextval('order_events_event_id_seq') ORDER BY i)"
+    " FROM generate_series(1, %s) AS i"
+)
+COPY_EVENTS = (
+    "COPY order_events (event_id, order_id, client_id, seq, status, ts, payload, shard,"
+    " shard_offset) FROM STDIN"
 )
 INSERT_FILLS = (
     "INSERT INTO fills (order_id, attempt, venue, amount, quote_amount, fee, tx_hash, ts)"
@@ -125,36 +126,89 @@ async def commit_batch(
     epochs): the first statement checks that each epoch is its shard's current one, or the
     transaction fails with SQLSTATE OEF01 (store/fencing.py). `chain`: the mock chain's
     ledger rows of the batch (transactions sent, landed), so a landing is stored exactly
-    when the `confirmed`, fills and pools it made are."""
-    returned = conn.cursor()
-    async with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
-        if fence is not None:
-            await cur.execute(FENCE, fence)
-        if orders:
-            await cur.execute(UPDATE_ORDERS, (_json_rows(orders), len(orders)))
+    when the `confirmed`, fills and pools it made are.
+
+    Three round trips: the fence, the order rows and the events' positions taken (one
+    pipeline); the events by COPY (not allowed in a pipeline); the rest and the COMMIT."""
+    counts: dict[int, int] = {}
+    for e in events:
+        counts[e["shard"]] = counts.get(e["shard"], 0) + 1
+    shards = sorted(counts)
+    async with conn.transaction(), conn.cursor() as cur:
+        taken = conn.cursor()
+        ids = conn.cursor()
+        async with conn.pipeline():
+            if fence is not None:
+                await cur.execute(FENCE, fence)
+            if orders:
+                await cur.execute(UPDATE_ORDERS, (_json_rows(orders), len(orders)))
+            if events:
+                await taken.execute(TAKE_OFFSETS, (shards, [counts[sh] for sh in shards]))
+                await ids.execute(TAKE_EVENT_IDS, (len(events),))
+        got: dict[tuple[str, int], Position] = {}
         if events:
-            await returned.execute(INSERT_EVENTS, (_json_rows(events),))
-        if fills:
-            await cur.execute(INSERT_FILLS, (_json_rows(fills),))
-        if attempts:
-            await cur.execute(UPSERT_ATTEMPTS, (_json_rows(attempts),))
-        if chain:
-            await cur.execute(UPSERT_TRANSACTIONS, (_json_rows(chain),))
-        if pools:
-            rows = [
-                {"symbol": sym, "venue": venue, "kind": state["kind"], "state": state, "version": v}
-                for sym, venue, state, v in pools
-            ]
-            await cur.execute(WRITE_POOLS, (_json_rows(rows), now))
-        if markets:
-            await cur.executemany(
-                UPDATE_MARKET, [(ref, launched, now, sym) for sym, ref, launched in markets]
-            )
-    if not events:
-        return {}
-    return {
-        (oid, seq): Position(eid, sh, off) for oid, seq, eid, sh, off in await returned.fetchall()
-    }
+            offsets = {sh: last - counts[sh] for sh, last in await taken.fetchall()}
+            row = await ids.fetchone()
+            assert row is not None
+            async with cur.copy(COPY_EVENTS) as copy:
+                await copy.write(_event_lines(events, row[0], offsets, got))
+        async with conn.pipeline():
+            if fills:
+                await cur.execute(INSERT_FILLS, (_json_rows(fills),))
+            if attempts:
+                await cur.execute(UPSERT_ATTEMPTS, (_json_rows(attempts),))
+            if chain:
+                await cur.execute(UPSERT_TRANSACTIONS, (_json_rows(chain),))
+            if pools:
+                rows = [
+                    {"symbol": sym, "venue": venue, "kind": st["kind"], "state": st, "version": v}
+                    for sym, venue, st, v in pools
+                ]
+                await cur.execute(WRITE_POOLS, (_json_rows(rows), now))
+            if markets:
+                await cur.executemany(
+                    UPDATE_MARKET, [(ref, launched, now, sym) for sym, ref, launched in markets]
+                )
+    return got
+
+
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: str) -> str:
+    """A value in COPY's text format (backslash, tab, newline and carriage return escaped)."""
+    return value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else value
+
+
+def _event_lines(
+    events: list[dict[str, Any]],
+    event_ids: list[int],
+    offsets: dict[int, int],
+    got: dict[tuple[str, int], Position],
+) -> bytes:
+    """The events as COPY_EVENTS's text rows, each numbered in its shard's log after
+    `offsets` (the shard's last offset before the batch), in batch order; `got` receives
+    each event's position."""
+    last_ts: Any = None
+    ts = ""
+    lines = []
+    for e, event_id in zip(events, event_ids, strict=True):
+        shard = e["shard"]
+        offset = offsets[shard] + 1
+        offsets[shard] = offset
+        order_id = str(e["order_id"])
+        got[(order_id, e["seq"])] = Position(event_id, shard, offset)
+        if e["ts"] is not last_ts:  # a batch's events share one time
+            last_ts = e["ts"]
+            ts = last_ts.isoformat()
+        # JSON has no raw tab or newline (they are escaped in strings): only its backslashes
+        payload = _dumps(e["payload"]).decode().replace("\\", "\\\\")
+        lines.append(
+            f"{event_id}\t{order_id}\t{_copy_text(e['client_id'])}\t{e['seq']}\t"
+            f"{e['status']}\t{ts}\t{payload}\t{shard}\t{offset}\n"
+        )
+    return "".join(lines).encode()
 
 
 async def stored_event_ids(

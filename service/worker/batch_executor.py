@@ -64,6 +64,10 @@ class BatchExecutor:
 
     def _pass(self, orders: list[LiveOrder]) -> None:
         engine_pass_size.observe(len(orders))
+        with self._executor.tally.deferred():
+            self._orders(orders)
+
+    def _orders(self, orders: list[LiveOrder]) -> None:
         roster = self._roster
         for order in orders:
             if roster.inflight.get(order.id) is not order:
@@ -95,7 +99,7 @@ class BatchExecutor:
                 return ex.final(order, "failed", attempt=failed)
             self._roster.continue_with(order, ex.retry_after_backoff(order, 1, e.reason, failed))
             return None
-        child(engine_attempts_total, "landed").inc()
+        ex.tally.inc(child(engine_attempts_total, "landed"))
         return ex.after_execution_now(order)
 
     async def launch(self, symbol: str) -> None:

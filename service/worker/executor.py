@@ -32,6 +32,7 @@ from service.domain.cursor import Position
 from service.domain.order import LiveOrder
 from service.domain.plan_json import quote_of
 from service.metrics import (
+    Tally,
     child,
     engine_attempts_total,
     order_execution_duration_seconds,
@@ -56,6 +57,8 @@ from service.worker.writer import EventWriter
 
 log = logging.getLogger(__name__)
 
+NO_QUOTES: tuple[int | None, int | None] = (None, None)
+
 
 class Executor:
     def __init__(
@@ -78,6 +81,7 @@ class Executor:
         self._state = state
         self._spawn = spawn
         self._in_doubt = in_doubt
+        self.tally = Tally()  # the metrics' writes (deferred to its end in a batch pass)
 
     # -- entry points --
     async def run(self, order: LiveOrder) -> None:
@@ -219,7 +223,7 @@ class Executor:
         """Count and log a failed attempt. Returns its attempt row (None: no transaction was
         sent) and whether the order fails now (a non-retryable error, or its last attempt:
         `failure_reason` is then set)."""
-        child(engine_attempts_total, e.reason).inc()
+        self.tally.inc(child(engine_attempts_total, e.reason))
         failed = (order.attempts, e.tx_hash, "failed", e.reason) if e.tx_hash else None
         log.info(
             "order %s attempt %d failed: %s",
@@ -250,6 +254,8 @@ class Executor:
         if not self._state.launched(order.symbol):
             raise AttemptFailed("pool_not_open")
         plan = executable(order, self.plan(order))
+        if not log.isEnabledFor(logging.INFO):
+            return plan
         log.info(
             "route order=%s %s %s %s legs=%s quote=%s",
             order.id,
@@ -288,11 +294,13 @@ class Executor:
 
     def plan(self, order: LiveOrder, limit: int | None = None) -> Plan | None:
         symbol = order.symbol
+        book = self._state.books[symbol]
         return plan_order(
             order,
             self._state.pools(symbol),
-            self._state.books[symbol],
-            self._state.quotes(symbol),
+            book,
+            # read by the planner only to bound the makers it may match (an empty book: none)
+            self._state.quotes(symbol) if len(book) else NO_QUOTES,
             self._state.client(order.client_id),
             limit,
         )
@@ -405,8 +413,8 @@ class Executor:
         await self._end(order, "canceled")
 
     def _observe_final(self, order: LiveOrder) -> None:
-        child(orders_total, order.type, order.side, order.status).inc()
-        child(order_execution_duration_seconds, order.type, order.side).observe(
-            max(0.0, time.time() - order.created_at.timestamp())
-        )
-        child(order_fill_ratio, order.type, order.side).observe(order.filled / order.amount)
+        t, kind, side = self.tally, order.type, order.side
+        t.inc(child(orders_total, kind, side, order.status))
+        age = time.time() - order.created_at.timestamp()
+        t.observe(child(order_execution_duration_seconds, kind, side), max(0.0, age))
+        t.observe(child(order_fill_ratio, kind, side), order.filled / order.amount)

@@ -26,6 +26,7 @@ from service.config import Settings
 from service.domain.markets import Market, shard_of
 from service.domain.order import LiveOrder
 from service.metrics import (
+    observe_many,
     order_queue_latency_seconds,
     order_queue_size,
 )
@@ -275,8 +276,12 @@ class Intake:
                 poison.append((entry, f"order not loadable: {e}", "unloadable", oid))
                 continue
             order.entry_ids.append((stream, entry_id))
-            order_queue_latency_seconds.observe(max(0.0, now - order.created_at.timestamp()))
             loaded.append(order)
+        # one write per bucket for the read, not two per order
+        observe_many(
+            order_queue_latency_seconds,
+            [max(0.0, now - order.created_at.timestamp()) for order in loaded],
+        )
         roster.spawn_many(loaded)
         for entry in commands:
             if not self.reading(entry[0]):
