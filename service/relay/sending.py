@@ -23,18 +23,24 @@ def sender(ws: ServerConnection) -> Callable[[bytes], Awaitable[None]]:
             if all(protocol.writes):  # no end-of-stream marker among them
                 protocol.writes = [b"".join(protocol.writes)]
 
+    protocol = ws.protocol
+
     def now(message: bytes) -> bool:
         """One text frame written at once, as websockets' `broadcast` writes it, unless the
         connection is not open or already has DIRECT_MAX_BUFFERED bytes waiting (then the
         pump sends it, waiting for the socket to drain)."""
+        transport = ws.transport
         if (
-            ws.protocol.state is not State.OPEN
-            or ws.transport.get_write_buffer_size() > DIRECT_MAX_BUFFERED
+            protocol.state is not State.OPEN
+            or transport.get_write_buffer_size() > DIRECT_MAX_BUFFERED
         ):
             return False
         try:
-            ws.protocol.send_text(message)
-            ws.send_data()
+            if protocol.writes or protocol.expect_continuation_frame:
+                protocol.send_text(message)  # behind what websockets has not written yet
+                ws.send_data()
+            else:
+                transport.write(text_frame(message))
         except Exception:  # noqa: BLE001 - the connection is going; the pump will find out
             return False
         return True
@@ -45,6 +51,22 @@ def sender(ws: ServerConnection) -> Callable[[bytes], Awaitable[None]]:
 
 
 DIRECT_MAX_BUFFERED = 64 * 1024
+
+
+def text_frame(payload: bytes) -> bytes:
+    """One unfragmented, unmasked text frame (a server's, no extension: the relay serves
+    with compression=None), as websockets' Frame.serialize writes it."""
+    n = len(payload)
+    if n < 126:
+        return _FIN_TEXT + bytes((n,)) + payload
+    if n < 65536:
+        return _FIN_TEXT + _LEN16 + n.to_bytes(2, "big") + payload
+    return _FIN_TEXT + _LEN64 + n.to_bytes(8, "big") + payload
+
+
+_FIN_TEXT = b"\x81"
+_LEN16 = b"\x7e"
+_LEN64 = b"\x7f"
 
 
 MAX_CLIENT_MESSAGES = 16
