@@ -56,6 +56,7 @@ class Subscriber:
         "kicked",
         "kick_reason",
         "direct",
+        "flush",
         "client",
         "_cursor",
     )
@@ -74,6 +75,9 @@ class Subscriber:
         # Set by the pump while it waits on an empty queue with its replay done: writes one
         # message to the socket now, or returns False (socket not open or not keeping up).
         self.direct: Callable[[bytes], bool] | None = None
+        # What `direct` took is written to the socket by this (set by the pump with it;
+        # None: `direct` writes at once). The hub calls it once it has handed on a message.
+        self.flush: Callable[[], None] | None = None
 
     def fresh(self, event: Event) -> bool:
         """Not sent yet: for a client, above its shard's position; for an order, the next
@@ -155,6 +159,7 @@ class Hub:
         self.sequencer = Sequencer()
         self.received = 0  # frames taken from pub/sub (tests wait on it)
         self.sent_direct = 0  # events written straight to a socket by dispatch
+        self._written: set[Subscriber] = set()  # took a direct write: flush them
 
     def __len__(self) -> int:
         return sum(len(s) for s in self._by_order.values()) + sum(
@@ -190,12 +195,15 @@ class Hub:
 
     def start(self, heads: dict[int, int]) -> int:
         """Begin the shard logs after `heads` (see Sequencer.start)."""
-        return sum(self.deliver(e) for e in self.sequencer.start(heads))
+        n = sum(self._deliver(e) for e in self.sequencer.start(heads))
+        self._flush()
+        return n
 
     def dispatch(self, frame: bytes) -> int:
         """Hand on one pub/sub frame (or each frame of a batch) to every interested
         connection, in order; returns to how many (events times connections)."""
         n = sent = 0
+        written = self._written
         by_client, by_order = self._by_client, self._by_order
         sequencer = self.sequencer
         nexts, held = sequencer.next, sequencer.held
@@ -209,7 +217,7 @@ class Hub:
             event = Event(order_id, seq, event_id, message, client_id, shard, offset)
             if offset != nexts.get(shard) or shard in held or by_order:
                 for ready in sequencer.feed(event):
-                    n += self.deliver(ready)
+                    n += self._deliver(ready)
                 continue
             # The common case, inline: the shard's next offset (Sequencer.feed's first case),
             # no order's socket, so only the client's connections want it (deliver).
@@ -220,27 +228,37 @@ class Hub:
                 for sub in subs:
                     if sub.offer(event):
                         sent += 1
+                        written.add(sub)
         self.sent_direct += sent
+        self._flush()
         return n
 
     def deliver(self, event: Event) -> int:
         """Offer one event, in its shard's order, to its order's and its client's
         connections."""
+        n = self._deliver(event)
+        self._flush()
+        return n
+
+    def _deliver(self, event: Event) -> int:
         n = 0
-        subs = self._by_client.get(event.client_id)
-        if subs:
-            n = len(subs)
-            for sub in subs:
-                if sub.offer(event):
-                    self.sent_direct += 1
-        if self._by_order:
-            subs = self._by_order.get(event.order_id)
+        for subs in (self._by_client.get(event.client_id), self._by_order.get(event.order_id)):
             if subs:
                 n += len(subs)
                 for sub in subs:
                     if sub.offer(event):
                         self.sent_direct += 1
+                        self._written.add(sub)
         return n
+
+    def _flush(self) -> None:
+        """Write what the connections' direct writes took: one socket write each, before
+        any pump runs again (so the order on each socket is the order handed on)."""
+        written = self._written
+        while written:
+            flush = written.pop().flush
+            if flush is not None:
+                flush()
 
     def resync(self) -> int:
         """After pub/sub came back: every order's connection catches up from the store."""
@@ -322,9 +340,11 @@ async def pump(
 
     # While idle on an empty queue, dispatch writes the next event itself (Subscriber.offer).
     send_now: Callable[[bytes], bool] | None = getattr(send, "now", None)
+    send_flush: Callable[[], None] | None = getattr(send, "flush", None)
     while True:
         if send_now is not None and sub.queue.empty():
             sub.direct = send_now
+            sub.flush = send_flush
         try:
             item = await sub.queue.get()
         finally:
