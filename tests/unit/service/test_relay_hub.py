@@ -191,3 +191,27 @@ def test_the_direct_frame_is_the_one_websockets_writes() -> None:
         assert text_frame(payload) == Frame(Opcode.TEXT, payload).serialize(
             mask=False, extensions=[]
         )
+
+
+def test_a_batch_frame_is_flushed_once_per_connection_after_it_is_handed_on() -> None:
+    from service.domain.wire import pubsub_batch
+
+    hub = Hub()
+    hub.start({})
+    log: list[str] = []
+    subs = {}
+    for name in ("alice", "bob"):
+        sub = Subscriber(Target(client_id=name))
+        sub.direct = lambda m, name=name: (
+            not log.append(f"{name}:{orjson.loads(m)['payload']['seq']}")
+        )  # type: ignore[misc]
+        sub.flush = lambda name=name: log.append(f"{name}:flush")  # type: ignore[misc]
+        hub.add(sub)
+        subs[name] = sub
+    batch = [frame("alice", "a", 1, 0, 1), frame("bob", "b", 1, 0, 2), frame("alice", "a", 2, 0, 3)]
+    assert hub.dispatch(pubsub_batch(batch)) == 3
+    taken, flushed = log[:3], sorted(log[3:])
+    assert taken == ["alice:1", "bob:1", "alice:2"] and flushed == ["alice:flush", "bob:flush"]
+    log.clear()
+    assert hub.dispatch(frame("bob", "b", 2, 0, 4)) == 1
+    assert log == ["bob:2", "bob:flush"]  # a connection with nothing new is not flushed
