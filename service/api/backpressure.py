@@ -47,20 +47,27 @@ class Backpressure:
         self._redis = redis_client
         self._lock = threading.Lock()
         self._seen: dict[int, tuple[float, int]] = {}  # shard -> (monotonic time, backlog)
+        self._reading: set[int] = set()  # shards whose backlog a thread is reading now
 
     def backlog(self, shard: int) -> int | None:
+        """The shard's backlog as last read; read again once it is CHECK_EVERY_S old, by
+        one request thread at a time (the others go on with the last reading meanwhile)."""
         now = time.monotonic()
         with self._lock:
             seen = self._seen.get(shard)
-        if seen is not None and now - seen[0] < CHECK_EVERY_S:
-            return seen[1]
+            if seen is not None and (now - seen[0] < CHECK_EVERY_S or shard in self._reading):
+                return seen[1]
+            self._reading.add(shard)
         s = self._settings
         try:
             n = backlog_of(self._redis, s.stream_key(shard), s.group)
         except redis.RedisError as e:
             log.debug("backlog of shard %d unknown (%s)", shard, e)
+            with self._lock:
+                self._reading.discard(shard)
             return None
         with self._lock:
+            self._reading.discard(shard)
             self._seen[shard] = (now, n)
         return n
 

@@ -22,6 +22,8 @@ valid order's client when the API runs open).
 from __future__ import annotations
 
 import logging
+import os
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,6 +59,12 @@ def item_error(index: int, e: ApiError) -> dict[str, Any]:
         err["field"] = f"orders[{index}].{field}"
     err["index"] = index
     return {"status": e.status, "error": err}
+
+
+def new_order_ids(n: int) -> list[uuid.UUID]:
+    """n uuid4s, as uuid.uuid4 makes them, from one os.urandom call."""
+    raw = os.urandom(16 * n)
+    return [uuid.UUID(bytes=raw[i : i + 16], version=4) for i in range(0, 16 * n, 16)]
 
 
 def parse_batch(body: object) -> list[object]:
@@ -108,7 +116,11 @@ class BatchResource:
 
         for symbol in sorted({order.symbol for _, order in valid}):
             self.orders.backpressure.admit(symbol)  # 503 for the request, nothing stored
-        rows = [order_row(order, markets[order.symbol]) for _, order in valid]
+        ids = new_order_ids(len(valid))
+        rows = [
+            order_row(order, markets[order.symbol], oid)
+            for (_, order), oid in zip(valid, ids, strict=True)
+        ]
         inserted = self.orders.commits.insert_all(rows) if rows else []
         existing: list[tuple[int, dict[str, Any]]] = []
         for (i, order), got in zip(valid, inserted, strict=True):

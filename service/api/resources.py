@@ -43,10 +43,11 @@ from service.store.orders import OrderStore
 NOT_FOUND = ApiError(404, "not_found", "no such order", "id")
 
 
-def order_row(order: NewOrder, market: Market) -> dict[str, Any]:
-    """The values `OrderStore.insert_many` stores for a new order, with its pending payload."""
+def order_row(order: NewOrder, market: Market, order_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """The values `OrderStore.insert_many` stores for a new order, with its pending payload
+    (`order_id`: a uuid4 taken already, else a new one)."""
     return {
-        "id": uuid.uuid4(),
+        "id": uuid.uuid4() if order_id is None else order_id,
         "client_id": order.client_id,
         "client_order_id": order.client_order_id,
         "idem_key": order.idem_key,

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+import orjson
+
 from service.api.fields import (
     check_choice,
     check_client_id,
@@ -107,8 +109,16 @@ class NewOrder:
         it is what the hash is looked up by, so an identical retry that carries the key
         in the other place still counts as identical.
         """
-        text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+        canonical = self.canonical()
+        # orjson writes what json.dumps(sort_keys, compact) writes for ASCII text (all the
+        # validated fields are; anything else, or an int past 64 bits, takes the stdlib)
+        try:
+            data = orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)
+        except TypeError:
+            data = b"\x80"
+        if not data.isascii():
+            data = json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(data).hexdigest()
 
 
 def parse_order(

@@ -23,6 +23,7 @@ MAX_SHARD = 1023  # SHARDS is at most 1024
 MAX_OFFSET = 2**63 - 1
 MAX_CURSOR_CHARS = 16_384
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _PAIR = re.compile(r"([0-9]{1,4}):([0-9]{1,19})")
 
 
@@ -41,6 +42,40 @@ class CursorError(ValueError):
 def encode(offsets: Mapping[int, int]) -> str:
     text = ",".join(f"{shard}:{offsets[shard]}" for shard in sorted(offsets))
     return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+
+def encode_one(shard: int, offset: int) -> bytes:
+    """encode({shard: offset}) as bytes."""
+    return base64.urlsafe_b64encode(f"{shard}:{offset}".encode()).rstrip(b"=")
+
+
+class Encoder:
+    """`encode`, as bytes, of one mapping that changes one shard at a time (a connection's
+    positions): keeps each shard's `shard:offset` text and rewrites only the changed one.
+    Call `reset` when the mapping changed other than just before an `encode` of that shard."""
+
+    __slots__ = ("_of", "_index", "_pairs")
+
+    def __init__(self) -> None:
+        self._of: Mapping[int, int] | None = None
+        self._index: dict[int, int] = {}
+        self._pairs: list[str] = []
+
+    def reset(self) -> None:
+        self._of = None
+
+    def encode(self, offsets: Mapping[int, int], changed: int) -> bytes:
+        """The cursor of `offsets`, of which only shard `changed` moved since the last call."""
+        i = self._index.get(changed)
+        if i is None or offsets is not self._of or len(self._index) != len(offsets):
+            shards = sorted(offsets)
+            self._of = offsets
+            self._index = {shard: k for k, shard in enumerate(shards)}
+            self._pairs = [f"{shard}:{offsets[shard]}" for shard in shards]
+        else:
+            self._pairs[i] = f"{changed}:{offsets[changed]}"
+        text = ",".join(self._pairs).encode()
+        return binascii.b2a_base64(text, newline=False).translate(_URLSAFE).rstrip(b"=")
 
 
 def decode(cursor: str) -> dict[int, int]:

@@ -44,6 +44,11 @@ def with_cursor(message: bytes, cursor: str) -> bytes:
     return b"".join((message[:-2], b',"cursor":"', cursor.encode(), b'"}}'))
 
 
+def with_cursor_bytes(message: bytes, cursor: bytes) -> bytes:
+    """with_cursor, the cursor already bytes."""
+    return b"".join((message[:-2], b',"cursor":"', cursor, b'"}}'))
+
+
 def pubsub_frame(
     client_id: str, order_id: str, seq: int, position: Position, message: bytes
 ) -> bytes:
@@ -53,10 +58,15 @@ def pubsub_frame(
 
 def parse_frame(frame: bytes) -> tuple[str, str, int, Position, bytes]:
     """(client_id, order_id, seq, position, message); ValueError if malformed."""
+    client_id, order_id, seq, event_id, shard, offset, message = frame_fields(frame)
+    return client_id, order_id, seq, Position(event_id, shard, offset), message
+
+
+def frame_fields(frame: bytes) -> tuple[str, str, int, int, int, int, bytes]:
+    """(client_id, order_id, seq, event_id, shard, offset, message); ValueError if malformed."""
     client_id, order_id, ids, message = frame.split(b"\n", 3)
-    seq, event_id, shard, offset = ids.split(b" ")
-    position = Position(int(event_id), int(shard), int(offset))
-    return client_id.decode(), order_id.decode(), int(seq), position, message
+    seq, event_id, shard, offset = map(int, ids.split(b" "))
+    return client_id.decode(), order_id.decode(), seq, event_id, shard, offset, message
 
 
 # Several frames in one pub/sub message (a worker's batch, the API's group commit): the

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.domain import cursor as cursors
-from service.domain.wire import BATCH_SEP, parse_frame, split_frames, with_cursor
+from service.domain.wire import frame_fields, split_frames, with_cursor_bytes
 from service.relay.sequencer import Sequencer
 from service.store.events import PAGE, Event, EventStore
 
@@ -48,7 +48,18 @@ Item = Event | Resync
 
 
 class Subscriber:
-    __slots__ = ("target", "queue", "last_seq", "positions", "kicked", "kick_reason", "direct")
+    __slots__ = (
+        "target",
+        "queue",
+        "last_seq",
+        "positions",
+        "kicked",
+        "kick_reason",
+        "direct",
+        "flush",
+        "client",
+        "_cursor",
+    )
 
     def __init__(self, target: Target, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
         self.target = target
@@ -57,11 +68,16 @@ class Subscriber:
         # A client's connection: per shard, the offset of the last event sent (or of where
         # the connection began), the `cursor` of the next message.
         self.positions: dict[int, int] = dict(target.cursor or ())
+        self._cursor = cursors.Encoder()  # of positions
+        self.client = target.order_id is None  # a client's connection, not an order's
         self.kicked = asyncio.Event()
         self.kick_reason = ""
         # Set by the pump while it waits on an empty queue with its replay done: writes one
         # message to the socket now, or returns False (socket not open or not keeping up).
         self.direct: Callable[[bytes], bool] | None = None
+        # What `direct` took is written to the socket by this (set by the pump with it;
+        # None: `direct` writes at once). The hub calls it once it has handed on a message.
+        self.flush: Callable[[], None] | None = None
 
     def fresh(self, event: Event) -> bool:
         """Not sent yet: for a client, above its shard's position; for an order, the next
@@ -75,11 +91,16 @@ class Subscriber:
         """The message to send for `event`, with its cursor; counts the event as sent."""
         if self.target.order_id is None:
             self.positions[event.shard] = event.offset
-            cursor = cursors.encode(self.positions)
+            cursor = self._cursor.encode(self.positions, event.shard)
         else:
             self.last_seq[event.order_id] = event.seq
-            cursor = cursors.encode({event.shard: event.offset} if event.shard >= 0 else {})
-        return with_cursor(event.message, cursor)
+            cursor = cursors.encode_one(event.shard, event.offset) if event.shard >= 0 else b""
+        return with_cursor_bytes(event.message, cursor)
+
+    def begin_at(self, positions: dict[int, int]) -> None:
+        """A client's connection: count as sent every event up to `positions`."""
+        self.positions = positions
+        self._cursor.reset()
 
     def offer(self, item: Item) -> bool:
         """Queue `item` for the pump; True if it was written to the socket at once instead.
@@ -88,20 +109,25 @@ class Subscriber:
         on an empty queue and the event is new here (for an order, its next seq or its first).
         Any other case (a gap, a resync, a busy socket) goes through the queue, whose order
         the pump keeps."""
-        if self.kicked.is_set():
+        if self.kick_reason:
             return False
         direct = self.direct
         if direct is not None and type(item) is Event and self.queue.empty():
-            if self.target.order_id is None:
-                if not self.fresh(item):
+            if self.client:
+                positions = self.positions
+                shard = item.shard
+                before = positions.get(shard)
+                if item.offset <= (before or 0):
                     return False  # sent already (the replay had it)
-                before = self.positions.get(item.shard)
-                if direct(self.stamp(item)):
+                positions[shard] = item.offset  # stamp(item), inline
+                cursor = self._cursor.encode(positions, shard)
+                if direct(with_cursor_bytes(item.message, cursor)):
                     return True
                 if before is None:
-                    del self.positions[item.shard]
+                    del positions[shard]
                 else:
-                    self.positions[item.shard] = before
+                    positions[shard] = before
+                self._cursor.reset()
             else:
                 last = self.last_seq.get(item.order_id)
                 if last is None or item.seq == last + 1:
@@ -119,7 +145,7 @@ class Subscriber:
         return False
 
     def kick(self, reason: str) -> None:
-        self.kick_reason = reason
+        self.kick_reason = reason or "kicked"  # non-empty: offer tests it
         self.kicked.set()
 
 
@@ -133,6 +159,7 @@ class Hub:
         self.sequencer = Sequencer()
         self.received = 0  # frames taken from pub/sub (tests wait on it)
         self.sent_direct = 0  # events written straight to a socket by dispatch
+        self._written: set[Subscriber] = set()  # took a direct write: flush them
 
     def __len__(self) -> int:
         return sum(len(s) for s in self._by_order.values()) + sum(
@@ -154,7 +181,7 @@ class Hub:
         is sent: harmless, the connection never had it.)"""
         t = sub.target
         if t.order_id is None and t.cursor is None:
-            sub.positions = {shard: nxt - 1 for shard, nxt in self.sequencer.next.items()}
+            sub.begin_at({shard: nxt - 1 for shard, nxt in self.sequencer.next.items()})
         index, key = self._index(sub)
         index.setdefault(key, set()).add(sub)
 
@@ -168,36 +195,70 @@ class Hub:
 
     def start(self, heads: dict[int, int]) -> int:
         """Begin the shard logs after `heads` (see Sequencer.start)."""
-        return sum(self.deliver(e) for e in self.sequencer.start(heads))
+        n = sum(self._deliver(e) for e in self.sequencer.start(heads))
+        self._flush()
+        return n
 
     def dispatch(self, frame: bytes) -> int:
         """Hand on one pub/sub frame (or each frame of a batch) to every interested
         connection, in order; returns to how many (events times connections)."""
-        if frame[:1] == BATCH_SEP:
-            return sum(self._dispatch_one(f) for f in split_frames(frame))
-        return self._dispatch_one(frame)
-
-    def _dispatch_one(self, frame: bytes) -> int:
-        self.received += 1
-        try:
-            client_id, order_id, seq, pos, message = parse_frame(frame)
-        except ValueError:  # UnicodeDecodeError is one
-            log.warning("dropping a malformed pub/sub frame: %r", frame[:200])
-            return 0
-        event = Event(order_id, seq, pos.event_id, message, client_id, pos.shard, pos.offset)
-        return sum(self.deliver(e) for e in self.sequencer.feed(event))
+        n = sent = 0
+        written = self._written
+        by_client, by_order = self._by_client, self._by_order
+        sequencer = self.sequencer
+        nexts, held = sequencer.next, sequencer.held
+        for one in split_frames(frame):
+            self.received += 1
+            try:
+                client_id, order_id, seq, event_id, shard, offset, message = frame_fields(one)
+            except ValueError:  # UnicodeDecodeError is one
+                log.warning("dropping a malformed pub/sub frame: %r", one[:200])
+                continue
+            event = Event(order_id, seq, event_id, message, client_id, shard, offset)
+            if offset != nexts.get(shard) or shard in held or by_order:
+                for ready in sequencer.feed(event):
+                    n += self._deliver(ready)
+                continue
+            # The common case, inline: the shard's next offset (Sequencer.feed's first case),
+            # no order's socket, so only the client's connections want it (deliver).
+            nexts[shard] = offset + 1
+            subs = by_client.get(client_id)
+            if subs:
+                n += len(subs)
+                for sub in subs:
+                    if sub.offer(event):
+                        sent += 1
+                        written.add(sub)
+        self.sent_direct += sent
+        self._flush()
+        return n
 
     def deliver(self, event: Event) -> int:
         """Offer one event, in its shard's order, to its order's and its client's
         connections."""
+        n = self._deliver(event)
+        self._flush()
+        return n
+
+    def _deliver(self, event: Event) -> int:
         n = 0
-        for subs in (self._by_order.get(event.order_id), self._by_client.get(event.client_id)):
+        for subs in (self._by_client.get(event.client_id), self._by_order.get(event.order_id)):
             if subs:
+                n += len(subs)
                 for sub in subs:
                     if sub.offer(event):
                         self.sent_direct += 1
-                n += len(subs)
+                        self._written.add(sub)
         return n
+
+    def _flush(self) -> None:
+        """Write what the connections' direct writes took: one socket write each, before
+        any pump runs again (so the order on each socket is the order handed on)."""
+        written = self._written
+        while written:
+            flush = written.pop().flush
+            if flush is not None:
+                flush()
 
     def resync(self) -> int:
         """After pub/sub came back: every order's connection catches up from the store."""
@@ -279,9 +340,11 @@ async def pump(
 
     # While idle on an empty queue, dispatch writes the next event itself (Subscriber.offer).
     send_now: Callable[[bytes], bool] | None = getattr(send, "now", None)
+    send_flush: Callable[[], None] | None = getattr(send, "flush", None)
     while True:
         if send_now is not None and sub.queue.empty():
             sub.direct = send_now
+            sub.flush = send_flush
         try:
             item = await sub.queue.get()
         finally:

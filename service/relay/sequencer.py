@@ -34,8 +34,8 @@ class Sequencer:
     def __init__(self) -> None:
         self.next: dict[int, int] = {}  # per shard, the next offset to hand on
         self.started = False
-        self._held: dict[int, dict[int, Event]] = {}
-        self._held_since: dict[int, float] = {}
+        self.held: dict[int, dict[int, Event]] = {}
+        self.held_since: dict[int, float] = {}
 
     def start(self, heads: dict[int, int]) -> list[Event]:
         """Begin after the shards' last offsets `heads` (read after subscribing: everything
@@ -44,7 +44,7 @@ class Sequencer:
             self.next[shard] = max(self.next.get(shard, 0), last + 1)
         self.started = True
         out: list[Event] = []
-        for shard in list(self._held):
+        for shard in list(self.held):
             out += self._drain(shard)
         return out
 
@@ -59,7 +59,7 @@ class Sequencer:
             nxt = self.next[shard] = 1  # no event of this shard was stored at start
         if offset < nxt:
             return []  # handed on already
-        if offset == nxt and shard not in self._held:
+        if offset == nxt and shard not in self.held:
             self.next[shard] = offset + 1
             return [event]
         self._hold(event)
@@ -75,9 +75,9 @@ class Sequencer:
         longer than `older_than` seconds."""
         now = time.monotonic()
         out = []
-        for shard, since in self._held_since.items():
+        for shard, since in self.held_since.items():
             if now - since >= older_than:
-                out.append((shard, self.next.get(shard, 1), min(self._held[shard]) - 1))
+                out.append((shard, self.next.get(shard, 1), min(self.held[shard]) - 1))
         return out
 
     def behind(self, heads: dict[int, int]) -> list[tuple[int, int, int]]:
@@ -89,11 +89,11 @@ class Sequencer:
         ]
 
     def _hold(self, event: Event) -> None:
-        self._held.setdefault(event.shard, {})[event.offset] = event
-        self._held_since.setdefault(event.shard, time.monotonic())
+        self.held.setdefault(event.shard, {})[event.offset] = event
+        self.held_since.setdefault(event.shard, time.monotonic())
 
     def _drain(self, shard: int) -> list[Event]:
-        held = self._held.get(shard)
+        held = self.held.get(shard)
         if held is None:
             return []
         nxt = self.next.get(shard)
@@ -108,10 +108,10 @@ class Sequencer:
         self.next[shard] = nxt
         if held:
             if out:
-                self._held_since[shard] = time.monotonic()
+                self.held_since[shard] = time.monotonic()
         else:
-            del self._held[shard]
-            self._held_since.pop(shard, None)
+            del self.held[shard]
+            self.held_since.pop(shard, None)
         return out
 
 

@@ -150,3 +150,68 @@ def test_pump_sets_direct_only_while_idle() -> None:
         assert sub.direct is None
 
     asyncio.run(main())
+
+
+def test_the_incremental_cursor_is_the_cursor() -> None:
+    enc = cursor.Encoder()
+    positions: dict[int, int] = {}
+    for i, shard in enumerate([3, 3, 0, 1000, 3, 0, 7, 1000, 1000, 2]):
+        positions[shard] = 10 * i + 1
+        assert enc.encode(positions, shard).decode() == cursor.encode(positions)
+    positions[3] = 1  # changed behind its back: reset, and the next encode is right again
+    enc.reset()
+    assert enc.encode(positions, 0).decode() == cursor.encode(positions)
+    other = dict(positions)  # another mapping: rebuilt without a reset
+    other[0] = 99
+    assert enc.encode(other, 0).decode() == cursor.encode(other)
+
+
+def test_a_refused_direct_write_leaves_positions_and_cursor_as_they_were() -> None:
+    written: list[bytes] = []
+    sub = subscriber(written)
+    sub.positions = {0: 4, 1: 7}
+    assert sub.offer(ev("o1", 1, 0, 5))
+    accept = [False]
+    sub.direct = lambda m: accept[0] and not written.append(m)  # type: ignore[func-returns-value]
+    assert not sub.offer(ev("o1", 2, 1, 8))  # refused: queued, position 1 stays 7
+    assert sub.positions == {0: 5, 1: 7} and sub.queue.qsize() == 1
+    sub.queue.get_nowait()
+    accept[0] = True
+    assert sub.offer(ev("o2", 1, 0, 6))
+    assert [cursor_of(m) for m in written] == [{0: 5, 1: 7}, {0: 6, 1: 7}]
+
+
+def test_the_direct_frame_is_the_one_websockets_writes() -> None:
+    from websockets.frames import Frame, Opcode
+
+    from service.relay.sending import text_frame
+
+    for n in (0, 1, 125, 126, 127, 65535, 65536, 70_000):
+        payload = b"x" * n
+        assert text_frame(payload) == Frame(Opcode.TEXT, payload).serialize(
+            mask=False, extensions=[]
+        )
+
+
+def test_a_batch_frame_is_flushed_once_per_connection_after_it_is_handed_on() -> None:
+    from service.domain.wire import pubsub_batch
+
+    hub = Hub()
+    hub.start({})
+    log: list[str] = []
+    subs = {}
+    for name in ("alice", "bob"):
+        sub = Subscriber(Target(client_id=name))
+        sub.direct = lambda m, name=name: (
+            not log.append(f"{name}:{orjson.loads(m)['payload']['seq']}")
+        )  # type: ignore[misc]
+        sub.flush = lambda name=name: log.append(f"{name}:flush")  # type: ignore[misc]
+        hub.add(sub)
+        subs[name] = sub
+    batch = [frame("alice", "a", 1, 0, 1), frame("bob", "b", 1, 0, 2), frame("alice", "a", 2, 0, 3)]
+    assert hub.dispatch(pubsub_batch(batch)) == 3
+    taken, flushed = log[:3], sorted(log[3:])
+    assert taken == ["alice:1", "bob:1", "alice:2"] and flushed == ["alice:flush", "bob:flush"]
+    log.clear()
+    assert hub.dispatch(frame("bob", "b", 2, 0, 4)) == 1
+    assert log == ["bob:2", "bob:flush"]  # a connection with nothing new is not flushed

@@ -92,3 +92,28 @@ def test_request_hash_equal_for_same_request_written_differently() -> None:
 def test_request_hash_differs_when_any_field_differs(change: dict[str, Any]) -> None:
     base = body(type="limit", limitPrice="150", timeInForce="GTD", expiresAt="2026-12-01T00:00:00Z")
     assert parse(base).request_hash() != parse({**base, **change}).request_hash()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {},
+        {
+            "type": "limit",
+            "limitPrice": "150.25",
+            "timeInForce": "GTD",
+            "expiresAt": "2099-01-02T03:04:05.678+02:00",
+        },
+        {"clientId": "a.b:c@d-e_F9", "slippageBps": 0},
+        {"amount": None, "quoteAmount": "12.5"},
+    ],
+)
+def test_request_hash_is_the_stored_one(change: dict[str, Any]) -> None:
+    """The hash stays what json.dumps gave (orders stored before keep matching their
+    retries): sha256 of the canonical request, sorted keys, compact separators."""
+    import hashlib
+    import json
+
+    o = parse({**BASE, **change})
+    text = json.dumps(o.canonical(), sort_keys=True, separators=(",", ":"))
+    assert o.request_hash() == hashlib.sha256(text.encode()).hexdigest()
