@@ -70,7 +70,8 @@ if allow_at > now then
 end
 -- at least 1 ms: a limit so high its interval is below a double's resolution at this
 -- magnitude (ms since 1970) leaves new_tat == now, and PX 0 is refused
-redis.call('SET', KEYS[1], string.format('%.3f', new_tat), 'PX', math.max(1, math.ceil(new_tat - now)))
+local ttl = math.max(1, math.ceil(new_tat - now))
+redis.call('SET', KEYS[1], string.format('%.3f', new_tat), 'PX', ttl)
 return {1, math.floor((window - (new_tat - now)) / interval)}
 """
 

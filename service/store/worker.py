@@ -42,7 +42,8 @@ SELECT_LAST_EVENTS = (
     " AND e.ts > now() - make_interval(secs => %s) AND o.symbol = ANY(%s)"
     " ORDER BY e.order_id, e.seq DESC"
 )
-TAKE_LOCK_TIMEOUT_MS = 5000  # loading a shard taken never waits longer on a lock
+# loading a shard taken never waits longer than this on a lock
+SET_TAKE_LOCK_TIMEOUT = "SET lock_timeout = '5s'"
 
 SELECT_STALE_PENDING = (
     "SELECT id, symbol FROM orders WHERE status = 'pending' AND symbol = ANY(%s)"
@@ -61,7 +62,7 @@ def load_worker_state(
     Only these markets' rows are touched: another shard's pool rows may be locked by a
     transaction of an owner paused mid-commit (SIGSTOP), and even an INSERT ... DO NOTHING
     on them would wait for it. This shard's own rows cannot be: the epoch was advanced
-    first, which ended or refused any earlier owner's transaction. TAKE_LOCK_TIMEOUT turns
+    first, which ended or refused any earlier owner's transaction. SET_TAKE_LOCK_TIMEOUT turns
     any wait this misses into an error (the take is tried again next round)."""
     with psycopg.connect(
         database_url,
@@ -69,7 +70,7 @@ def load_worker_state(
         row_factory=namedtuple_row,
         application_name=WORKER_APP,
     ) as conn:
-        conn.execute(f"SET lock_timeout = {TAKE_LOCK_TIMEOUT_MS}")
+        conn.execute(SET_TAKE_LOCK_TIMEOUT)
         ensure_pools(conn, {s: markets[s] for s in symbols})
         live = conn.execute(SELECT_LIVE, (symbols, live_statuses)).fetchall()
         versions = {
