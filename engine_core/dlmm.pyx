@@ -5,7 +5,7 @@ base unit, Q64.64). Inside a bin the sum P*x + y is constant; a swap takes what 
 bin has, then moves to the next bin (down for a sell, up for a buy). Bins above the active
 one hold base only, bins below quote only.
 
-Fee per bin, in quote units (rate in 1e9 precision, capped at 10%):
+Fee per bin (rate in 1e9 precision, capped at 10%):
     rate = fee_bps * 1e5 + ceil((va * bin_step)^2 * variable_fee_control / 1e11)
     va   = min(volatility_reference + |index_reference - k| * 10000, max_volatility_accumulator)
 At the start of each swap, with t = clock - last_update: if t >= filter_period the index
@@ -16,6 +16,18 @@ its time source before each use of the pools); Meteora's defaults: filter_period
 decay_period 600 s, reduction_factor 5000. With filter_period = 0 every swap refreshes the
 references (a decay per swap, no clock needed).
 The fees stay in the pool (kept apart from the bins' tradable liquidity, as LP fees).
+
+Which token pays the fee, `fee_mode` (Meteora's CollectFeeMode; MeteoraAg/dlmm-sdk
+commons/src/quote.rs, swap_exact_in_quote_at_bin / swap_exact_out_quote_at_bin):
+- "input" (InputOnly, Meteora's default and the default here): always the input token.
+  A buy adds compute_fee(net) = ceil(net * rate / (1e9 - rate)) to the quote a bin needs;
+  a sell with b base units left takes compute_fee_from_amount(b) = ceil(b * rate / 1e9)
+  off them and swaps the rest in the bin; when that rest would empty the bin, the bin takes
+  dmax = ceil(y * 2^64 / P) plus compute_fee(dmax) and the remainder goes on to the next
+  bin. A sell's fee stays in the pool in base (fees_base) and is reported in quote units,
+  the base fee at the bin's price (floor).
+- "quote" (OnlyY): a buy as above; a sell takes compute_fee_from_amount(gross) off the
+  quote a bin pays out. A stored state without fee_mode is "quote" (the mode before).
 
 DlmmPool is layered over files (a cdef class cannot span them): dlmm_math.pxd (constants,
 the bin price, inline), dlmm_bins (storage, parameters, fee rate, exact swap walks),
@@ -30,12 +42,14 @@ from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy
 
 from engine_core.amm cimport OK, Pool, ceil_div, py_u128, u128
-from engine_core.dlmm_math cimport MAX_BINS, U64_MAX, check_bin_step, price_c
+from engine_core.dlmm_math cimport (
+    MAX_BINS, U64_MAX, absorbs_c, check_bin_step, price_c, whole_in_c,
+)
 
 PARAMS = (
     "bin_step", "active_id", "bins_each_side", "base_per_bin", "quote_per_bin", "fee_bps",
     "variable_fee_control", "max_volatility_accumulator", "filter_period", "decay_period",
-    "reduction_factor",
+    "reduction_factor", "fee_mode",
 )
 
 
@@ -70,13 +84,13 @@ cdef class DlmmPool(DlmmQuotes):
 
     def __init__(self, bin_step, active_id, bins_each_side, base_per_bin, quote_per_bin,
                  fee_bps=20, variable_fee_control=40000, max_volatility_accumulator=350000,
-                 filter_period=30, decay_period=600, reduction_factor=5000):
+                 filter_period=30, decay_period=600, reduction_factor=5000, fee_mode="input"):
         if not 0 <= bins_each_side < MAX_BINS // 2:
             raise ValueError("bins_each_side must be in 0 .. 32767")
         if not (0 <= base_per_bin <= U64_MAX and 0 <= quote_per_bin <= U64_MAX):
             raise ValueError("base_per_bin / quote_per_bin must be in 0 .. 2**64-1")
         self._set_params(bin_step, fee_bps, variable_fee_control, max_volatility_accumulator,
-                         filter_period, decay_period, reduction_factor)
+                         filter_period, decay_period, reduction_factor, fee_mode)
         self.alloc_c(active_id - bins_each_side, 2 * bins_each_side + 1)
         cdef int64_t i, k
         for i in range(self.n_bins):
@@ -93,6 +107,7 @@ cdef class DlmmPool(DlmmQuotes):
         self.last_update = 0
         self.clock = 0
         self.fees = 0
+        self.fees_b = 0
 
     @staticmethod
     def from_params(dict params):
@@ -108,8 +123,8 @@ cdef class DlmmPool(DlmmQuotes):
     # -- Python-visible state --
     @property
     def base_reserve(self):
-        """Base units in all bins."""
-        cdef u128 s = 0
+        """Base units held: the bins' base plus the fees kept."""
+        cdef u128 s = self.fees_b
         cdef int64_t i
         for i in range(self.n_bins):
             s += self.bx[i]
@@ -127,6 +142,14 @@ cdef class DlmmPool(DlmmQuotes):
     @property
     def fees_quote(self):
         return py_u128(self.fees)
+
+    @property
+    def fees_base(self):
+        return py_u128(self.fees_b)
+
+    @property
+    def fee_mode(self):
+        return "input" if self.fee_in else "quote"
 
     def bins(self):
         """[(bin_id, base, quote, price_x64)] for every bin."""
@@ -195,6 +218,7 @@ cdef class DlmmPool(DlmmQuotes):
         self.filter_period = o.filter_period
         self.decay_period = o.decay_period
         self.reduction_factor = o.reduction_factor
+        self.fee_in = o.fee_in
         self.active_id = o.active_id
         self.volatility_accumulator = o.volatility_accumulator
         self.volatility_reference = o.volatility_reference
@@ -202,29 +226,39 @@ cdef class DlmmPool(DlmmQuotes):
         self.last_update = o.last_update
         self.clock = o.clock
         self.fees = o.fees
+        self.fees_b = o.fees_b
         return 0
 
     # -- swap_to_price support --
     def amount_to_bin(self, target_id):
         """(side, base_amount) of the swap that makes `target_id` the active bin (clamped to
         the pool's bins); ("sell", 0) when it is active already."""
-        cdef int64_t t = target_id, k, i
-        cdef u128 s = 0
+        cdef int64_t t = target_id, k, i, ir
+        cdef uint64_t vr, rate = 0
+        cdef u128 s = 0, d, last = 0
         cdef int64_t hi = self.lo_id + self.n_bins - 1
         if t < self.lo_id:
             t = self.lo_id
         if t > hi:
             t = hi
         if t < self.active_id:
-            # exhaust the quote of bins active .. t+1, then one unit into bin t
+            # exhaust the quote of bins active .. t+1, then one unit into bin t (InputOnly:
+            # each bin's input with its fee, and one unit more where the last one absorbs it)
+            self.refs_c(&ir, &vr)
             k = self.active_id
             while k > t:
                 i = k - self.lo_id
                 if 0 <= i < self.n_bins and self.by[i] != 0:
-                    s += ceil_div(self.by[i] << 64, self.bp[i])
+                    d = ceil_div(self.by[i] << 64, self.bp[i])
+                    if self.fee_in:
+                        rate = self.fee_rate_c(self.va_at_c(k, ir, vr))
+                        s += whole_in_c(d, rate)
+                        last = d
+                    else:
+                        s += d
                 k -= 1
             if self.by[t - self.lo_id] != 0:
-                s += 1
+                s += 2 if last != 0 and absorbs_c(last, rate) else 1
             return ("sell", py_u128(s))
         if t > self.active_id:
             k = self.active_id
@@ -261,6 +295,7 @@ cdef class DlmmPool(DlmmQuotes):
             "filter_period": self.filter_period,
             "decay_period": self.decay_period,
             "reduction_factor": self.reduction_factor,
+            "fee_mode": self.fee_mode,
             "lo_id": self.lo_id,
             "bins": runs,
             "active_id": self.active_id,
@@ -270,6 +305,7 @@ cdef class DlmmPool(DlmmQuotes):
             "last_update": self.last_update,
             "clock": self.clock,
             "fees_quote": str(py_u128(self.fees)),
+            "fees_base": str(py_u128(self.fees_b)),
         }
 
     @staticmethod
@@ -279,7 +315,8 @@ cdef class DlmmPool(DlmmQuotes):
         cdef DlmmPool p = DlmmPool.__new__(DlmmPool)
         p._set_params(int(d["bin_step"]), int(d["fee_bps"]), int(d["variable_fee_control"]),
                       int(d["max_volatility_accumulator"]), int(d["filter_period"]),
-                      int(d["decay_period"]), int(d["reduction_factor"]))
+                      int(d["decay_period"]), int(d["reduction_factor"]),
+                      d.get("fee_mode", "quote"))
         runs = d["bins"]
         n = sum(int(r[0]) for r in runs)
         p.alloc_c(int(d["lo_id"]), n)
@@ -299,9 +336,11 @@ cdef class DlmmPool(DlmmQuotes):
         p.last_update = int(d["last_update"])
         p.clock = int(d["clock"])
         p.fees = int(d["fees_quote"])
+        p.fees_b = int(d.get("fees_base", 0))
         return p
 
     def __repr__(self):
         return (f"DlmmPool(bin_step={self.bin_step}, active_id={self.active_id}, "
                 f"bins={self.lo_id}..{self.lo_id + self.n_bins - 1}, fee_bps={self.fee_bps}, "
+                f"fee_mode={self.fee_mode!r}, "
                 f"volatility_accumulator={self.volatility_accumulator})")

@@ -12,6 +12,7 @@ cdef class DlmmBins(Pool):
     cdef readonly int64_t filter_period
     cdef readonly int64_t decay_period
     cdef readonly int reduction_factor          # bps of the accumulator kept as reference
+    cdef bint fee_in                            # sells: fee off the base in (InputOnly)
     # bins lo_id .. lo_id + n - 1
     cdef readonly int64_t lo_id
     cdef readonly int64_t n_bins
@@ -26,6 +27,7 @@ cdef class DlmmBins(Pool):
     cdef readonly int64_t last_update
     cdef readonly int64_t clock
     cdef u128 fees                              # quote fees kept by the pool (LPs')
+    cdef u128 fees_b                            # base fees kept (InputOnly sells)
     # quote cache: cumulative (amount, quote, fee) over whole bins from the active one,
     # built lazily for the current state (the router quotes the same pool many times)
     cdef u128* cs                               # sell: [base in, quote out, fee] * n

@@ -11,7 +11,7 @@ from engine_core.amm cimport (
 )
 from engine_core.dlmm_math cimport (
     BPS, FEE_PRECISION, MAX_BINS, MAX_FEE_RATE, U64_MAX, VAR_FEE_SCALE, check_bin_step,
-    price_c,
+    fee_from_amount_c, fee_on_amount_c, price_c,
 )
 
 
@@ -40,8 +40,10 @@ cdef class DlmmBins(Pool):
         self.cb_len = 0
 
     def _set_params(self, bin_step, fee_bps, variable_fee_control, max_volatility_accumulator,
-                    filter_period, decay_period, reduction_factor):
+                    filter_period, decay_period, reduction_factor, fee_mode):
         check_bin_step(bin_step)
+        if fee_mode not in ("input", "quote"):
+            raise ValueError("fee_mode must be 'input' or 'quote'")
         if not 0 <= fee_bps <= 1000:
             raise ValueError("fee_bps must be in 0 .. 1000")
         if not (0 <= variable_fee_control < 2**32 and 0 <= max_volatility_accumulator < 2**32):
@@ -57,6 +59,7 @@ cdef class DlmmBins(Pool):
         self.filter_period = filter_period
         self.decay_period = decay_period
         self.reduction_factor = reduction_factor
+        self.fee_in = fee_mode == "input"
 
     cdef int alloc_c(self, int64_t lo_id, int64_t n) except -1:
         cdef int64_t i
@@ -112,10 +115,13 @@ cdef class DlmmBins(Pool):
                           else self.max_volatility_accumulator)
 
     cdef int swap_sell_c(self, u128 dx, u128* out, u128* fee, bint apply) noexcept nogil:
-        """Base in (exact), quote out, walking down from the active bin."""
+        """Base in (exact), quote out, walking down from the active bin. The fee, by mode:
+        InputOnly (fee_in) off the base in, per bin as quote.rs swap_exact_in_quote_at_bin
+        with fee_on_input (reported in quote units: the base fee at the bin's price, floor);
+        OnlyY off the quote out (compute_fee_from_amount of the bin's output)."""
         cdef int64_t ir, k = self.active_id, i
-        cdef uint64_t vr, va = self.volatility_accumulator
-        cdef u128 rem = dx, y, p, dmax, used, gross, f, o = 0, ft = 0
+        cdef uint64_t vr, va = self.volatility_accumulator, rate
+        cdef u128 rem = dx, y, p, dmax, used, net, gross, f, o = 0, ft = 0, fb = 0
         cdef bint ovf = False
         out[0] = 0
         fee[0] = 0
@@ -132,22 +138,36 @@ cdef class DlmmBins(Pool):
                 if y != 0:
                     p = self.bp[i]
                     dmax = ceil_div(y << 64, p)
-                    if rem >= dmax:
-                        used = dmax
-                        gross = y
-                    else:
+                    rate = self.fee_rate_c(va)
+                    if self.fee_in:
+                        f = fee_from_amount_c(rem, rate)
+                        net = rem - f
                         used = rem
-                        gross = mul_shift64(rem, p, False, &ovf)
-                        if gross > y:
+                        if net > dmax:      # the bin empties and the rest goes on
+                            f = fee_on_amount_c(dmax, rate)
+                            net = dmax
+                            used = dmax + f
+                        gross = y if net == dmax else mul_shift64(net, p, False, &ovf)
+                        fb += f
+                        f = mul_shift64(f, p, False, &ovf)
+                    else:
+                        if rem >= dmax:
+                            used = dmax
                             gross = y
-                    if used > U64_MAX - self.bx[i]:
+                        else:
+                            used = rem
+                            gross = mul_shift64(rem, p, False, &ovf)
+                            if gross > y:
+                                gross = y
+                        net = used
+                        f = fee_from_amount_c(gross, rate)
+                    if net > U64_MAX - self.bx[i]:
                         return ERR_OVERFLOW
-                    f = ceil_div(gross * self.fee_rate_c(va), FEE_PRECISION)
-                    o += gross - f
+                    o += gross - (0 if self.fee_in else f)
                     ft += f
                     rem -= used
                     if apply:
-                        self.bx[i] += used
+                        self.bx[i] += net
                         self.by[i] -= gross
             if rem == 0:
                 break
@@ -156,7 +176,10 @@ cdef class DlmmBins(Pool):
         fee[0] = ft
         if apply:
             self.invalidate_c()
-            self.fees += ft
+            if self.fee_in:
+                self.fees_b += fb
+            else:
+                self.fees += ft
             self.active_id = k
             self.index_reference = ir
             self.volatility_reference = vr

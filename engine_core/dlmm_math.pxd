@@ -3,7 +3,7 @@
 # bin price. Everything here is inline: no module of its own, compiled into each user.
 from libc.stdint cimport int64_t, uint64_t
 
-from engine_core.amm cimport u128
+from engine_core.amm cimport ceil_div, u128
 
 cdef extern from *:
     """
@@ -78,3 +78,30 @@ cdef inline int check_bin_step(object bin_step) except -1:
     if not 1 <= bin_step <= 500:
         raise ValueError("bin_step must be in 1 .. 500 bps")
     return 0
+
+
+# The fee of Meteora's LbPair (MeteoraAg/dlmm-sdk commons/src/extensions/lb_pair.rs), rate in
+# FEE_PRECISION (1e9), amounts < 2**64 so the products fit 128 bits.
+cdef inline u128 fee_from_amount_c(u128 amount_with_fees, uint64_t rate) noexcept nogil:
+    """compute_fee_from_amount: the fee inside an amount that includes it,
+    ceil(amount * rate / 1e9)."""
+    return ceil_div(amount_with_fees * rate, FEE_PRECISION)
+
+
+cdef inline u128 fee_on_amount_c(u128 amount, uint64_t rate) noexcept nogil:
+    """compute_fee: the fee to add to an amount that excludes it,
+    ceil(amount * rate / (1e9 - rate))."""
+    return ceil_div(amount * rate, FEE_PRECISION - rate)
+
+
+cdef inline u128 whole_in_c(u128 dmax, uint64_t rate) noexcept nogil:
+    """InputOnly: the base in, fee included, that empties a bin needing dmax net (quote.rs
+    swap_exact_in_quote_at_bin: included = excluded + compute_fee(excluded))."""
+    return dmax + fee_on_amount_c(dmax, rate)
+
+
+cdef inline bint absorbs_c(u128 dmax, uint64_t rate) noexcept nogil:
+    """InputOnly: whether one unit more than whole_in_c still ends in the bin (its net after
+    the fee is dmax again: the bin takes it all, the extra unit as fee, and the swap stops)."""
+    cdef u128 t = whole_in_c(dmax, rate) + 1
+    return t - fee_from_amount_c(t, rate) == dmax

@@ -7,7 +7,10 @@ from libc.stdlib cimport malloc
 from libc.stdint cimport int64_t, uint64_t
 
 from engine_core.amm cimport ERR_LIQUIDITY, ERR_OVERFLOW, OK, ceil_div, mul_shift64, u128
-from engine_core.dlmm_math cimport BREAK_BINS, FEE_PRECISION, U64_MAX
+from engine_core.dlmm_math cimport (
+    BREAK_BINS, FEE_PRECISION, U64_MAX, absorbs_c, fee_from_amount_c, fee_on_amount_c,
+    whole_in_c,
+)
 
 
 cdef class DlmmQuotes(DlmmBins):
@@ -17,7 +20,9 @@ cdef class DlmmQuotes(DlmmBins):
         """Extend the sell cache over whole bins until it covers `need` base units or the
         bins end. 0 when the cache can answer; -1 when the caller must walk the bins."""
         cdef int64_t k, i, j
+        cdef uint64_t rate
         cdef u128 y, dmax, f, pin = 0, pout = 0, pfee = 0
+        cdef bint ovf = False
         if self.cs == NULL:
             self.cs = <u128*>malloc(3 * self.n_bins * sizeof(u128))
             if self.cs == NULL:
@@ -43,11 +48,17 @@ cdef class DlmmQuotes(DlmmBins):
                 if dmax > U64_MAX - self.bx[i]:
                     self.cs_end = 2
                     break
-                f = ceil_div(y * self.fee_rate_c(self.va_at_c(k, self.cs_ir, self.cs_vr)),
-                             FEE_PRECISION)
-                pin += dmax
-                pout += y - f
-                pfee += f
+                rate = self.fee_rate_c(self.va_at_c(k, self.cs_ir, self.cs_vr))
+                if self.fee_in:             # InputOnly: the bin's whole input, fee included
+                    f = fee_on_amount_c(dmax, rate)
+                    pin += dmax + f
+                    pout += y
+                    pfee += mul_shift64(f, self.bp[i], False, &ovf)
+                else:
+                    f = fee_from_amount_c(y, rate)
+                    pin += dmax
+                    pout += y - f
+                    pfee += f
             self.cs[j] = pin
             self.cs[j + 1] = pout
             self.cs[j + 2] = pfee
@@ -102,6 +113,7 @@ cdef class DlmmQuotes(DlmmBins):
         """As swap_sell_c(apply=False), from the cache: whole bins by binary search, then
         the one bin the trade ends in."""
         cdef int64_t lo = 0, hi, mid, k, i
+        cdef uint64_t rate
         cdef u128 pin = 0, pout = 0, pfee = 0, rem, gross, f, y
         cdef bint ovf = False
         if dx == 0:
@@ -112,6 +124,8 @@ cdef class DlmmQuotes(DlmmBins):
             return self.swap_sell_c(dx, out, fee, False)
         hi = self.cs_len - 1
         if hi < 0 or self.cs[3 * hi] < dx:
+            if self.fee_in and hi >= 0 and dx == self.cs[3 * hi] + 1:
+                return self.swap_sell_c(dx, out, fee, False)  # the last bin may absorb it
             return ERR_LIQUIDITY
         while lo < hi:                      # the first whole-bin total reaching dx
             mid = (lo + hi) // 2
@@ -131,11 +145,22 @@ cdef class DlmmQuotes(DlmmBins):
         k = self.active_id - lo
         i = k - self.lo_id
         y = self.by[i]
+        rate = self.fee_rate_c(self.va_at_c(k, self.cs_ir, self.cs_vr))
+        if self.fee_in:
+            if rem == 1 and pin != 0:
+                # one unit past a whole bin: that bin may take it as fee (absorbs_c)
+                return self.swap_sell_c(dx, out, fee, False)
+            f = fee_from_amount_c(rem, rate)
+            gross = mul_shift64(rem - f, self.bp[i], False, &ovf)
+            if gross > y:
+                gross = y
+            out[0] = pout + gross
+            fee[0] = pfee + mul_shift64(f, self.bp[i], False, &ovf)
+            return OK
         gross = mul_shift64(rem, self.bp[i], False, &ovf)
         if gross > y:
             gross = y
-        f = ceil_div(gross * self.fee_rate_c(self.va_at_c(k, self.cs_ir, self.cs_vr)),
-                     FEE_PRECISION)
+        f = fee_from_amount_c(gross, rate)
         out[0] = pout + gross - f
         fee[0] = pfee + f
         return OK
@@ -319,21 +344,45 @@ cdef class DlmmQuotes(DlmmBins):
         return d if d < limit else limit
 
     cdef u128 sell_capacity_c(self, u128 limit) noexcept nogil:
-        cdef int64_t i
-        cdef u128 s = 0, d
+        cdef int64_t i, ir, lo = 0, hi
+        cdef uint64_t vr, rate = 0
+        cdef u128 s = 0, d, room, last = 0
         if self.ensure_sell_c(limit) == 0:
-            s = self.cs[3 * self.cs_len - 3] if self.cs_len else 0
+            if self.cs_len == 0:
+                return 0
+            s = self.cs[3 * self.cs_len - 3]
+            if self.fee_in and self.cs_end == 1 and s != 0 and s < limit:
+                hi = self.cs_len - 1
+                while lo < hi:              # the last bin with quote: the first at total s
+                    i = (lo + hi) // 2
+                    if self.cs[3 * i] >= s:
+                        hi = i
+                    else:
+                        lo = i + 1
+                i = self.active_id - lo - self.lo_id
+                if absorbs_c(ceil_div(self.by[i] << 64, self.bp[i]), self.fee_rate_c(
+                        self.va_at_c(self.lo_id + i, self.cs_ir, self.cs_vr))):
+                    s += 1
             return s if s < limit else limit
+        self.refs_c(&ir, &vr)
         i = self.active_id - self.lo_id
+        if i >= self.n_bins:
+            i = self.n_bins - 1
         while i >= 0 and s < limit:
             if self.by[i] != 0:
+                rate = self.fee_rate_c(self.va_at_c(self.lo_id + i, ir, vr))
                 d = ceil_div(self.by[i] << 64, self.bp[i])
-                if d > U64_MAX - self.bx[i]:
-                    # this bin cannot hold all it would take: a sell stops inside it
-                    s += U64_MAX - self.bx[i]
-                    break
-                s += d
+                room = U64_MAX - self.bx[i]
+                if d > room:
+                    # this bin cannot hold all it would take: a sell stops inside it, at
+                    # most `room` net into it
+                    s += whole_in_c(room + 1, rate) - 1 if self.fee_in else room
+                    return s if s < limit else limit
+                s += whole_in_c(d, rate) if self.fee_in else d
+                last = d
             i -= 1
+        if self.fee_in and last != 0 and absorbs_c(last, rate):
+            s += 1
         return s if s < limit else limit
 
     cdef u128 buy_capacity_c(self, u128 limit) noexcept nogil:

@@ -20,7 +20,9 @@ def make_pool(kind: str, params: dict[str, Any]) -> Pool:
     default: a sell's fee off the quote paid out; or "input", Raydium's swap_base_input).
     dlmm: bin_step, active_id, bins_each_side, base_per_bin, quote_per_bin, and optionally
     fee_bps, variable_fee_control, max_volatility_accumulator, filter_period, decay_period,
-    reduction_factor (see engine_core/dlmm.pyx).
+    reduction_factor, fee_mode ("input", the default: Meteora's InputOnly, the fee off the
+    input token; or "quote", Meteora's OnlyY: a sell's fee off the quote paid out) (see
+    engine_core/dlmm.pyx).
     """
     if kind == "cpmm":
         unknown = set(params) - {"base_reserve", "quote_reserve", "fee_bps", "fee_mode"}

@@ -20,7 +20,7 @@ Step 2 lives in split_refine.pyx (functions over a Venues).
 from libc.math cimport INFINITY
 from libc.stdint cimport uint64_t
 from libc.stdlib cimport free, malloc
-from libc.string cimport memcpy
+from libc.string cimport memcmp, memcpy
 
 from engine_core.amm cimport OK, Pool, amount_arg, i128, py_u128, u128
 from engine_core.split_refine cimport favour_book_c, prune_c, refine_c
@@ -28,6 +28,84 @@ from engine_core.split_refine cimport favour_book_c, prune_c, refine_c
 from engine_core.amm import InsufficientLiquidity
 
 cdef u128 U64 = (<u128>1) << 64
+
+
+cdef bint pin_c(Venues self, u128 n, u128* alloc, double px) noexcept:
+    """3+ venues: each pool pinned at 0 or at a bin edge near its amount (the whole-bin
+    totals either side of it, and one unit less), the rest allocated among the others,
+    where that can gain more than 1 quote unit at the others' marginal values or at px. An
+    input fee's ceiling takes a whole base unit in a venue's or a bin's first units (a fixed
+    cost): the pairwise moves cannot see that avoiding it pays when the rest has to be
+    spread over two or more other venues. True when the allocation got better."""
+    cdef u128 trial[MAX_VENUES]
+    cdef u128 cand[2 * 4 + 2]
+    cdef u128 a, c, lo, hi, cap
+    cdef i128 best_v = self.total_c(alloc), dv, v
+    cdef Py_ssize_t i, k
+    cdef int m, t, _t
+    cdef bint better = False
+    cdef long double gain, mk, mhi, mlo, spx = px if self.sell else -px
+    for i in range(self.np):
+        a = alloc[i]
+        # the others' marginal values, per unit (+ quote for a sell, - quote for a buy):
+        # the best of a unit more (mhi), the least of a unit less (mlo)
+        mhi = -INFINITY
+        mlo = INFINITY
+        for k in range(self.nv):
+            if k == i:
+                continue
+            lo = alloc[k] >> 6 if alloc[k] >> 6 else 1
+            if alloc[k] + lo <= self.caps[k]:
+                mk = (<long double>(self.value_c(k, alloc[k] + lo) - self.value_c(k, alloc[k]))
+                      / <long double>lo)
+                mhi = mk if mk > mhi else mhi
+            if alloc[k] >= lo:
+                mk = (<long double>(self.value_c(k, alloc[k]) - self.value_c(k, alloc[k] - lo))
+                      / <long double>lo)
+                mlo = mk if mk < mlo else mlo
+        lo = 0
+        hi = 0
+        for _t in range(2):                 # whole-bin totals either side of a
+            m = (<Pool>self.pools[i]).breaks_c(self.sell, (hi if hi else a) + 1, cand)
+            for k in range(0, m, 2):
+                if cand[k] < a and cand[k] > lo:
+                    lo = cand[k]
+                if cand[k] > a + 1 and (hi <= a + 1 or cand[k] < hi) and cand[k] <= self.caps[i]:
+                    hi = cand[k]
+                elif cand[k] == a + 1 and hi == 0:
+                    hi = a + 1
+            if hi != a + 1:
+                break
+        if hi == a + 1:
+            hi = 0
+        for t in range(5):
+            c = (0, lo, lo - 1 if lo > 1 else 0, hi, hi - 1 if hi > a + 1 else 0)[t]
+            if (c == 0 and t > 0) or c == a or c > n or (t == 0 and a == 0):
+                continue
+            # about what moving the units between c and a to (or from) the others can gain
+            dv = self.value_c(i, c) - self.value_c(i, a)
+            if c < a:
+                gain = dv + (<long double>(a - c)) * (mhi if mhi > spx else spx)
+            else:
+                gain = dv - (<long double>(c - a)) * (mlo if mlo < spx else spx)
+            if not gain > 1:
+                continue
+            cap = self.caps[i]
+            self.caps[i] = 0
+            trial[i] = c + 1
+            if self.total_cap_c() >= n - c:
+                refine_c(self, trial, self.at_amount_c(n - c, trial))
+                prune_c(self, trial)
+                trial[i] = c
+            self.caps[i] = cap
+            if trial[i] == c:
+                v = self.total_c(trial)
+                if v > best_v:
+                    best_v = v
+                    memcpy(alloc, trial, self.nv * sizeof(u128))
+                    better = True
+                    break                   # the next round looks from there
+    return better
 
 
 cdef class Venues:
@@ -257,6 +335,8 @@ cdef class Venues:
         cdef Py_ssize_t i, best = -1
         cdef i128 v, best_v
         cdef double px
+        cdef u128 before[MAX_VENUES]
+        cdef int _round
         if self.total_cap_c() < n:
             return -1
         for i in range(self.nv):
@@ -268,7 +348,17 @@ cdef class Venues:
             return 0
         px = self.at_amount_c(n, alloc)
         refine_c(self, alloc, px)
+        memcpy(before, alloc, self.nv * sizeof(u128))
         prune_c(self, alloc)
+        if self.nv > 2:
+            if memcmp(before, alloc, self.nv * sizeof(u128)) != 0:
+                # a leg moved whole (a venue's fixed cost saved, e.g. an input fee's first
+                # unit): the venues left may split the amount better
+                refine_c(self, alloc, px)
+            for _round in range(3):
+                if not pin_c(self, n, alloc, px):
+                    break
+                refine_c(self, alloc, px)   # the pinned venue against the others again
         favour_book_c(self, alloc)
         best_v = self.total_c(alloc)
         for i in range(self.nv):

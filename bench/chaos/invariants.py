@@ -89,8 +89,9 @@ def pool_base_totals(conn: psycopg.Connection[Any]) -> dict[tuple[str, str], int
     for symbol, venue, state in conn.execute("SELECT symbol, venue, state FROM pools"):
         if state["kind"] == "cpmm":
             out[(symbol, venue)] = int(state["base_reserve"])
-        else:  # dlmm: bins as runs [count, base, quote]
-            out[(symbol, venue)] = sum(int(n) * int(x) for n, x, _ in state["bins"])
+        else:  # dlmm: bins as runs [count, base, quote], and the base fees kept
+            bins = sum(int(n) * int(x) for n, x, _ in state["bins"])
+            out[(symbol, venue)] = bins + int(state.get("fees_base", 0))
     return out
 
 

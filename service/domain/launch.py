@@ -62,15 +62,20 @@ def launch_pool(market: Market, venue: str, base: int, quote: int, fee_bps: int)
     if kind == "cpmm":
         return make_pool("cpmm", {"base_reserve": base, "quote_reserve": quote, "fee_bps": fee_bps})
     config = dict(LAUNCH_DLMM)
+    fee_mode = "input"
     for v in market.venues:
         if v.venue == venue and v.kind == "dlmm":
             config.update({k: v.params[k] for k in ("bin_step", "bins_each_side") if k in v.params})
             config.update({k: v.params[k] for k in _FEE_PARAMS if k in v.params})
-    return spot_dlmm(base, quote, fee_bps, config)
+            fee_mode = v.params.get("fee_mode", fee_mode)
+    return spot_dlmm(base, quote, fee_bps, config, fee_mode)
 
 
-def spot_dlmm(base: int, quote: int, fee_bps: int, config: dict[str, int]) -> Pool:
-    """A DLMM pool of equal bins around the price quote/base holding exactly base, quote."""
+def spot_dlmm(
+    base: int, quote: int, fee_bps: int, config: dict[str, int], fee_mode: str = "input"
+) -> Pool:
+    """A DLMM pool of equal bins around the price quote/base holding exactly base, quote;
+    `fee_mode` as DlmmPool's (Meteora's InputOnly by default)."""
     bin_step = config["bin_step"]
     active = bin_id_for_price_x64((quote << 64) // base, bin_step)
     n = config["bins_each_side"]
@@ -90,6 +95,7 @@ def spot_dlmm(base: int, quote: int, fee_bps: int, config: dict[str, int]) -> Po
         "kind": "dlmm",
         "bin_step": bin_step,
         "fee_bps": fee_bps,
+        "fee_mode": fee_mode,
         **{k: config[k] for k in _FEE_PARAMS},
         "lo_id": active - n,
         "bins": runs,

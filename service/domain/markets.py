@@ -26,7 +26,7 @@ class Token:
 class VenueConfig:
     venue: str
     kind: str
-    params: dict[str, Any]  # integers (base units), and cpmm's fee_mode
+    params: dict[str, Any]  # integers (base units), and the fee_mode (a string)
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,10 @@ def _venue(name: str, raw: dict[str, Any], base: Token, quote: Token, where: str
         elif key == "fee_mode" and kind == "cpmm":
             if value not in ("input", "output"):
                 raise MarketsError(f"{where}.fee_mode must be input or output")
+            params[key] = value
+        elif key == "fee_mode" and kind == "dlmm":
+            if value not in ("input", "quote"):
+                raise MarketsError(f"{where}.fee_mode must be input or quote")
             params[key] = value
         elif isinstance(value, int):
             params[key] = value

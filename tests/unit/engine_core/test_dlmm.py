@@ -18,8 +18,11 @@ P1 = 2**64 + 2**64 // 100  # bin 1 at bin_step 100: 1.01 in Q64.64 (floor)
 
 
 def small_pool(**kw):
-    """Bins -2..2 at 1% steps; bin 0 (price exactly 1) holds 500 base + 500 quote."""
+    """Bins -2..2 at 1% steps; bin 0 (price exactly 1) holds 500 base + 500 quote. OnlyY
+    (fee_mode "quote"): the worked examples below are of it (InputOnly's:
+    test_dlmm_input_fee.py)."""
     params = dict(fee_bps=10, variable_fee_control=40_000, max_volatility_accumulator=350_000)
+    params["fee_mode"] = "quote"
     params.update(kw)
     return DlmmPool(100, 0, 2, 1000, 1000, **params)
 
@@ -232,6 +235,7 @@ pools = st.builds(
     variable_fee_control=st.integers(0, 100_000),
     max_volatility_accumulator=st.integers(0, 500_000),
     filter_period=st.just(30),
+    fee_mode=st.sampled_from(["input", "quote"]),
 )
 
 
@@ -245,7 +249,13 @@ def test_dlmm_sell_crossing_bins_equals_sum_of_per_bin_swaps(pool, dx):
     for k, _x, y, p in reversed(pool.bins()):
         if k > pool.active_id or y == 0 or rem == 0:
             continue
-        c = min(rem, -(-(y << 64) // p))
+        d = c = -(-(y << 64) // p)
+        if pool.fee_mode == "input":  # the bin's whole input has its fee on top
+            r = pool.fee_rate(k)
+            c += -(-c * r // (10**9 - r))
+            if rem == c + 1 and c + 1 - -(-(c + 1) * r // 10**9) == d:
+                c += 1  # one unit past it: the bin takes it as fee too (the swap ends there)
+        c = min(rem, c)
         chunks.append(c)
         rem -= c
     seq = pool.copy()
