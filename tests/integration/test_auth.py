@@ -316,3 +316,23 @@ def test_ratelimit_redis_back_limits_again(make_settings: Any) -> None:
 
 def _broken(**kw: Any) -> Any:
     raise redis.ConnectionError("down")
+
+
+def test_wrong_keys_from_one_source_429_once_their_budget_is_spent_at_the_highest_limit(
+    make_settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The bad-key budget holds with the per-client limit at its maximum (its bucket once
+    failed with 'invalid expire time' there, and the limiter then let everything through)."""
+    from service.api.client_rate_limit import BAD_KEYS_PER_MIN
+
+    settings = make_settings(API_KEYS=KEYS, RATE_LIMIT_PER_MIN="100000000")
+    client = testing.TestClient(create_app(settings))
+    for _ in range(3):  # the highest limit's own buckets answer too
+        assert client.simulate_get("/orders", headers=ALICE).status_code == 200
+    with caplog.at_level(logging.WARNING, logger="service.api.client_rate_limit"):
+        got = [
+            client.simulate_get("/orders", headers={"X-API-Key": "wrong"}).status_code
+            for _ in range(BAD_KEYS_PER_MIN + 2)
+        ]
+    assert got == [401] * BAD_KEYS_PER_MIN + [429] * 2
+    assert "rate limit off" not in caplog.text
