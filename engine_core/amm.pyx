@@ -288,6 +288,25 @@ cdef class CpmmPool(Pool):
     cdef u128 spot_x64_c(self) noexcept nogil:
         return (self.y << 64) // self.x
 
+    cdef int breaks_c(self, bint sell, u128 a, u128* out) noexcept nogil:
+        # a sell with the fee off the input: ceil(dx * fee / 10^4) steps up by one unit at
+        # dx = floor(k * 10^4 / fee) + 1, where the base unit added is all fee (the output
+        # does not move): the last amounts before those steps, k = fee(a) - 4 .. fee(a) + 3
+        cdef u128 k, e, cap = U64_MAX - self.x
+        cdef int n = 0
+        cdef int d
+        if not sell or self.fee_on_output or self.fee == 0:
+            return 0
+        k = ceil_div(a * self.fee, BPS)
+        for d in range(-4, 4):
+            if d < 0 and k < <u128>(-d):
+                continue
+            e = div_c(((k - <u128>(-d)) if d < 0 else (k + <u128>d)) * BPS, self.fee)
+            if 0 < e <= cap:
+                out[n] = e
+                n += 1
+        return n
+
     cdef u128 sell_capacity_c(self, u128 limit) noexcept nogil:
         cdef u128 cap = U64_MAX - self.x
         return cap if cap < limit else limit
