@@ -198,18 +198,17 @@ cdef class CpmmPool(Pool):
     """x * y = k. x = base reserve, y = quote reserve; the fee stays in the pool. A buy pays
     ceil(net * 10^4 / (10^4 - fee)) quote for a net that buys the base out (Raydium CP-swap's
     swap_base_output: the fee off the input). A sell, by fee_mode:
-    - "output" (the default here): the fee, ceil(gross * fee / 10^4), comes off the quote
-      paid out;
-    - "input" (Raydium's swap_base_input): ceil(dx * fee / 10^4) of the base put in is the
-      fee and the rest is swapped.
-    "output" stays the default because the exact split and limit searches (split_refine,
-    sizing) assume the output falls smoothly unit by unit; "input" is a staircase (every
-    10^4 / fee units the fee takes one unit more), where they can miss by a few units.
+    - "input" (the default, Raydium's swap_base_input): ceil(dx * fee / 10^4) of the base
+      put in is the fee and the rest is swapped;
+    - "output": the fee, ceil(gross * fee / 10^4), comes off the quote paid out.
+    The input fee makes a sell's output a staircase in dx (every 10^4 / fee units one more
+    unit is all fee): breaks_c gives the searches (split_refine, limits) its step edges.
+    A pool stored without a fee_mode is an "output" one (the default before).
     A sell's fee is reported in quote units either way: what the pool pays less for it."""
 
     kind = "cpmm"
 
-    def __init__(self, base_reserve, quote_reserve, fee_bps=25, fee_mode="output"):
+    def __init__(self, base_reserve, quote_reserve, fee_bps=25, fee_mode="input"):
         if not (0 < base_reserve <= U64_MAX and 0 < quote_reserve <= U64_MAX):
             raise ValueError("reserves must be integers in 1 .. 2**64-1")
         if not 0 <= fee_bps < BPS:
@@ -392,7 +391,7 @@ cdef class CpmmPool(Pool):
             raise ValueError(f"not a cpmm state: kind={d.get('kind')!r}")
         return CpmmPool(
             _state_int(d, "base_reserve"), _state_int(d, "quote_reserve"),
-            _state_int(d, "fee_bps"), d.get("fee_mode", "output"),
+            _state_int(d, "fee_bps"), d.get("fee_mode", "output"),  # stored before the modes
         )
 
     def __repr__(self):
