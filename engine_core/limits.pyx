@@ -36,6 +36,7 @@ DLMM_FEE_PRECISION = 10**9
 U64_MAX = (1 << 64) - 1
 cdef int EDGE_JUMPS = 64   # units_more_c: steps' edges jumped to, at most
 cdef int EDGE_TRIES = 4    # units_more_c: edge amounts tried per jump
+cdef u128 Q64_C = (<u128>1) << 64
 
 
 cdef inline bint side_is_buy(str side) except -1:
@@ -298,7 +299,8 @@ cdef object units_more_c(_Fits fits, object amount, object r):
 cdef list edge_amounts_c(_Fits fits, object amount, object r):
     """Amounts above r.amount (<= amount) that move one venue of the route (None: of no
     route) to one of its next step edges (Pool.breaks_c), the other legs as they are; the
-    EDGE_TRIES smallest."""
+    EDGE_TRIES smallest. Only venues where a base unit is worth a quote unit or more: below,
+    a step costs less than the rounding, whose luck the search does not chase."""
     cdef u128 cand[8]
     cdef int k, m
     cdef Pool p
@@ -309,6 +311,8 @@ cdef list edge_amounts_c(_Fits fits, object amount, object r):
         if not isinstance(pool, Pool):
             continue
         p = <Pool>pool
+        if p.spot_x64_c() < Q64_C:
+            continue                    # a step there is worth under a quote unit: rounding
         have = legs.get(venue, 0)
         m = p.breaks_c(not fits.buy, amount_arg(have if have else 1), cand)
         for k in range(m):

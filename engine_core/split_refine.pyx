@@ -79,6 +79,8 @@ cdef bint refine_pair_c(Venues self, Py_ssize_t i, Py_ssize_t j, u128* alloc, u1
             streak = 0
     alloc[i] = ai
     alloc[j] = aj
+    if ends_c(self, i, j, alloc):
+        changed = True
     if edges_c(self, i, j, alloc):
         changed = True
     if edges_c(self, j, i, alloc):
@@ -127,17 +129,15 @@ cdef bint edges_c(Venues self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept
     if i >= self.np:
         return False
     p = <Pool>self.pools[i]
+    m = p.breaks_c(self.sell, a if a else 1, cand)
+    if m == 0:
+        return False
     margin = unit_c(self, i, a) + unit_c(self, j, alloc[j])
-    for c in (0, t):                    # all to one of them: the first units are not concave
-        if c != a:
-            v = self.value_c(i, c) + self.value_c(j, t - c)
-            if v > cur:
-                cur = v
-                best_a = c
     for way in range(2):                # 0: towards fewer units for i, 1: more
         anchor = a if a else 1
         for w in range(WALK if margin > 2 * UNIT_SPAN else 1):
-            m = p.breaks_c(self.sell, anchor, cand)
+            if w > 0 or way > 0:
+                m = p.breaks_c(self.sell, anchor, cand)
             wbest = WORST
             nxt = anchor
             for k in range(m):
@@ -157,6 +157,24 @@ cdef bint edges_c(Venues self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept
             if nxt == anchor or nxt == 0 or nxt > t or wbest < cur - margin - 4:
                 break
             anchor = nxt
+    if best_a == alloc[i]:
+        return False
+    alloc[i] = best_a
+    alloc[j] = t - best_a
+    return True
+
+
+cdef bint ends_c(Venues self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept:
+    """All of the pair's amount to one of them: a venue's first units need not be concave
+    (an input fee takes a whole unit of the first ones)."""
+    cdef u128 t = alloc[i] + alloc[j], c, best_a = alloc[i]
+    cdef i128 cur = self.value_c(i, alloc[i]) + self.value_c(j, alloc[j]), v
+    for c in (0, t):
+        if c != alloc[i]:
+            v = self.value_c(i, c) + self.value_c(j, t - c)
+            if v > cur:
+                cur = v
+                best_a = c
     if best_a == alloc[i]:
         return False
     alloc[i] = best_a
