@@ -123,6 +123,7 @@ cdef bint edges_c(Venues self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept
     units and the roundings of its smooth value)."""
     cdef u128 cand[8]
     cdef u128 t = alloc[i] + alloc[j], c, best_a = alloc[i], a = alloc[i], anchor, nxt
+    cdef u128 lo0, hi0
     cdef i128 cur = self.value_c(i, a) + self.value_c(j, alloc[j]), v, wbest, margin
     cdef int k, m, w, way
     cdef Pool p
@@ -132,17 +133,32 @@ cdef bint edges_c(Venues self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept
     m = p.breaks_c(self.sell, a if a else 1, cand)
     if m == 0:
         return False
-    margin = unit_c(self, i, a) + unit_c(self, j, alloc[j])
-    for way in range(2):                # 0: towards fewer units for i, 1: more
-        anchor = a if a else 1
-        for w in range(WALK if margin > 2 * UNIT_SPAN else 1):
-            if w > 0 or way > 0:
-                m = p.breaks_c(self.sell, anchor, cand)
+    lo0 = hi0 = cand[0]
+    for k in range(m):                  # the first window, around a
+        c = cand[k]
+        lo0 = c if c < lo0 else lo0
+        hi0 = c if c > hi0 else hi0
+        if c > t or c == a:
+            continue
+        v = self.value_c(i, c) + self.value_c(j, t - c)
+        if v > cur:
+            cur = v
+            best_a = c
+    if p.spot_x64_c() >> 64 == 0:
+        margin = 0                      # a base unit of i is worth under a quote unit
+    else:
+        margin = unit_c(self, i, a) + unit_c(self, j, alloc[j])
+    for way in range(2 if margin > 2 * UNIT_SPAN else 0):   # 0: fewer units for i, 1: more
+        anchor = lo0 if way == 0 else hi0
+        for w in range(WALK):
+            if anchor == 0 or anchor > t:
+                break
+            m = p.breaks_c(self.sell, anchor, cand)
             wbest = WORST
             nxt = anchor
             for k in range(m):
                 c = cand[k]
-                if w > 0 and ((c >= anchor) if way == 0 else (c <= anchor)):
+                if (c >= anchor) if way == 0 else (c <= anchor):
                     continue            # seen in an earlier window
                 if (c < nxt) if way == 0 else (c > nxt):
                     nxt = c
@@ -154,7 +170,7 @@ cdef bint edges_c(Venues self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept
                 if v > cur:
                     cur = v
                     best_a = c
-            if nxt == anchor or nxt == 0 or nxt > t or wbest < cur - margin - 4:
+            if nxt == anchor or wbest < cur - margin - 4:
                 break
             anchor = nxt
     if best_a == alloc[i]:
