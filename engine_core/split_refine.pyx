@@ -125,7 +125,7 @@ cdef bint edges_c(Venues self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept
     cdef u128 t = alloc[i] + alloc[j], c, best_a = alloc[i], a = alloc[i], anchor, nxt
     cdef u128 lo0, hi0
     cdef i128 cur = self.value_c(i, a) + self.value_c(j, alloc[j]), v, wbest, margin
-    cdef int k, m, w, way
+    cdef int k, m, _w, way
     cdef Pool p
     if i >= self.np:
         return False
@@ -150,7 +150,7 @@ cdef bint edges_c(Venues self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept
         margin = unit_c(self, i, a) + unit_c(self, j, alloc[j])
     for way in range(2 if margin > 2 * UNIT_SPAN else 0):   # 0: fewer units for i, 1: more
         anchor = lo0 if way == 0 else hi0
-        for w in range(WALK):
+        for _w in range(WALK):
             if anchor == 0 or anchor > t:
                 break
             m = p.breaks_c(self.sell, anchor, cand)

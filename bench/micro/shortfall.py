@@ -22,7 +22,6 @@ from engine_core.amm import CpmmPool, InsufficientLiquidity
 from engine_core.limits import max_fill_within_limit, venue_quotes, within_limit
 from engine_core.planner import plan_fill
 from engine_core.router import best_route
-from tests.helpers.brute import book_value, pool_value
 
 FULL = 200_000
 GRID = 4_000
@@ -34,6 +33,38 @@ BANDS = [
     ("1e7+", 10**7, None),
 ]
 Value = Callable[[int], int | None]
+
+
+def pool_value(pool: CpmmPool, side: str) -> Value:
+    """Sell: quote out; buy: minus quote in (None: the pool cannot take it); as
+    tests/helpers/brute.py (bench does not import tests)."""
+
+    def v(a: int) -> int | None:
+        if a == 0:
+            return 0
+        try:
+            return int(pool.quote_sell(a)[0]) if side == "sell" else -int(pool.quote_buy(a)[0])
+        except InsufficientLiquidity:
+            return None
+
+    return v
+
+
+def book_value(makers: list[tuple[int, int]], side: str) -> Value:
+    """Taking a base units from makers [(price, qty)] best first (0 decimals)."""
+    total = sum(q for _, q in makers)
+
+    def v(a: int) -> int | None:
+        if a > total:
+            return None
+        got, left = 0, a
+        for price, qty in makers:
+            take = min(qty, left)
+            got += take * price
+            left -= take
+        return got if side == "sell" else -got
+
+    return v
 
 
 def pair_best(va: Value, vb: Value, t: int, around: list[int]) -> int | None:
@@ -98,7 +129,7 @@ def one_case(rng: random.Random, k: int, book: bool, lo: int, hi: int | None, mo
     values = [pool_value(pools[name], side) for name in names]
     if makers:
         alloc.append(book_qty)
-        values.append(book_value(makers, side, 0))
+        values.append(book_value(makers, side))
     ours = sum(v(a) or 0 for v, a in zip(values, alloc, strict=True))
     ref = reference(values, alloc)
     return ref - ours, abs(ref)
@@ -117,6 +148,7 @@ def limit_misses(rng: random.Random, cases: int, mode: str) -> tuple[int, int, i
             )
         side = rng.choice(["sell", "buy"])
         ask, bid = venue_quotes(pools, 0)
+        assert ask is not None and bid is not None
         bps = rng.randint(1, 300)
         limit = ask * (10_000 + bps) // 10_000 if side == "buy" else bid * (10_000 - bps) // 10_000
         amount = min(p.base_reserve for p in pools.values()) // 20
@@ -132,6 +164,8 @@ def limit_misses(rng: random.Random, cases: int, mode: str) -> tuple[int, int, i
                 break
         if (got.amount if got else None) != (best.amount if best else None):
             misses += 1
+            if best is None:
+                continue
             spare = (
                 best.quote_amount - limit * best.amount
                 if side == "sell"
