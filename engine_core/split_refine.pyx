@@ -230,6 +230,11 @@ cdef void refine_c(Venues self, u128* alloc, double px) noexcept:
                     changed = True
         if not changed:
             break
+    if self.nv > 2 and d0 <= 8:         # a pair the later pairs moved: its jagged top again
+        for i in range(self.nv):
+            for j in range(i + 1, self.nv):
+                if alloc[i] + alloc[j]:
+                    scan_c(self, i, j, alloc)
 
 
 cdef void prune_c(Venues self, u128* alloc) noexcept:
