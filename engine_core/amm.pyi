@@ -22,7 +22,7 @@ class Pool:
 class CpmmPool(Pool):
     kind: ClassVar[str]
     def __init__(
-        self, base_reserve: int, quote_reserve: int, fee_bps: int = 25, fee_mode: str = "output"
+        self, base_reserve: int, quote_reserve: int, fee_bps: int = 25, fee_mode: str = "input"
     ) -> None: ...
     @property
     def base_reserve(self) -> int: ...

@@ -198,18 +198,17 @@ cdef class CpmmPool(Pool):
     """x * y = k. x = base reserve, y = quote reserve; the fee stays in the pool. A buy pays
     ceil(net * 10^4 / (10^4 - fee)) quote for a net that buys the base out (Raydium CP-swap's
     swap_base_output: the fee off the input). A sell, by fee_mode:
-    - "output" (the default here): the fee, ceil(gross * fee / 10^4), comes off the quote
-      paid out;
-    - "input" (Raydium's swap_base_input): ceil(dx * fee / 10^4) of the base put in is the
-      fee and the rest is swapped.
-    "output" stays the default because the exact split and limit searches (split_refine,
-    sizing) assume the output falls smoothly unit by unit; "input" is a staircase (every
-    10^4 / fee units the fee takes one unit more), where they can miss by a few units.
+    - "input" (the default, Raydium's swap_base_input): ceil(dx * fee / 10^4) of the base
+      put in is the fee and the rest is swapped;
+    - "output": the fee, ceil(gross * fee / 10^4), comes off the quote paid out.
+    The input fee makes a sell's output a staircase in dx (every 10^4 / fee units one more
+    unit is all fee): breaks_c gives the searches (split_refine, limits) its step edges.
+    A pool stored without a fee_mode is an "output" one (the default before).
     A sell's fee is reported in quote units either way: what the pool pays less for it."""
 
     kind = "cpmm"
 
-    def __init__(self, base_reserve, quote_reserve, fee_bps=25, fee_mode="output"):
+    def __init__(self, base_reserve, quote_reserve, fee_bps=25, fee_mode="input"):
         if not (0 < base_reserve <= U64_MAX and 0 < quote_reserve <= U64_MAX):
             raise ValueError("reserves must be integers in 1 .. 2**64-1")
         if not 0 <= fee_bps < BPS:
@@ -287,6 +286,25 @@ cdef class CpmmPool(Pool):
 
     cdef u128 spot_x64_c(self) noexcept nogil:
         return (self.y << 64) // self.x
+
+    cdef int breaks_c(self, bint sell, u128 a, u128* out) noexcept nogil:
+        # a sell with the fee off the input: ceil(dx * fee / 10^4) steps up by one unit at
+        # dx = floor(k * 10^4 / fee) + 1, where the base unit added is all fee (the output
+        # does not move): the last amounts before those steps, k = fee(a) - 4 .. fee(a) + 3
+        cdef u128 k, e, cap = U64_MAX - self.x
+        cdef int n = 0
+        cdef int d
+        if not sell or self.fee_on_output or self.fee == 0:
+            return 0
+        k = ceil_div(a * self.fee, BPS)
+        for d in range(-4, 4):
+            if d < 0 and k < <u128>(-d):
+                continue
+            e = div_c(((k - <u128>(-d)) if d < 0 else (k + <u128>d)) * BPS, self.fee)
+            if 0 < e <= cap:
+                out[n] = e
+                n += 1
+        return n
 
     cdef u128 sell_capacity_c(self, u128 limit) noexcept nogil:
         cdef u128 cap = U64_MAX - self.x
@@ -373,7 +391,7 @@ cdef class CpmmPool(Pool):
             raise ValueError(f"not a cpmm state: kind={d.get('kind')!r}")
         return CpmmPool(
             _state_int(d, "base_reserve"), _state_int(d, "quote_reserve"),
-            _state_int(d, "fee_bps"), d.get("fee_mode", "output"),
+            _state_int(d, "fee_bps"), d.get("fee_mode", "output"),  # stored before the modes
         )
 
     def __repr__(self):

@@ -23,7 +23,7 @@ integer test can flip back and forth (1000 SOL / 150000 USDC, fee 25 bps, buy li
 Within 64 bits the search runs on the marginal price instead (sizing.pyx).
 """
 
-from engine_core.amm cimport amount_arg
+from engine_core.amm cimport Pool, amount_arg, u128
 from engine_core.sizing cimport sized_route_c
 from engine_core.split cimport MAX_VENUES
 
@@ -34,6 +34,9 @@ Q64 = 1 << 64
 BPS = 10_000
 DLMM_FEE_PRECISION = 10**9
 U64_MAX = (1 << 64) - 1
+cdef int EDGE_JUMPS = 64   # units_more_c: steps' edges jumped to, at most
+cdef int EDGE_TRIES = 4    # units_more_c: edge amounts tried per jump
+cdef u128 Q64_C = (<u128>1) << 64
 
 
 cdef inline bint side_is_buy(str side) except -1:
@@ -267,11 +270,62 @@ def max_fill_within_limit(pools, str side, object amount, object limit_price_raw
 
 cdef object units_more_c(_Fits fits, object amount, object r):
     """The integer rounding of the quotes makes the average price jitter around the limit,
-    so amounts past the first one that does not fit may fit again, and the search can stop
-    short. From its result, while the next unit fits, gallop up (1, 2, 4, ... units) and
-    bisect back to the last amount that fits: one quote when nothing more fits."""
-    if r is None or fits.limit is None:
+    and a venue's steps (an input fee's, a DLMM bin's) make it fall and rise again, so
+    amounts past the first one that does not fit may fit again and the search can stop
+    short. From its result: gallop up while the next unit fits (gallop_c); then try the
+    amounts that put one venue at one of its next steps' edges (the rest as in the route),
+    smallest first, and gallop on from the first that fits (also when the search found
+    nothing: a venue's first step may fit alone); one quote when nothing more fits and no
+    venue has a step ahead."""
+    cdef int _jump
+    if fits.limit is None:
         return r
+    for _jump in range(EDGE_JUMPS):
+        if r is not None:
+            r = gallop_c(fits, amount, r)
+            if r.amount >= amount:
+                return r
+        nxt = None
+        for a in edge_amounts_c(fits, amount, r):
+            nxt = fits.route(a)
+            if nxt is not None:
+                break
+        if nxt is None:
+            return r
+        r = nxt
+    return r
+
+
+cdef list edge_amounts_c(_Fits fits, object amount, object r):
+    """Amounts above r.amount (<= amount) that move one venue of the route (None: of no
+    route) to one of its next step edges (Pool.breaks_c), the other legs as they are; the
+    EDGE_TRIES smallest. Only venues where a base unit is worth a quote unit or more: below,
+    a step costs less than the rounding, whose luck the search does not chase."""
+    cdef u128 cand[8]
+    cdef int k, m
+    cdef Pool p
+    cdef dict legs = {leg.venue: leg.amount for leg in r.legs} if r is not None else {}
+    base = r.amount if r is not None else 0
+    out = set()
+    for venue, pool in fits.pools.items():
+        if not isinstance(pool, Pool):
+            continue
+        p = <Pool>pool
+        if p.spot_x64_c() < Q64_C:
+            continue                    # a step there is worth under a quote unit: rounding
+        have = legs.get(venue, 0)
+        m = p.breaks_c(not fits.buy, amount_arg(have if have else 1), cand)
+        for k in range(m):
+            c = int(cand[k])
+            a = base - have + c
+            if c > have and base < a <= amount:
+                out.add(a)
+    return sorted(out)[:EDGE_TRIES]
+
+
+cdef object gallop_c(_Fits fits, object amount, object r):
+    """While the next unit fits, gallop up (1, 2, 4, ... units) and bisect back to the last
+    amount that fits."""
     while r.amount < amount:
         nxt = fits.route(r.amount + 1)
         if nxt is None:
@@ -296,14 +350,6 @@ cdef object units_more_c(_Fits fits, object amount, object r):
                 hi = mid
             else:
                 r, lo = probe, mid
-    return r
-    for _k in range(UNIT_STEPS):
-        if r.amount >= amount:
-            break
-        nxt = fits.route(r.amount + 1)
-        if nxt is None:
-            break
-        r = nxt
     return r
 
 

@@ -10,14 +10,16 @@ from engine_core.dlmm import DlmmPool
 __all__ = ["InsufficientLiquidity", "Pool", "CpmmPool", "DlmmPool", "make_pool", "pool_from_state"]
 
 KINDS = ("cpmm", "dlmm")
+CPMM_FEE_MODE = "input"  # a cpmm venue's fee_mode when markets.toml does not set one
 
 
 def make_pool(kind: str, params: dict[str, Any]) -> Pool:
     """A pool at its starting liquidity; params are integers (markets.toml keys, with the
     base_ / quote_ amounts already in base units).
 
-    cpmm: base_reserve, quote_reserve, fee_bps (default 25), fee_mode ("output", the
-    default: a sell's fee off the quote paid out; or "input", Raydium's swap_base_input).
+    cpmm: base_reserve, quote_reserve, fee_bps (default 25), fee_mode ("input", the
+    default: Raydium's swap_base_input, a sell's fee off the base put in; or "output", off
+    the quote paid out).
     dlmm: bin_step, active_id, bins_each_side, base_per_bin, quote_per_bin, and optionally
     fee_bps, variable_fee_control, max_volatility_accumulator, filter_period, decay_period,
     reduction_factor, fee_mode ("input", the default: Meteora's InputOnly, the fee off the
@@ -33,7 +35,7 @@ def make_pool(kind: str, params: dict[str, Any]) -> Pool:
                 params["base_reserve"],
                 params["quote_reserve"],
                 params.get("fee_bps", 25),
-                params.get("fee_mode", "output"),
+                params.get("fee_mode", CPMM_FEE_MODE),
             )
         except KeyError as e:
             raise ValueError(f"cpmm needs {e.args[0]}") from None

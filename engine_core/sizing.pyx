@@ -80,8 +80,10 @@ cdef object sized_route_c(dict pools, str side, u128 n, u128 limit, u128 scale):
         a_g = n - 1
         if a_g == 0 or v.allocate_c(a_g, dg) != 0:
             return None
-    if a_g == 0:
-        return None
+    if a_g == 0:                       # the first unit may still fit, by its rounding
+        a_g = 1
+        if v.allocate_c(1, dg) != 0:
+            return None
     if not fits_c(buy, v.total_c(dg), a_g, limit, scale):
         # the slack at a* is within the venues' rounding: amounts up to 2 a* (where the
         # slack stays positive in real terms) fit when their rounding is small; probe them

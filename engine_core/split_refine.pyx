@@ -11,9 +11,12 @@ a Venues is built for every route.
 from libc.math cimport INFINITY
 
 from engine_core.amm cimport Pool, i128, u128
+from engine_core.split cimport WORST
 
 cdef int ROUNDS = 4
 cdef u128 SCAN = 24
+cdef int WALK = 32          # edges_c: windows of breaks walked each way, at most
+cdef u128 UNIT_SPAN = 2     # edges_c: the span a venue's unit value is measured on
 
 
 cdef bint align_c(Venues self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept:
@@ -76,7 +79,11 @@ cdef bint refine_pair_c(Venues self, Py_ssize_t i, Py_ssize_t j, u128* alloc, u1
             streak = 0
     alloc[i] = ai
     alloc[j] = aj
-    if edges_c(self, i, j, alloc) or edges_c(self, j, i, alloc):
+    if ends_c(self, i, j, alloc):
+        changed = True
+    if edges_c(self, i, j, alloc):
+        changed = True
+    if edges_c(self, j, i, alloc):
         changed = True
     if (d0 <= 4 or ai + aj <= 2 * SCAN) and scan_c(self, i, j, alloc):
         changed = True
@@ -107,28 +114,102 @@ cdef bint scan_c(Venues self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept:
 
 
 cdef bint edges_c(Venues self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept:
-    """Try venue i at the edges of its bins near its amount (the rest to j): where the
-    integer value is not concave, the local moves cannot see across."""
+    """Try venue i at the edges of its steps near its amount (the rest to j): where the
+    integer value is not concave (a DLMM bin's edges, an input fee's steps), the local moves
+    cannot see across. Where one base unit is worth a quote unit or more, walk on along the
+    edges (both ways, a window of breaks at a time) while a window holds a total within
+    `margin` of the best: past that, the smooth part of the total only falls (the best lies
+    within a unit of i's and j's values of it, and each edge's total is within one of j's
+    units and the roundings of its smooth value)."""
     cdef u128 cand[8]
-    cdef u128 t = alloc[i] + alloc[j], c, best_a = alloc[i]
-    cdef i128 cur = self.value_c(i, alloc[i]) + self.value_c(j, alloc[j]), v
-    cdef int k, m
+    cdef u128 t = alloc[i] + alloc[j], c, best_a = alloc[i], a = alloc[i], anchor, nxt
+    cdef u128 lo0, hi0
+    cdef i128 cur = self.value_c(i, a) + self.value_c(j, alloc[j]), v, wbest, margin
+    cdef int k, m, _w, way
+    cdef Pool p
     if i >= self.np:
         return False
-    m = (<Pool>self.pools[i]).breaks_c(self.sell, alloc[i] if alloc[i] else 1, cand)
-    for k in range(m):
+    p = <Pool>self.pools[i]
+    m = p.breaks_c(self.sell, a if a else 1, cand)
+    if m == 0:
+        return False
+    lo0 = hi0 = cand[0]
+    for k in range(m):                  # the first window, around a
         c = cand[k]
-        if c > t or c == alloc[i]:
+        lo0 = c if c < lo0 else lo0
+        hi0 = c if c > hi0 else hi0
+        if c > t or c == a:
             continue
         v = self.value_c(i, c) + self.value_c(j, t - c)
         if v > cur:
             cur = v
             best_a = c
+    if p.spot_x64_c() >> 64 == 0:
+        margin = 0                      # a base unit of i is worth under a quote unit
+    else:
+        margin = unit_c(self, i, a) + unit_c(self, j, alloc[j])
+    for way in range(2 if margin > 2 * UNIT_SPAN else 0):   # 0: fewer units for i, 1: more
+        anchor = lo0 if way == 0 else hi0
+        for _w in range(WALK):
+            if anchor == 0 or anchor > t:
+                break
+            m = p.breaks_c(self.sell, anchor, cand)
+            wbest = WORST
+            nxt = anchor
+            for k in range(m):
+                c = cand[k]
+                if (c >= anchor) if way == 0 else (c <= anchor):
+                    continue            # seen in an earlier window
+                if (c < nxt) if way == 0 else (c > nxt):
+                    nxt = c
+                if c > t:
+                    continue
+                v = self.value_c(i, c) + self.value_c(j, t - c)
+                if v > wbest:
+                    wbest = v
+                if v > cur:
+                    cur = v
+                    best_a = c
+            if nxt == anchor or wbest < cur - margin - 4:
+                break
+            anchor = nxt
     if best_a == alloc[i]:
         return False
     alloc[i] = best_a
     alloc[j] = t - best_a
     return True
+
+
+cdef bint ends_c(Venues self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept:
+    """All of the pair's amount to one of them: a venue's first units need not be concave
+    (an input fee takes a whole unit of the first ones)."""
+    cdef u128 t = alloc[i] + alloc[j], c, best_a = alloc[i]
+    cdef i128 cur = self.value_c(i, alloc[i]) + self.value_c(j, alloc[j]), v
+    for c in (0, t):
+        if c != alloc[i]:
+            v = self.value_c(i, c) + self.value_c(j, t - c)
+            if v > cur:
+                cur = v
+                best_a = c
+    if best_a == alloc[i]:
+        return False
+    alloc[i] = best_a
+    alloc[j] = t - best_a
+    return True
+
+
+cdef inline i128 unit_c(Venues self, Py_ssize_t i, u128 a) noexcept:
+    """|the value of UNIT_SPAN units of venue i| near a (0 when it cannot tell)."""
+    cdef i128 lo, hi
+    if a >= UNIT_SPAN:
+        lo = self.value_c(i, a - UNIT_SPAN)
+        hi = self.value_c(i, a)
+    else:
+        lo = self.value_c(i, a)
+        hi = self.value_c(i, a + UNIT_SPAN)
+    if lo == WORST or hi == WORST:
+        return 0
+    return hi - lo if hi >= lo else lo - hi
 
 
 cdef void refine_c(Venues self, u128* alloc, double px) noexcept:
@@ -149,6 +230,11 @@ cdef void refine_c(Venues self, u128* alloc, double px) noexcept:
                     changed = True
         if not changed:
             break
+    if self.nv > 2 and d0 <= 8:         # a pair the later pairs moved: its jagged top again
+        for i in range(self.nv):
+            for j in range(i + 1, self.nv):
+                if alloc[i] + alloc[j]:
+                    scan_c(self, i, j, alloc)
 
 
 cdef void prune_c(Venues self, u128* alloc) noexcept:

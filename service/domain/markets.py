@@ -26,7 +26,10 @@ class Token:
 class VenueConfig:
     venue: str
     kind: str
-    params: dict[str, Any]  # integers (base units), and the fee_mode (a string)
+    # integers (base units), and the fee_mode (a string) when the file sets one (else the
+    # pool's default, "input": engine_core.pools; not added here, so the seeded config's
+    # digest is the file's)
+    params: dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ def test_cpmm_quote_sell_one_sol_fee_on_input_matches_hand_computation():
     # out = floor(3e13 * 997.5e6 / (2e14 + 997.5e6)) = 149624253; reported fee (in quote):
     # what the fee cost = 149999250 (out with no fee) - 149624253 = 374997
     pool = CpmmPool(200_000 * SOL, 30_000_000 * USDC, 25, "input")
-    assert CpmmPool(1, 1).fee_mode == "output"  # the default (see CpmmPool)
+    assert CpmmPool(1, 1).fee_mode == "input"  # the default (see CpmmPool)
     assert pool.quote_sell(1 * SOL) == (149_624_253, 374_997)
 
 
@@ -158,13 +158,13 @@ def test_cpmm_state_round_trip_keeps_big_ints_as_strings():
         "base_reserve": str(2**63 + 5),
         "quote_reserve": str(3 * 10**18),
         "fee_bps": 30,
-        "fee_mode": "output",
+        "fee_mode": "input",  # the default
     }
     assert CpmmPool.from_state(state).to_state() == state
     old = {k: v for k, v in state.items() if k != "fee_mode"}  # stored before the modes
-    assert CpmmPool.from_state(old).fee_mode == "output"
-    other = CpmmPool(5, 7, 30, "input")
-    assert CpmmPool.from_state(other.to_state()).fee_mode == "input"
+    assert CpmmPool.from_state(old).fee_mode == "output"  # what it was then: it keeps working
+    other = CpmmPool(5, 7, 30, "output")
+    assert CpmmPool.from_state(other.to_state()).fee_mode == "output"
     assert pickle.loads(pickle.dumps(pool)) == pool
 
 
@@ -216,7 +216,7 @@ def test_cpmm_buy_more_out_more_in(pa, extra):
 def test_cpmm_rounding_favours_pool(pa):
     pool, a = pa
     x, y, f = pool.base_reserve, pool.quote_reserve, Fraction(pool.fee_bps, 10_000)
-    out, _ = pool.quote_sell(a)
+    out, _ = CpmmPool(x, y, pool.fee_bps, "output").quote_sell(a)
     assert out <= Fraction(y * a, x + a) * (1 - f)
     out, _ = CpmmPool(x, y, pool.fee_bps, "input").quote_sell(a)
     net = a * (1 - f)  # the fee off the input (exact), then the product

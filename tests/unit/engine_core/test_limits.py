@@ -7,7 +7,7 @@ import math
 from fractions import Fraction
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from engine_core.amm import CpmmPool, InsufficientLiquidity
@@ -263,9 +263,13 @@ def test_fok_fillable_whole_amount_or_none():
 # -- properties --
 
 
+FEE_MODES = pytest.mark.parametrize("mode", ["input", "output"])
+
+
 @st.composite
-def venues(draw):
-    """One or two cpmm pools around 150 (quote units per base unit), maybe a dlmm one."""
+def venues(draw, mode):
+    """One or two cpmm pools around 150 (quote units per base unit; their sell fee in
+    `mode`), maybe a dlmm one."""
     pools = {}
     for name in draw(st.sampled_from([["a"], ["a", "b"], ["a", "d"], ["d"]])):
         if name == "d":
@@ -279,19 +283,22 @@ def venues(draw):
             )
         else:
             x = draw(st.integers(10**4, 10**12))
-            pools[name] = CpmmPool(x, x * draw(st.integers(50, 300)), draw(st.integers(0, 100)))
+            fee = draw(st.integers(0, 100))
+            pools[name] = CpmmPool(x, x * draw(st.integers(50, 300)), fee, mode)
     return pools
 
 
+@FEE_MODES
 @settings(max_examples=150, deadline=None)
 @given(
-    pools=venues(),
+    data=st.data(),
     side=st.sampled_from(["buy", "sell"]),
     amount=st.integers(1, 10**11),
     bps=st.integers(-500, 2_000),
     decimals=st.integers(0, 3),
 )
-def test_max_fill_result_within_limit_and_one_more_is_not(pools, side, amount, bps, decimals):
+def test_max_fill_result_within_limit_and_one_more_is_not(mode, data, side, amount, bps, decimals):
+    pools = data.draw(venues(mode))
     ask, bid = venue_quotes(pools, decimals)
     ref = ask if side == "buy" else bid
     assume(ref is not None)
@@ -313,9 +320,11 @@ def test_max_fill_result_within_limit_and_one_more_is_not(pools, side, amount, b
     assert limit >= ask if side == "buy" else limit <= bid
 
 
+@FEE_MODES
 @settings(max_examples=100, deadline=None)
-@given(pools=venues(), side=st.sampled_from(["buy", "sell"]), amount=st.integers(1, 10**12))
-def test_max_fill_no_limit_largest_fillable(pools, side, amount):
+@given(data=st.data(), side=st.sampled_from(["buy", "sell"]), amount=st.integers(1, 10**12))
+def test_max_fill_no_limit_largest_fillable(mode, data, side, amount):
+    pools = data.draw(venues(mode))
     route = max_fill_within_limit(pools, side, amount, None, 0)
     if route is None:
         assert route_or_none(pools, side, 1) is None
@@ -325,17 +334,65 @@ def test_max_fill_no_limit_largest_fillable(pools, side, amount):
         assert route_or_none(pools, side, route.amount + 1) is None
 
 
+@FEE_MODES
 @settings(max_examples=100, deadline=None)
 @given(
-    pools=venues(),
+    data=st.data(),
     side=st.sampled_from(["buy", "sell"]),
     amount=st.integers(1, 10**10),
     limit=st.integers(0, 400),
 )
-def test_fok_fillable_agrees_with_max_fill(pools, side, amount, limit):
+def test_fok_fillable_agrees_with_max_fill(mode, data, side, amount, limit):
+    pools = data.draw(venues(mode))
     fok = fok_fillable(pools, side, amount, limit, 0)
     best = max_fill_within_limit(pools, side, amount, limit, 0)
     if fok is not None:
         assert fok == best and fok.amount == amount
     else:
         assert best is None or best.amount < amount
+
+
+@st.composite
+def small_cpmm_venues(draw, mode):
+    """One or two small cpmm pools where a base unit is worth 7 .. 1000 quote units (an
+    input fee's step then costs that much), fee up to 300 bps."""
+    price = draw(st.sampled_from([7, 130, 1000]))
+    pools = {}
+    for name in ["a", "b"][: draw(st.integers(1, 2))]:
+        x = draw(st.integers(2_000, 50_000))
+        y = int(x * price * draw(st.floats(0.97, 1.03)))
+        pools[name] = CpmmPool(x, y, draw(st.sampled_from([0, 20, 25, 100, 300])), mode)
+    return pools
+
+
+@FEE_MODES
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), side=st.sampled_from(["buy", "sell"]), bps=st.integers(1, 300))
+def test_max_fill_is_the_largest_fitting_amount_by_brute_force(mode, data, side, bps):
+    """Every amount from the order's size down, until one fits (the best route of it within
+    the limit): max_fill_within_limit answers that amount, past every step of an input fee
+    (one base unit, worth 7 .. 1000 quote units, falls to the fee at each). It may answer
+    less only where that amount fits by the luck of its rounding (< 2 quote units spare)."""
+    pools = data.draw(small_cpmm_venues(mode))
+    ask, bid = venue_quotes(pools, 0)
+    limit = ask * (10_000 + bps) // 10_000 if side == "buy" else bid * (10_000 - bps) // 10_000
+
+    def slack(a):
+        r = route_or_none(pools, side, a)
+        if r is None:
+            return None
+        return limit * a - r.quote_amount if side == "buy" else r.quote_amount - limit * a
+
+    amount = min(p.base_reserve for p in pools.values()) // 20
+    brute = next(
+        (a for a in range(amount, 0, -1) if (slack(a) or 0) >= 0 and slack(a) is not None), None
+    )
+    route = max_fill_within_limit(pools, side, amount, limit, 0)
+    got = route.amount if route else None
+    if got != brute:
+        assert brute is not None and slack(brute) < 2, (
+            got,
+            brute,
+            [p.to_state() for p in pools.values()],
+        )
+        assert got is None or (got < brute and slack(got) >= 0)

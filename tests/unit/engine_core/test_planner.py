@@ -3,6 +3,7 @@ is within 1 quote unit of brute force over every split between book and venues."
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -102,14 +103,17 @@ def test_take_makers_cuts_the_last_one():
 # -- properties against brute force --
 
 
+FEE_MODES = pytest.mark.parametrize("mode", ["input", "output"])
+
+
 @st.composite
-def market(draw):
-    """A small cpmm or dlmm venue at ~price (quote units per base unit, 0 decimals), and
-    makers around it: the book may cross the venue or not."""
-    price = draw(st.sampled_from([1, 7, 130]))
+def market(draw, mode):
+    """A small cpmm (its sell fee in `mode`) or dlmm venue at ~price (quote units per base
+    unit, 0 decimals), and makers around it: the book may cross the venue or not."""
+    price = draw(st.sampled_from([1, 7, 130, 1000]))
     if draw(st.booleans()):
         x = draw(st.integers(2_000, 100_000))
-        pool = CpmmPool(x, x * price, draw(st.sampled_from([0, 25, 100])))
+        pool = CpmmPool(x, x * price, draw(st.sampled_from([0, 25, 100, 300])), mode)
     else:
         pool = DlmmPool(
             draw(st.sampled_from([10, 50])),
@@ -130,13 +134,14 @@ def makers_for(side, price, levels):
     return makers
 
 
-SLOW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SLOW = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@FEE_MODES
 @SLOW
-@given(market(), st.sampled_from(["sell", "buy"]), st.integers(1, 3_000))
-def test_plan_one_venue_and_book_within_one_unit_of_brute_force(mkt, side, n):
-    pool, price, levels = mkt
+@given(st.data(), st.sampled_from(["sell", "buy"]), st.integers(1, 3_000))
+def test_plan_one_venue_and_book_within_one_unit_of_brute_force(mode, data, side, n):
+    pool, price, levels = data.draw(market(mode))
     makers = makers_for(side, price, levels)
     book_qty, route = plan_fill({"v": pool}, side, n, makers, None, 0)
     try:
@@ -147,10 +152,11 @@ def test_plan_one_venue_and_book_within_one_unit_of_brute_force(mkt, side, n):
     assert plan_total({"v": pool}, side, n, makers, 0, book_qty, route) >= brute - 1
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(market(), market(), st.sampled_from(["sell", "buy"]), st.integers(1, 120))
-def test_plan_two_venues_and_book_within_one_unit_of_brute_force(m1, m2, side, n):
-    (pa, price, levels), (pb, _, _) = m1, m2
+@FEE_MODES
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.sampled_from(["sell", "buy"]), st.integers(1, 300))
+def test_plan_two_venues_and_book_within_one_unit_of_brute_force(mode, data, side, n):
+    (pa, price, levels), (pb, _, _) = data.draw(market(mode)), data.draw(market(mode))
     makers = makers_for(side, price, levels)
     pools = {"a": pa, "b": pb}
     book_qty, route = plan_fill(pools, side, n, makers, None, 0)
