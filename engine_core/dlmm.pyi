@@ -22,7 +22,7 @@ class DlmmPool(DlmmQuotes):
         filter_period: int = 0,
         decay_period: int = 600,
         reduction_factor: int = 5000,
-        fee_mode: str = "input",
+        fee_mode: str = "quote",
     ) -> None: ...
     @staticmethod
     def from_params(params: dict[str, int]) -> DlmmPool: ...

@@ -22,9 +22,10 @@ def make_pool(kind: str, params: dict[str, Any]) -> Pool:
     the quote paid out).
     dlmm: bin_step, active_id, bins_each_side, base_per_bin, quote_per_bin, and optionally
     fee_bps, variable_fee_control, max_volatility_accumulator, filter_period, decay_period,
-    reduction_factor, fee_mode ("input", the default: Meteora's InputOnly, the fee off the
-    input token; or "quote", Meteora's OnlyY: a sell's fee off the quote paid out) (see
-    engine_core/dlmm.pyx).
+    reduction_factor, fee_mode ("quote", the default: Meteora's OnlyY, a sell's fee off the
+    quote paid out; or "input", Meteora's InputOnly, the fee off the input token, not the
+    default yet: the split can miss the best split by a few quote units on its staircase)
+    (see engine_core/dlmm.pyx).
     """
     if kind == "cpmm":
         unknown = set(params) - {"base_reserve", "quote_reserve", "fee_bps", "fee_mode"}

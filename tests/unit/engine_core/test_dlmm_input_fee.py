@@ -18,8 +18,10 @@ U64 = 2**64 - 1
 
 
 def small_pool(**kw):
-    """Bins -2..2 at 1% steps; bin 0 (price exactly 1) holds 500 base + 500 quote."""
+    """Bins -2..2 at 1% steps; bin 0 (price exactly 1) holds 500 base + 500 quote; InputOnly
+    unless told."""
     params = dict(fee_bps=10, variable_fee_control=40_000, max_volatility_accumulator=350_000)
+    params.setdefault("fee_mode", "input")
     params.update(kw)
     return DlmmPool(100, 0, 2, 1000, 1000, **params)
 
@@ -55,7 +57,8 @@ def same_state(pool, pair, fees_base, fees_quote):
 # -- worked examples (small_pool: bin 0 at price 1, 500 quote; 0.1 % base fee) --
 
 
-def test_dlmm_default_fee_mode_is_input_and_state_carries_it():
+def test_dlmm_default_fee_mode_is_quote_and_state_carries_it():
+    assert DlmmPool(100, 0, 2, 1000, 1000).fee_mode == "quote"  # see engine_core/dlmm.pyx
     pool = small_pool()
     assert pool.fee_mode == "input" and pool.to_state()["fee_mode"] == "input"
     old = small_pool(fee_mode="quote").to_state()
@@ -104,7 +107,7 @@ def test_dlmm_fee_mode_from_markets_and_make_pool():
     assert cfg.params["fee_mode"] == "quote"
     assert make_pool("dlmm", cfg.params).fee_mode == "quote"
     del raw["fee_mode"]
-    assert make_pool("dlmm", _venue("meteora", raw, base, quote, "v").params).fee_mode == "input"
+    assert make_pool("dlmm", _venue("meteora", raw, base, quote, "v").params).fee_mode == "quote"
     with pytest.raises(MarketsError):
         _venue("meteora", {**raw, "fee_mode": "output"}, base, quote, "v")
 
