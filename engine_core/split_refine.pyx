@@ -153,7 +153,9 @@ cdef bint edges_c(Venues self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept
         for _w in range(WALK):
             if anchor == 0 or anchor > t:
                 break
-            m = p.breaks_c(self.sell, anchor, cand)
+            # more units: ask past the anchor (breaks_c lists the edges up to the step
+            # where its amount ends, and the anchor is an edge: asked at it, none is new)
+            m = p.breaks_c(self.sell, anchor + 1 if way == 1 else anchor, cand)
             wbest = WORST
             nxt = anchor
             for k in range(m):

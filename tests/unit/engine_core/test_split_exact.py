@@ -113,3 +113,14 @@ def test_split_three_venues_no_pair_gains_by_resplitting(mode, data, side, frac)
                 continue
             pair, _ = best_pair(vs[i], vs[j], t)
             assert vs[i](alloc[i]) + vs[j](alloc[j]) >= pair - 1
+
+
+def test_split_walks_past_a_dlmm_bin_edge_to_the_next_one():
+    """Found by the three-venue property: the active bin's last unit pays half (the bin
+    takes it whole), so the best split lies a whole bin further on; the walk along the
+    DLMM's bin edges asked for edges up to the one it stood on and saw none beyond."""
+    cpmm = CpmmPool(16050, 1630078, 0)
+    dlmm = DlmmPool(10, 4628, 3, 50, 5000, fee_bps=0)
+    brute, _ = best_pair(pool_value(cpmm, "sell"), pool_value(dlmm, "sell"), 103)
+    assert brute == 10435
+    assert route_total([cpmm, dlmm], "sell", 103) == brute
