@@ -120,7 +120,7 @@ def test_split_walks_past_a_dlmm_bin_edge_to_the_next_one():
     takes it whole), so the best split lies a whole bin further on; the walk along the
     DLMM's bin edges asked for edges up to the one it stood on and saw none beyond."""
     cpmm = CpmmPool(16050, 1630078, 0)
-    dlmm = DlmmPool(10, 4628, 3, 50, 5000, fee_bps=0)
+    dlmm = DlmmPool(10, 4628, 3, 50, 5000, fee_bps=0, fee_mode="quote")
     brute, _ = best_pair(pool_value(cpmm, "sell"), pool_value(dlmm, "sell"), 103)
     assert brute == 10435
     assert route_total([cpmm, dlmm], "sell", 103) == brute
