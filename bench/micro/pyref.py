@@ -20,17 +20,24 @@ def _ceil_div(a: int, b: int) -> int:
 class PyCpmmPool:
     kind = "cpmm"
 
-    def __init__(self, base_reserve: int, quote_reserve: int, fee_bps: int = 25) -> None:
+    def __init__(
+        self, base_reserve: int, quote_reserve: int, fee_bps: int = 25, fee_mode: str = "input"
+    ) -> None:
         self.x = base_reserve
         self.y = quote_reserve
         self.fee_bps = fee_bps
+        self.fee_mode = fee_mode  # as CpmmPool: "input" (the default) or "output"
 
     def quote_sell(self, base_in: int) -> tuple[int, int]:
         if base_in == 0:
             return (0, 0)
         gross = self.y * base_in // (self.x + base_in)
-        fee = _ceil_div(gross * self.fee_bps, BPS)
-        return (gross - fee, fee)
+        if self.fee_mode == "output":
+            fee = _ceil_div(gross * self.fee_bps, BPS)
+            return (gross - fee, fee)
+        net = base_in - _ceil_div(base_in * self.fee_bps, BPS)  # swap_base_input
+        out = self.y * net // (self.x + net)
+        return (out, gross - out)
 
     def quote_buy(self, base_out: int) -> tuple[int, int]:
         if base_out == 0:
@@ -63,7 +70,7 @@ class PyCpmmPool:
         return min(self.x - 1, limit)
 
     def copy(self) -> PyCpmmPool:
-        return PyCpmmPool(self.x, self.y, self.fee_bps)
+        return PyCpmmPool(self.x, self.y, self.fee_bps, self.fee_mode)
 
 
 @dataclass
