@@ -83,7 +83,10 @@ def publish_events(pipe: Any, channel: str, frames: list[bytes]) -> None:
 # --------------------------------------------------------------------------- http
 
 
-async def http_run(args: argparse.Namespace, rate: float, send_orders: Any) -> dict[str, Any]:
+@contextlib.contextmanager
+def bare_http(args: argparse.Namespace) -> Any:
+    """The bare HTTP twin (bench/load/baseline_http.py on gunicorn, the engine's API_WORKERS x
+    API_THREADS) on a fresh database and Redis prefix; yields its URL."""
     with eng.fresh(args.keep) as f:
         with psycopg.connect(f.database_url, autocommit=True) as c:
             c.execute(
@@ -130,23 +133,28 @@ async def http_run(args: argparse.Namespace, rate: float, send_orders: Any) -> d
         try:
             url = f"http://127.0.0.1:{port}"
             _wait_http(url + "/health", proc, log)
-            label = f"bare-http@{rate:g}/s" if rate else "bare-http"
-            sent = await send_orders(
-                url,
-                args.n,
-                args.connections,
-                rate,
-                lambda i: {
-                    "clientId": f"bare-{i % args.clients}",
-                    "symbol": args.symbol,
-                    "side": "buy" if i % 2 else "sell",
-                    "amount": args.amount,
-                },
-                Progress(label, args.n, not args.quiet),
-            )
+            yield url
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+
+
+async def http_run(args: argparse.Namespace, rate: float, send_orders: Any) -> dict[str, Any]:
+    with bare_http(args) as url:
+        label = f"bare-http@{rate:g}/s" if rate else "bare-http"
+        sent = await send_orders(
+            url,
+            args.n,
+            args.connections,
+            rate,
+            lambda i: {
+                "clientId": f"bare-{i % args.clients}",
+                "symbol": args.symbol,
+                "side": "buy" if i % 2 else "sell",
+                "amount": args.amount,
+            },
+            Progress(label, args.n, not args.quiet),
+        )
     accepted = len(sent["accept"])
     return {
         "scenario": "bare-http",

@@ -14,6 +14,9 @@ given; REST only can target a running engine):
             accepted/s, filled/s, accept latency, submit->filled p50/p90/p99/p99.9, the
             WebSocket delay (event ts -> client) and errors; checks every event of every
             order arrived over WebSocket.
+  wrk       REST single orders from wrk -t1 -c--connections for --wrk-seconds (Debian's wrk):
+            accepted/s, wrk's latency, orders filled meanwhile, per-process CPU
+            (bench/load/wrk.py; its bare twin: the same wrk run on the bare HTTP twin).
   batch     N market orders over POST /orders/batch, --batch-size (100) a request from
             --batch-connections (8); the same checks as rest, and every order persisted
             (bench/load/batch.py; its bare twin: one INSERT of the batch + one XADD pipeline).
@@ -77,6 +80,7 @@ from bench.load.runs import (
     start_profiles,
     stop_profiles,
 )
+from bench.load.wrk import add_wrk_arguments, bare_wrk, scenario_wrk
 from engine_core import fsm
 
 RESULTS = Path(__file__).parents[1] / "results"
@@ -275,6 +279,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         E["rest"] = await scenario_rest(args, workdir, args.rate)
         if args.baseline:
             B["rest"] = await bare.http_run(args, args.rate, send_orders)
+    if scen == "wrk":
+        E["wrk"] = await scenario_wrk(args, workdir)
+        if args.baseline:
+            B["wrk"] = await bare_wrk(args)
     if scen == "all":
         E["rest_1000"] = await scenario_rest(args, workdir, 1000.0)
         if args.baseline:
@@ -326,10 +334,11 @@ def parser() -> argparse.ArgumentParser:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--scenario",
-        choices=("rest", "batch", "queued", "relay", "inflight", "all"),
+        choices=("rest", "wrk", "batch", "queued", "relay", "inflight", "all"),
         default="rest",
     )
     add_batch_arguments(p)  # --batch-size, --batch-connections: bench/load/batch.py
+    add_wrk_arguments(p)  # --wrk-seconds: bench/load/wrk.py
     p.add_argument("--url", help="a running engine's API (REST only); default: start one")
     p.add_argument("--ws", default="ws://127.0.0.1:3001", help="its relay, with --url")
     p.add_argument("-n", type=int, default=2000, help="orders to send")

@@ -48,6 +48,27 @@ def figures(E: dict[str, Any], B: dict[str, Any]) -> list[dict[str, Any]]:
         if api_cpu:
             add("REST API CPU, busiest process", "s", api_cpu[0], None, "")
             add("REST API CPU, idlest process", "s", api_cpu[1], None, "")
+    if "wrk" in E:
+        add(
+            "REST accepted, wrk -t1 -c64",
+            "orders/s",
+            g(E, "wrk", "accepted_per_s"),
+            g(B, "wrk", "accepted_per_s"),
+            ">= 0.9 of bare",
+        )
+        add(
+            "REST wrk latency p99",
+            "ms",
+            g(E, "wrk", "latency_ms", "p99"),
+            g(B, "wrk", "latency_ms", "p99"),
+            "",
+        )
+        add("REST wrk filled meanwhile", "orders/s", g(E, "wrk", "filled_per_s"), None, "")
+        add("REST wrk filled / accepted", "", g(E, "wrk", "filled_of_accepted"), None, ">= 0.9")
+        api_cpu = api_cpu_split(g(E, "wrk", "cpu_s"))
+        if api_cpu:
+            add("REST wrk API CPU, busiest process", "s", api_cpu[0], None, "")
+            add("REST wrk API CPU, idlest process", "s", api_cpu[1], None, "")
     if "batch" in E:
         add(
             "batch entry accepted (100 a request)",
