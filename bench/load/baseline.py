@@ -86,7 +86,7 @@ def publish_events(pipe: Any, channel: str, frames: list[bytes]) -> None:
 @contextlib.contextmanager
 def bare_http(args: argparse.Namespace) -> Any:
     """The bare HTTP twin (bench/load/baseline_http.py on gunicorn, the engine's API_WORKERS x
-    API_THREADS) on a fresh database and Redis prefix; yields its URL."""
+    API_THREADS) on a fresh database and Redis prefix; yields its URL and gunicorn's pid."""
     with eng.fresh(args.keep) as f:
         with psycopg.connect(f.database_url, autocommit=True) as c:
             c.execute(
@@ -133,14 +133,14 @@ def bare_http(args: argparse.Namespace) -> Any:
         try:
             url = f"http://127.0.0.1:{port}"
             _wait_http(url + "/health", proc, log)
-            yield url
+            yield url, proc.pid
         finally:
             proc.terminate()
             proc.wait(timeout=30)
 
 
 async def http_run(args: argparse.Namespace, rate: float, send_orders: Any) -> dict[str, Any]:
-    with bare_http(args) as url:
+    with bare_http(args) as (url, _pid):
         label = f"bare-http@{rate:g}/s" if rate else "bare-http"
         sent = await send_orders(
             url,

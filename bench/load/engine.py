@@ -98,7 +98,7 @@ class Engine:
     def pids(self) -> dict[str, int]:
         """name -> pid of the engine's processes (api workers, workers, relay)."""
         out: dict[str, int] = {}
-        for pid in _descendants(self.proc.pid):
+        for pid in descendants(self.proc.pid):
             try:
                 cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
             except OSError:
@@ -120,7 +120,7 @@ class Engine:
         return out
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for p in os.listdir("/proc"):
         if not p.isdigit():

@@ -144,8 +144,10 @@ async def scenario_wrk(args: argparse.Namespace, workdir: Path) -> dict[str, Any
 
 
 async def bare_wrk(args: argparse.Namespace) -> dict[str, Any]:
-    with bare.bare_http(args) as url:
+    with bare.bare_http(args) as (url, pid):
         out = await asyncio.to_thread(run_wrk, args, url, "wrk-bare")
+        workers = eng.descendants(pid)
+        out["cpu_s"] = {f"api-{i}": round(eng.cpu_seconds(p), 1) for i, p in enumerate(workers)}
     out["scenario"] = "bare-http"
     return out
 
