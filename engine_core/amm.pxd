@@ -67,3 +67,5 @@ cdef class CpmmPool(Pool):
     cdef u128 y   # quote reserve
     cdef uint64_t fee
     cdef bint fee_on_output  # sells: the fee off the quote out, not the base in
+
+    cdef int rounding_steps_c(self, bint sell, u128 a, u128* out) noexcept nogil

@@ -111,6 +111,16 @@ cdef class Pool:
             raise_code(rc)
         return (py_u128(cost), py_u128(fee))
 
+    def step_edges(self, str side, a):
+        """The amounts near `a` the searches try as the edges of the pool's steps
+        (breaks_c), sorted: a list of ints."""
+        cdef u128 cand[8]
+        cdef int m, k
+        if side not in ("buy", "sell"):
+            raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
+        m = self.breaks_c(side == "sell", amount_arg(a), cand)
+        return sorted({py_u128(cand[k]) for k in range(m)})
+
     def quote_buy_exact_in(self, quote_in):
         """Exact-in buy: spend `quote_in` quote units -> (base_out, fee_quote). No change."""
         cdef u128 dy = 0, fee = 0
@@ -294,6 +304,8 @@ cdef class CpmmPool(Pool):
         cdef u128 k, e, cap = U64_MAX - self.x
         cdef int n = 0
         cdef int d
+        if self.y < self.x:
+            return self.rounding_steps_c(sell, a, out)
         if not sell or self.fee_on_output or self.fee == 0:
             return 0
         k = ceil_div(a * self.fee, BPS)
@@ -301,6 +313,52 @@ cdef class CpmmPool(Pool):
             if d < 0 and k < <u128>(-d):
                 continue
             e = div_c(((k - <u128>(-d)) if d < 0 else (k + <u128>d)) * BPS, self.fee)
+            if 0 < e <= cap:
+                out[n] = e
+                n += 1
+        return n
+
+    cdef int rounding_steps_c(self, bint sell, u128 a, u128* out) noexcept nogil:
+        # Where a base unit is worth under a quote unit, the value is a staircase of one
+        # quote unit a step (several base units wide): the edges of the 8 steps around a's,
+        # exactly (a sell: the smallest input paid each output; a buy: the largest output
+        # each cost buys), so the split can set two venues' steps in phase.
+        cdef u128 v = 0, f = 0, lvl, e, g, m, cap
+        cdef int n = 0
+        cdef int d, lo = -3 if sell else -4
+        if sell:
+            if self.quote_sell_c(a, &v, &f) != OK:
+                return 0
+            cap = U64_MAX - self.x
+        else:
+            if a >= self.x or self.quote_buy_c(a, &v, &f) != OK:
+                return 0
+            cap = self.x - 1
+        for d in range(lo, lo + 8):
+            if d < 0 and v < <u128>(-d):
+                continue
+            lvl = (v - <u128>(-d)) if d < 0 else (v + <u128>d)
+            if sell:
+                # out(dx) >= lvl; output fee: gross >= g = ceil(lvl B / (B - fee)), and
+                # gross(dx) >= g <=> dx >= ceil(g x / (y - g)); input fee: y net / (x + net)
+                # >= lvl <=> net >= m = ceil(lvl x / (y - lvl)), net = floor(dx (B - fee) / B)
+                if lvl == 0:
+                    continue
+                if self.fee_on_output:
+                    g = ceil_div(lvl * BPS, BPS - self.fee)
+                    if g >= self.y:
+                        continue
+                    e = ceil_div(g * self.x, self.y - g)
+                else:
+                    if lvl >= self.y:
+                        continue
+                    m = ceil_div(lvl * self.x, self.y - lvl)
+                    e = ceil_div(m * BPS, BPS - self.fee)
+            else:
+                # cost(dy) <= lvl <=> net(dy) <= m = floor(lvl (B - fee) / B)
+                #                 <=> dy <= floor(m x / (y + m))
+                m = div_c(lvl * (BPS - self.fee), BPS)
+                e = div_c(m * self.x, self.y + m)
             if 0 < e <= cap:
                 out[n] = e
                 n += 1

@@ -85,7 +85,7 @@ cdef bint refine_pair_c(Venues self, Py_ssize_t i, Py_ssize_t j, u128* alloc, u1
         changed = True
     if edges_c(self, j, i, alloc):
         changed = True
-    if (d0 <= 4 or ai + aj <= 2 * SCAN) and scan_c(self, i, j, alloc):
+    if (d0 <= 8 or ai + aj <= 2 * SCAN) and scan_c(self, i, j, alloc):
         changed = True
     if align_c(self, i, j, alloc):
         changed = True
@@ -95,8 +95,10 @@ cdef bint refine_pair_c(Venues self, Py_ssize_t i, Py_ssize_t j, u128* alloc, u1
 
 
 cdef bint scan_c(Venues self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept:
-    """Every split within SCAN units of the current one. Where one base unit is worth a
-    quote unit or more, the venues' roundings make the top of the curve jagged."""
+    """Every split within SCAN units of the current one. Where one base unit is worth half a
+    quote unit or more (refine_c's d0 <= 8), the venues' roundings make the top of the curve
+    jagged (two pools at 0.98 quote units a unit, sell fee 3 % off the output: the best split
+    of 1826 lies 17 units from the even one, 2 quote units better)."""
     cdef u128 t = alloc[i] + alloc[j], lo, hi, a, best_a = alloc[i]
     cdef i128 cur = self.value_c(i, alloc[i]) + self.value_c(j, alloc[j]), v
     lo = alloc[i] - SCAN if alloc[i] > SCAN else 0

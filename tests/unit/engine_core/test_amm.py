@@ -248,3 +248,34 @@ def test_cpmm_sell_then_buy_back_costs_more_than_received(pa):
     received, _ = pool.sell(a)
     paid, _ = pool.buy(a)
     assert paid >= received
+
+
+@given(
+    st.integers(1_000, 10**12),
+    st.floats(0.001, 0.999),
+    st.sampled_from([0, 1, 25, 300]),
+    st.sampled_from(["input", "output"]),
+    st.sampled_from(["sell", "buy"]),
+    st.floats(0.0001, 0.1),
+)
+def test_cpmm_step_edges_below_a_quote_unit_are_exact_and_complete(x, ratio, fee, mode, side, f):
+    """Where a base unit is worth under a quote unit, step_edges lists the edges of the steps
+    around `a` (a sell: the smallest input of each output; a buy: the largest output of each
+    cost), and every edge between its first and last."""
+    pool = CpmmPool(x, max(10, int(x * ratio)), fee, mode)
+    a = max(1, int(x * f))
+
+    def value(n: int) -> int:
+        return pool.quote_sell(n)[0] if side == "sell" else pool.quote_buy(n)[0]
+
+    def is_edge(n: int) -> bool:
+        if side == "sell":
+            return n == 1 or value(n - 1) < value(n)
+        return n + 1 < x and value(n + 1) > value(n)
+
+    edges = pool.step_edges(side, a)
+    assert edges
+    assert all(is_edge(e) for e in edges)
+    lo, hi = edges[0], edges[-1]
+    if hi - lo <= 20_000:
+        assert [n for n in range(lo, hi + 1) if is_edge(n)] == edges

@@ -124,3 +124,23 @@ def test_split_walks_past_a_dlmm_bin_edge_to_the_next_one():
     brute, _ = best_pair(pool_value(cpmm, "sell"), pool_value(dlmm, "sell"), 103)
     assert brute == 10435
     assert route_total([cpmm, dlmm], "sell", 103) == brute
+
+
+def test_split_sets_two_staircases_in_phase_where_a_base_unit_is_worth_under_a_quote_unit():
+    """Found by bench.micro.shortfall: a buy at 0.15 quote units per base unit, where each
+    venue's cost steps by one quote unit every ~6.7 base units and the two venues' steps ran
+    in phase around the marginal optimum; the best split (-139_475, by brute force over every
+    split of the 912_664 units) sets them out of phase ~20 units further on. The edges of
+    the steps (CpmmPool.step_edges) let the split try it."""
+    pools = [CpmmPool(515_327_798, 76_294_647, 300), CpmmPool(386_136_601, 58_825_004, 25)]
+    assert route_total(pools, "buy", 912_664) >= -139_475 - 1
+
+
+def test_split_scans_the_jagged_top_where_a_unit_is_worth_just_under_a_quote_unit():
+    """Found by the two-venue property (output mode): two equal pools at 0.98 quote units a
+    base unit after their 3 % fee; the even split is 2 quote units short of the best, 17
+    units away (refine_c scanned only where a unit is worth a whole quote unit)."""
+    pools = [CpmmPool(18_260, 18_366, 300, "output"), CpmmPool(18_260, 18_366, 300, "output")]
+    brute, _ = best_pair(pool_value(pools[0], "sell"), pool_value(pools[1], "sell"), 1826)
+    assert brute == 1696
+    assert route_total(pools, "sell", 1826) >= brute - 1
