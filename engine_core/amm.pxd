@@ -1,37 +1,13 @@
 from cpython.long cimport PyLong_FromUnsignedLongLong
 from libc.stdint cimport uint64_t
 
-cdef extern from *:
-    ctypedef unsigned long long u128 "unsigned __int128"
-    ctypedef long long i128 "__int128"
+from engine_core.int128 cimport ceil_div, div_c, i128, mul_shift64, u128
 
 # Result codes of the nogil pool methods (no exception on the hot path).
 cdef enum:
     OK = 0
     ERR_LIQUIDITY = 1   # the pool cannot fill the amount
     ERR_OVERFLOW = 2    # the result would not fit the pool's 64-bit reserves
-
-# -- HELPERS (128-bit arithmetic) --
-cdef inline u128 div_c(u128 a, u128 b) noexcept nogil:
-    """a // b, with the hardware 64-bit divide when both fit."""
-    if ((a | b) >> 64) == 0:
-        return <uint64_t>a // <uint64_t>b
-    return a // b
-
-cdef inline u128 ceil_div(u128 a, u128 b) noexcept nogil:
-    cdef u128 q = div_c(a, b)
-    return q + (1 if q * b != a else 0)
-
-cdef inline u128 mul_shift64(u128 a, u128 p, bint round_up, bint* overflow) noexcept nogil:
-    """(a * p) >> 64 for a < 2**64 and any p, without a 256-bit intermediate."""
-    cdef u128 lo = a * <uint64_t>p
-    cdef u128 hi = a * <uint64_t>(p >> 64)
-    cdef u128 r = hi + (lo >> 64)
-    if r < hi:
-        overflow[0] = True
-    if round_up and <uint64_t>lo != 0:
-        r += 1
-    return r
 
 cdef inline object py_u128(u128 v):
     if (v >> 64) == 0:
@@ -67,5 +43,3 @@ cdef class CpmmPool(Pool):
     cdef u128 y   # quote reserve
     cdef uint64_t fee
     cdef bint fee_on_output  # sells: the fee off the quote out, not the base in
-
-    cdef int rounding_steps_c(self, bint sell, u128 a, u128* out) noexcept nogil

@@ -7,6 +7,8 @@ Rounding always favours the pool; the fee is taken in the quote token and stays 
 from libc.math cimport INFINITY
 from libc.stdint cimport uint64_t
 
+from engine_core.cpmm_steps cimport input_fee_steps_c, rounding_steps_c
+
 cdef extern from "<math.h>" nogil:
     long double sqrtl(long double x)
 
@@ -298,71 +300,17 @@ cdef class CpmmPool(Pool):
         return (self.y << 64) // self.x
 
     cdef int breaks_c(self, bint sell, u128 a, u128* out) noexcept nogil:
-        # a sell with the fee off the input: ceil(dx * fee / 10^4) steps up by one unit at
-        # dx = floor(k * 10^4 / fee) + 1, where the base unit added is all fee (the output
-        # does not move): the last amounts before those steps, k = fee(a) - 4 .. fee(a) + 3
-        cdef u128 k, e, cap = U64_MAX - self.x
-        cdef int n = 0
-        cdef int d
-        if self.y < self.x:
-            return self.rounding_steps_c(sell, a, out)
+        cdef u128 v = 0, f = 0
+        if self.y < self.x:     # a base unit worth under a quote unit: one-unit steps
+            if sell:
+                if self.quote_sell_c(a, &v, &f) != OK:
+                    return 0
+            elif a >= self.x or self.quote_buy_c(a, &v, &f) != OK:
+                return 0
+            return rounding_steps_c(self.x, self.y, self.fee, self.fee_on_output, sell, v, out)
         if not sell or self.fee_on_output or self.fee == 0:
             return 0
-        k = ceil_div(a * self.fee, BPS)
-        for d in range(-4, 4):
-            if d < 0 and k < <u128>(-d):
-                continue
-            e = div_c(((k - <u128>(-d)) if d < 0 else (k + <u128>d)) * BPS, self.fee)
-            if 0 < e <= cap:
-                out[n] = e
-                n += 1
-        return n
-
-    cdef int rounding_steps_c(self, bint sell, u128 a, u128* out) noexcept nogil:
-        # Where a base unit is worth under a quote unit, the value is a staircase of one
-        # quote unit a step (several base units wide): the edges of the 8 steps around a's,
-        # exactly (a sell: the smallest input paid each output; a buy: the largest output
-        # each cost buys), so the split can set two venues' steps in phase.
-        cdef u128 v = 0, f = 0, lvl, e, g, m, cap
-        cdef int n = 0
-        cdef int d, lo = -3 if sell else -4
-        if sell:
-            if self.quote_sell_c(a, &v, &f) != OK:
-                return 0
-            cap = U64_MAX - self.x
-        else:
-            if a >= self.x or self.quote_buy_c(a, &v, &f) != OK:
-                return 0
-            cap = self.x - 1
-        for d in range(lo, lo + 8):
-            if d < 0 and v < <u128>(-d):
-                continue
-            lvl = (v - <u128>(-d)) if d < 0 else (v + <u128>d)
-            if sell:
-                # out(dx) >= lvl; output fee: gross >= g = ceil(lvl B / (B - fee)), and
-                # gross(dx) >= g <=> dx >= ceil(g x / (y - g)); input fee: y net / (x + net)
-                # >= lvl <=> net >= m = ceil(lvl x / (y - lvl)), net = floor(dx (B - fee) / B)
-                if lvl == 0:
-                    continue
-                if self.fee_on_output:
-                    g = ceil_div(lvl * BPS, BPS - self.fee)
-                    if g >= self.y:
-                        continue
-                    e = ceil_div(g * self.x, self.y - g)
-                else:
-                    if lvl >= self.y:
-                        continue
-                    m = ceil_div(lvl * self.x, self.y - lvl)
-                    e = ceil_div(m * BPS, BPS - self.fee)
-            else:
-                # cost(dy) <= lvl <=> net(dy) <= m = floor(lvl (B - fee) / B)
-                #                 <=> dy <= floor(m x / (y + m))
-                m = div_c(lvl * (BPS - self.fee), BPS)
-                e = div_c(m * self.x, self.y + m)
-            if 0 < e <= cap:
-                out[n] = e
-                n += 1
-        return n
+        return input_fee_steps_c(self.x, self.fee, a, out)
 
     cdef u128 sell_capacity_c(self, u128 limit) noexcept nogil:
         cdef u128 cap = U64_MAX - self.x
