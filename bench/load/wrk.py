@@ -28,6 +28,7 @@ import psycopg
 from bench.load import baseline as bare
 from bench.load import engine as eng
 from bench.load.runs import parse_env, start_profiles, stop_profiles
+from engine_core import fsm
 
 ORDER_PATH = "/api/orders/execute"
 
@@ -107,9 +108,9 @@ def run_wrk(args: argparse.Namespace, url: str, tag: str) -> dict[str, Any]:
     }
 
 
-def _count(dsn: str, sql: str) -> int:
+def _count(dsn: str, sql: str, params: tuple[Any, ...] = ()) -> int:
     with psycopg.connect(dsn) as conn:
-        row = conn.execute(sql).fetchone()
+        row = conn.execute(sql, params).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -128,14 +129,15 @@ async def scenario_wrk(args: argparse.Namespace, workdir: Path) -> dict[str, Any
             out["filled_of_accepted"] = round(filled / max(1, out["accepted"]), 3)
             t0 = time.perf_counter()
             deadline = t0 + args.timeout
-            final = "SELECT count(*) FROM orders WHERE status IN ('filled', 'failed', 'expired')"
+            final = "SELECT count(*) FROM orders WHERE status = ANY(%s)"
+            terminal = (sorted(fsm.TERMINAL),)
             while time.perf_counter() < deadline:
-                done = _count(f.database_url, final)
+                done = _count(f.database_url, final, terminal)
                 if done >= out["accepted"]:
                     break
                 await asyncio.sleep(0.2)
             out["drain_s"] = round(time.perf_counter() - t0, 2)
-            out["final"] = _count(f.database_url, final)
+            out["final"] = _count(f.database_url, final, terminal)
             out["persisted"] = _count(f.database_url, "SELECT count(*) FROM orders")
             pids = e.pids()
             out["cpu_s"] = {k: round(eng.cpu_seconds(p), 1) for k, p in pids.items()}
