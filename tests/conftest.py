@@ -11,8 +11,18 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 import redis
+from hypothesis import settings
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
+
+# Property tests: the README's test command (and CI) runs each one on the same examples every
+# time (derived from the test itself), so a red run means the change broke something, not
+# that the draw was unlucky. To look for new cases, run them on random examples:
+#   python -m pytest tests/unit --hypothesis-profile=explore [--hypothesis-seed=N]
+# (a failure prints the blob that replays it: @reproduce_failure).
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile("repeatable")
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
