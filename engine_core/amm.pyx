@@ -170,6 +170,12 @@ cdef class Pool:
         """The amount that trades at marginal prices at least as good as `px` (a guide)."""
         return py_u128(self.depth_c(side == "sell", px, amount_arg(limit)))
 
+    def breaks(self, str side, amount):
+        """The amounts breaks_c lists near `amount` (the searches' step edges; for tests)."""
+        cdef u128 out[8]
+        cdef int n = self.breaks_c(side == "sell", amount_arg(amount), out)
+        return [py_u128(out[k]) for k in range(n)]
+
     def copy(self):
         return self.copy_c()
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from engine_core.amm import InsufficientLiquidity
 from engine_core.dlmm import DlmmPool, bin_price_x64
-from engine_core.pools import make_pool, pool_from_state
+from engine_core.pools import DLMM_FEE_MODE, make_pool, pool_from_state
 from service.domain.markets import MarketsError, Token, _venue
 from tests.helpers import dlmm_ref
 
@@ -57,8 +57,8 @@ def same_state(pool, pair, fees_base, fees_quote):
 # -- worked examples (small_pool: bin 0 at price 1, 500 quote; 0.1 % base fee) --
 
 
-def test_dlmm_default_fee_mode_is_quote_and_state_carries_it():
-    assert DlmmPool(100, 0, 2, 1000, 1000).fee_mode == "quote"  # see engine_core/dlmm.pyx
+def test_dlmm_default_fee_mode_is_input_and_state_carries_it():
+    assert DlmmPool(100, 0, 2, 1000, 1000).fee_mode == "input"  # Meteora's InputOnly
     pool = small_pool()
     assert pool.fee_mode == "input" and pool.to_state()["fee_mode"] == "input"
     old = small_pool(fee_mode="quote").to_state()
@@ -107,7 +107,9 @@ def test_dlmm_fee_mode_from_markets_and_make_pool():
     assert cfg.params["fee_mode"] == "quote"
     assert make_pool("dlmm", cfg.params).fee_mode == "quote"
     del raw["fee_mode"]
-    assert make_pool("dlmm", _venue("meteora", raw, base, quote, "v").params).fee_mode == "quote"
+    unset = _venue("meteora", raw, base, quote, "v")
+    assert "fee_mode" not in unset.params  # the seeded config's digest stays the file's
+    assert make_pool("dlmm", unset.params).fee_mode == DLMM_FEE_MODE == "input"
     with pytest.raises(MarketsError):
         _venue("meteora", {**raw, "fee_mode": "output"}, base, quote, "v")
 
