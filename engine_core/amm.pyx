@@ -78,7 +78,10 @@ cdef class Pool:
 
     cdef int breaks_c(self, bint sell, u128 a, u128* out) noexcept nogil:
         """Up to 8 amounts near `a` where the pool's integer value is not concave (a DLMM
-        bin's edges: completing a bin costs its rounded-up input); the router tries them."""
+        bin's edges: completing a bin costs its rounded-up input; an input fee's steps: the
+        last amounts before one more unit is all fee); the router tries them. Listed in a
+        row (every such amount between the lowest and the highest), so that the searches
+        can walk from one window to the next."""
         return 0
 
     # -- COMMANDS --
