@@ -17,6 +17,8 @@ class Pool:
         """Marginal price of the first unit, fee included (a guide, not a quote)."""
     def depth(self, side: str, px: float, limit: int = ...) -> int:
         """Amount trading at marginal prices at least as good as px (a guide)."""
+    def breaks(self, side: str, amount: int) -> list[int]:
+        """The step edges the searches try near amount (breaks_c; for tests)."""
     def copy(self) -> Self: ...
     def to_state(self) -> dict[str, Any]: ...
 

@@ -80,7 +80,10 @@ cdef class Pool:
 
     cdef int breaks_c(self, bint sell, u128 a, u128* out) noexcept nogil:
         """Up to 8 amounts near `a` where the pool's integer value is not concave (a DLMM
-        bin's edges: completing a bin costs its rounded-up input); the router tries them."""
+        bin's edges: completing a bin costs its rounded-up input; an input fee's steps: the
+        last amounts before one more unit is all fee); the router tries them. Listed in a
+        row (every such amount between the lowest and the highest), so that the searches
+        can walk from one window to the next."""
         return 0
 
     # -- COMMANDS --
@@ -181,6 +184,12 @@ cdef class Pool:
     def depth(self, str side, double px, limit=U64_MAX):
         """The amount that trades at marginal prices at least as good as `px` (a guide)."""
         return py_u128(self.depth_c(side == "sell", px, amount_arg(limit)))
+
+    def breaks(self, str side, amount):
+        """The amounts breaks_c lists near `amount` (the searches' step edges; for tests)."""
+        cdef u128 out[8]
+        cdef int n = self.breaks_c(side == "sell", amount_arg(amount), out)
+        return [py_u128(out[k]) for k in range(n)]
 
     def copy(self):
         return self.copy_c()

@@ -1,5 +1,5 @@
-from engine_core.dlmm_quotes cimport DlmmQuotes
+from engine_core.dlmm_breaks cimport DlmmBreaks
 
 
-cdef class DlmmPool(DlmmQuotes):
+cdef class DlmmPool(DlmmBreaks):
     pass

@@ -1,13 +1,13 @@
 from typing import Any, ClassVar
 
-from engine_core.dlmm_quotes import DlmmQuotes
+from engine_core.dlmm_breaks import DlmmBreaks
 
 PARAMS: tuple[str, ...]
 
 def bin_price_x64(bin_id: int, bin_step: int) -> int: ...
 def bin_id_for_price_x64(price_x64: int, bin_step: int) -> int: ...
 
-class DlmmPool(DlmmQuotes):
+class DlmmPool(DlmmBreaks):
     kind: ClassVar[str]
     def __init__(
         self,
@@ -19,13 +19,13 @@ class DlmmPool(DlmmQuotes):
         fee_bps: int = 20,
         variable_fee_control: int = 40000,
         max_volatility_accumulator: int = 350000,
-        filter_period: int = 0,
+        filter_period: int = 30,
         decay_period: int = 600,
         reduction_factor: int = 5000,
-        fee_mode: str = "quote",
+        fee_mode: str = "input",
     ) -> None: ...
     @staticmethod
-    def from_params(params: dict[str, int]) -> DlmmPool: ...
+    def from_params(params: dict[str, Any]) -> DlmmPool: ...
     @staticmethod
     def from_state(d: dict[str, Any]) -> DlmmPool: ...
     @property

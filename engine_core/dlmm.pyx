@@ -19,25 +19,25 @@ The fees stay in the pool (kept apart from the bins' tradable liquidity, as LP f
 
 Which token pays the fee, `fee_mode` (Meteora's CollectFeeMode; MeteoraAg/dlmm-sdk
 commons/src/quote.rs, swap_exact_in_quote_at_bin / swap_exact_out_quote_at_bin):
-- "input" (InputOnly, Meteora's default; an option here): always the input token.
+- "input" (InputOnly, Meteora's default and the default here): always the input token.
   A buy adds compute_fee(net) = ceil(net * rate / (1e9 - rate)) to the quote a bin needs;
   a sell with b base units left takes compute_fee_from_amount(b) = ceil(b * rate / 1e9)
   off them and swaps the rest in the bin; when that rest would empty the bin, the bin takes
   dmax = ceil(y * 2^64 / P) plus compute_fee(dmax) and the remainder goes on to the next
   bin. A sell's fee stays in the pool in base (fees_base) and is reported in quote units,
-  the base fee at the bin's price (floor).
-- "quote" (OnlyY, the default here): a buy as above; a sell takes
-  compute_fee_from_amount(gross) off the quote a bin pays out. A stored state without
-  fee_mode is "quote". Not InputOnly by default yet: on its staircase (a sell's output
-  flat for one unit every 1e9 / rate) the split can miss the best split by a few quote
-  units (2 in 1,500 random cases); the CPMM's input fee has the search that fixes it
-  (split_refine.edges_c over the pool's breaks_c), the DLMM's breaks_c does not list its
-  fee steps yet.
+  the base fee at the bin's price (floor). A sell's output is then a staircase: flat for
+  one unit every 1e9 / rate units from where each bin starts (its first unit all fee);
+  breaks_c lists those steps near an amount, across bins, with the bins' edges, for the
+  searches (split_refine.edges_c, limits), as the CPMM's does for its input fee.
+- "quote" (OnlyY): a buy as above; a sell takes compute_fee_from_amount(gross) off the
+  quote a bin pays out. A stored state without fee_mode is "quote" (it was stored before
+  the modes, when OnlyY was the only one), so stored pools keep their numbers.
 
 DlmmPool is layered over files (a cdef class cannot span them): dlmm_math.pxd (constants,
 the bin price, inline), dlmm_bins (storage, parameters, fee rate, exact swap walks),
-dlmm_quotes (the whole-bin quote cache and the router's queries), and here: construction,
-the Python API, the commands and the state.
+dlmm_quotes (the whole-bin quote cache and the router's queries), dlmm_breaks (the step
+edges for the searches: bins' edges, an InputOnly sell's fee steps), and here:
+construction, the Python API, the commands and the state.
 """
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
@@ -82,14 +82,14 @@ def bin_id_for_price_x64(price_x64, bin_step):
     return guess
 
 
-cdef class DlmmPool(DlmmQuotes):
+cdef class DlmmPool(DlmmBreaks):
     """Bins of liquidity at fixed prices, a base fee and a volatility fee (see module doc)."""
 
     kind = "dlmm"
 
     def __init__(self, bin_step, active_id, bins_each_side, base_per_bin, quote_per_bin,
                  fee_bps=20, variable_fee_control=40000, max_volatility_accumulator=350000,
-                 filter_period=30, decay_period=600, reduction_factor=5000, fee_mode="quote"):
+                 filter_period=30, decay_period=600, reduction_factor=5000, fee_mode="input"):
         if not 0 <= bins_each_side < MAX_BINS // 2:
             raise ValueError("bins_each_side must be in 0 .. 32767")
         if not (0 <= base_per_bin <= U64_MAX and 0 <= quote_per_bin <= U64_MAX):

@@ -1,4 +1,4 @@
-# The DLMM arithmetic shared by dlmm_bins, dlmm_quotes and dlmm (see dlmm.pyx for the model):
+# The DLMM arithmetic shared by dlmm_bins, dlmm_quotes, dlmm_breaks and dlmm (see dlmm.pyx):
 # the constants, as C compile-time constants of the same C types as before, and the Q64.64
 # bin price. Everything here is inline: no module of its own, compiled into each user.
 from libc.stdint cimport int64_t, uint64_t

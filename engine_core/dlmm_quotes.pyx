@@ -1,6 +1,7 @@
 """The queries the router asks of a DLMM pool (the model: dlmm.pyx): quotes, edge prices,
-depths, breaks and capacities, answered from a cache of whole-bin totals built lazily for
-the current state. DlmmQuotes is the second layer of DlmmPool, not a pool of its own."""
+depths and capacities (its step edges: dlmm_breaks), answered from a cache of whole-bin
+totals built lazily for the current state. DlmmQuotes is the second layer of DlmmPool, not
+a pool of its own."""
 
 from libc.math cimport INFINITY
 from libc.stdlib cimport malloc
@@ -8,8 +9,7 @@ from libc.stdint cimport int64_t, uint64_t
 
 from engine_core.amm cimport ERR_LIQUIDITY, ERR_OVERFLOW, OK, ceil_div, mul_shift64, u128
 from engine_core.dlmm_math cimport (
-    BREAK_BINS, FEE_PRECISION, U64_MAX, absorbs_c, fee_from_amount_c, fee_on_amount_c,
-    whole_in_c,
+    FEE_PRECISION, U64_MAX, absorbs_c, fee_from_amount_c, fee_on_amount_c, whole_in_c,
 )
 
 
@@ -282,38 +282,6 @@ cdef class DlmmQuotes(DlmmBins):
         if j >= n:
             return 0.0 if sell else INFINITY
         return self.eff_c(sell, j)
-
-    cdef int breaks_c(self, bint sell, u128 a, u128* out) noexcept nogil:
-        """The edges of the bins up to the one where a trade of `a` ends: whole-bin totals,
-        and one unit less (that bin not completed)."""
-        cdef int64_t lo = 0, hi, mid
-        cdef u128* c
-        cdef int n = 0
-        if sell:
-            self.ensure_sell_c(a)
-            c = self.cs
-            hi = self.cs_len
-        else:
-            self.ensure_buy_c(a)
-            c = self.cb
-            hi = self.cb_len
-        if c == NULL or hi == 0:
-            return 0
-        while lo < hi:                      # the first whole-bin total reaching a
-            mid = (lo + hi) // 2
-            if c[3 * mid] >= a:
-                hi = mid
-            else:
-                lo = mid + 1
-        # the bins' edges from BREAK_BINS - 1 bins back up to the bin where a ends
-        mid = lo - (BREAK_BINS - 1) if lo >= BREAK_BINS - 1 else 0
-        while mid <= lo and mid < (self.cs_len if sell else self.cb_len):
-            if c[3 * mid] > 0:
-                out[n] = c[3 * mid]
-                out[n + 1] = c[3 * mid] - 1
-                n += 2
-            mid += 1
-        return n
 
     cdef u128 depth_c(self, bint sell, double px, u128 limit) noexcept nogil:
         """Whole bins from the active one whose price with the fee is at least as good as

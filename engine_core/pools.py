@@ -11,6 +11,7 @@ __all__ = ["InsufficientLiquidity", "Pool", "CpmmPool", "DlmmPool", "make_pool",
 
 KINDS = ("cpmm", "dlmm")
 CPMM_FEE_MODE = "input"  # a cpmm venue's fee_mode when markets.toml does not set one
+DLMM_FEE_MODE = "input"  # a dlmm venue's (Meteora's InputOnly) when markets.toml sets none
 
 
 def make_pool(kind: str, params: dict[str, Any]) -> Pool:
@@ -22,10 +23,10 @@ def make_pool(kind: str, params: dict[str, Any]) -> Pool:
     the quote paid out).
     dlmm: bin_step, active_id, bins_each_side, base_per_bin, quote_per_bin, and optionally
     fee_bps, variable_fee_control, max_volatility_accumulator, filter_period, decay_period,
-    reduction_factor, fee_mode ("quote", the default: Meteora's OnlyY, a sell's fee off the
-    quote paid out; or "input", Meteora's InputOnly, the fee off the input token, not the
-    default yet: the split can miss the best split by a few quote units on its staircase)
-    (see engine_core/dlmm.pyx).
+    reduction_factor, fee_mode ("input", the default: Meteora's InputOnly, the fee off the
+    input token, a sell's off the base put in; or "quote", Meteora's OnlyY: a sell's fee
+    off the quote paid out) (see engine_core/dlmm.pyx). A stored pool keeps its own mode
+    (pool_from_state: a state without one is "output" / "quote", the modes before).
     """
     if kind == "cpmm":
         unknown = set(params) - {"base_reserve", "quote_reserve", "fee_bps", "fee_mode"}
@@ -41,7 +42,7 @@ def make_pool(kind: str, params: dict[str, Any]) -> Pool:
         except KeyError as e:
             raise ValueError(f"cpmm needs {e.args[0]}") from None
     if kind == "dlmm":
-        return DlmmPool.from_params(params)
+        return DlmmPool.from_params({"fee_mode": DLMM_FEE_MODE, **params})
     raise ValueError(f"unknown pool kind {kind!r}")
 
 

@@ -47,7 +47,9 @@ cdef bint align_c(Venues self, Py_ssize_t i, Py_ssize_t j, u128* alloc) noexcept
     return True
 
 
-cdef bint refine_pair_c(Venues self, Py_ssize_t i, Py_ssize_t j, u128* alloc, u128 d0) noexcept:
+cdef bint moves_c(Venues self, Py_ssize_t i, Py_ssize_t j, u128* alloc, u128 d0) noexcept:
+    """Moves of d units between i and j while the total gets strictly better, d from d0
+    (doubled on a run of moves, halved when neither way gains) down to 1."""
     cdef u128 ai = alloc[i], aj = alloc[j], d = d0
     cdef i128 cur = self.value_c(i, ai) + self.value_c(j, aj), v
     cdef bint moved, changed = False
@@ -79,13 +81,25 @@ cdef bint refine_pair_c(Venues self, Py_ssize_t i, Py_ssize_t j, u128* alloc, u1
             streak = 0
     alloc[i] = ai
     alloc[j] = aj
+    return changed
+
+
+cdef bint refine_pair_c(Venues self, Py_ssize_t i, Py_ssize_t j, u128* alloc, u128 d0) noexcept:
+    cdef bint jumped, changed = moves_c(self, i, j, alloc, d0)
+    cdef u128 t = alloc[i] + alloc[j]
     if ends_c(self, i, j, alloc):
         changed = True
-    if edges_c(self, i, j, alloc):
-        changed = True
+    jumped = edges_c(self, i, j, alloc)
     if edges_c(self, j, i, alloc):
+        jumped = True
+    if jumped:
+        # a step edge starts a stretch between two steps (of either venue) where the total
+        # is concave again, and its top may lie inside it: climb to it (two input-fee
+        # staircases, an InputOnly DLMM's and a CPMM's, left the split at a CPMM edge one
+        # stretch off, then the edge it jumped to 129 units from the top, 59 quote units)
+        moves_c(self, i, j, alloc, 1)
         changed = True
-    if (d0 <= 8 or ai + aj <= 2 * SCAN) and scan_c(self, i, j, alloc):
+    if (d0 <= 8 or t <= 2 * SCAN) and scan_c(self, i, j, alloc):
         changed = True
     if align_c(self, i, j, alloc):
         changed = True

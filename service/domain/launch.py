@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine_core.dlmm import bin_id_for_price_x64
-from engine_core.pools import Pool, make_pool, pool_from_state
+from engine_core.pools import DLMM_FEE_MODE, Pool, make_pool, pool_from_state
 from service.domain.markets import Market
 
 VENUE_KINDS = {"raydium": "cpmm", "meteora": "dlmm"}
@@ -62,7 +62,7 @@ def launch_pool(market: Market, venue: str, base: int, quote: int, fee_bps: int)
     if kind == "cpmm":
         return make_pool("cpmm", {"base_reserve": base, "quote_reserve": quote, "fee_bps": fee_bps})
     config = dict(LAUNCH_DLMM)
-    fee_mode = "quote"
+    fee_mode = DLMM_FEE_MODE
     for v in market.venues:
         if v.venue == venue and v.kind == "dlmm":
             config.update({k: v.params[k] for k in ("bin_step", "bins_each_side") if k in v.params})
@@ -72,10 +72,10 @@ def launch_pool(market: Market, venue: str, base: int, quote: int, fee_bps: int)
 
 
 def spot_dlmm(
-    base: int, quote: int, fee_bps: int, config: dict[str, int], fee_mode: str = "quote"
+    base: int, quote: int, fee_bps: int, config: dict[str, int], fee_mode: str = DLMM_FEE_MODE
 ) -> Pool:
     """A DLMM pool of equal bins around the price quote/base holding exactly base, quote;
-    `fee_mode` as DlmmPool's (OnlyY, "quote", by default)."""
+    `fee_mode` as DlmmPool's (Meteora's InputOnly, "input", by default)."""
     bin_step = config["bin_step"]
     active = bin_id_for_price_x64((quote << 64) // base, bin_step)
     n = config["bins_each_side"]

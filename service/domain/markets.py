@@ -27,8 +27,8 @@ class VenueConfig:
     venue: str
     kind: str
     # integers (base units), and the fee_mode (a string) when the file sets one (else the
-    # pool's default, "input": engine_core.pools; not added here, so the seeded config's
-    # digest is the file's)
+    # kind's default, "input" for both: engine_core.pools CPMM_FEE_MODE / DLMM_FEE_MODE;
+    # not added here, so the seeded config's digest is the file's)
     params: dict[str, Any]
 
 

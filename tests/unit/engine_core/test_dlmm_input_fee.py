@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine_core.amm import InsufficientLiquidity
-from engine_core.dlmm import DlmmPool, bin_price_x64
-from engine_core.pools import make_pool, pool_from_state
+from engine_core.dlmm import DlmmPool, bin_id_for_price_x64, bin_price_x64
+from engine_core.pools import DLMM_FEE_MODE, make_pool, pool_from_state
 from service.domain.markets import MarketsError, Token, _venue
 from tests.helpers import dlmm_ref
 
@@ -57,8 +57,8 @@ def same_state(pool, pair, fees_base, fees_quote):
 # -- worked examples (small_pool: bin 0 at price 1, 500 quote; 0.1 % base fee) --
 
 
-def test_dlmm_default_fee_mode_is_quote_and_state_carries_it():
-    assert DlmmPool(100, 0, 2, 1000, 1000).fee_mode == "quote"  # see engine_core/dlmm.pyx
+def test_dlmm_default_fee_mode_is_input_and_state_carries_it():
+    assert DlmmPool(100, 0, 2, 1000, 1000).fee_mode == "input"  # Meteora's InputOnly
     pool = small_pool()
     assert pool.fee_mode == "input" and pool.to_state()["fee_mode"] == "input"
     old = small_pool(fee_mode="quote").to_state()
@@ -107,7 +107,9 @@ def test_dlmm_fee_mode_from_markets_and_make_pool():
     assert cfg.params["fee_mode"] == "quote"
     assert make_pool("dlmm", cfg.params).fee_mode == "quote"
     del raw["fee_mode"]
-    assert make_pool("dlmm", _venue("meteora", raw, base, quote, "v").params).fee_mode == "quote"
+    unset = _venue("meteora", raw, base, quote, "v")
+    assert "fee_mode" not in unset.params  # the seeded config's digest stays the file's
+    assert make_pool("dlmm", unset.params).fee_mode == DLMM_FEE_MODE == "input"
     with pytest.raises(MarketsError):
         _venue("meteora", {**raw, "fee_mode": "output"}, base, quote, "v")
 
@@ -268,3 +270,45 @@ def test_dlmm_amount_to_bin_is_the_smallest_sell_reaching_the_bin(pool, down):
         short = pool.copy()
         short.sell(amount - 1)
         assert short.active_id > target
+
+
+# -- the step edges the searches walk (breaks_c) --
+
+
+@st.composite
+def staircase_pools(draw):
+    """Small InputOnly pools where a base unit is worth 7 .. 1000 quote units (so the
+    output moves by at least one unit per net base unit: it stops only at the fee's steps
+    and the bins' ends), fees up to the 10% cap."""
+    price = draw(st.sampled_from([7.5, 100.0, 1000.0]))
+    step = draw(st.sampled_from([10, 50, 100]))
+    per = draw(st.integers(50, 3_000))
+    return DlmmPool(
+        step,
+        bin_id_for_price_x64(int(price * 2**64), step),
+        draw(st.integers(1, 6)),
+        per,
+        int(per * price),
+        fee_bps=draw(st.sampled_from([0, 10, 20, 100])),
+        variable_fee_control=draw(st.sampled_from([0, 40_000, 4_000_000])),
+        filter_period=0,
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(staircase_pools(), st.data())
+def test_dlmm_input_breaks_list_every_step_edge_between_the_first_and_the_last(pool, data):
+    """A sell's breaks: up to 4 amounts below `a` and 4 from it on, and every amount between
+    the lowest and the highest where one more base unit adds nothing (a fee step's last
+    amount, a bin's total) is among them: a walk from one window to the next misses none."""
+    cap = pool.sell_capacity()
+    out = [0] + [pool.quote_sell(x)[0] for x in range(1, cap + 1)]
+    flat = {x for x in range(1, cap) if out[x + 1] == out[x]}
+    for a in data.draw(st.lists(st.integers(1, cap), min_size=1, max_size=8)):
+        br = pool.breaks("sell", a)
+        assert len(set(br)) == len(br) <= 8
+        assert sum(e < a for e in br) <= 4 and sum(e >= a for e in br) <= 4
+        assert [x for x in flat if min(br) <= x <= max(br) and x not in br] == []
+        if pool.fee_bps:  # each bin's first unit all fee: its start (the last total) is flat
+            ends = flat | {cap}
+            assert set(br) <= ends | {e - 1 for e in ends}  # or a bin's total - 1

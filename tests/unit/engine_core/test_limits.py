@@ -264,12 +264,14 @@ def test_fok_fillable_whole_amount_or_none():
 
 
 FEE_MODES = pytest.mark.parametrize("mode", ["input", "output"])
+# the dlmm's sell fee on the same side as the cpmm's: InputOnly, or OnlyY off the quote out
+DLMM_MODE = {"input": "input", "output": "quote"}
 
 
 @st.composite
 def venues(draw, mode):
-    """One or two cpmm pools around 150 (quote units per base unit; their sell fee in
-    `mode`), maybe a dlmm one."""
+    """One or two cpmm pools around 150 (quote units per base unit), maybe a dlmm one; the
+    sell fee off the input or the output, by `mode`."""
     pools = {}
     for name in draw(st.sampled_from([["a"], ["a", "b"], ["a", "d"], ["d"]])):
         if name == "d":
@@ -280,6 +282,7 @@ def venues(draw, mode):
                 draw(st.integers(10**4, 10**9)),
                 draw(st.integers(10**4, 10**9)),
                 fee_bps=draw(st.integers(0, 100)),
+                fee_mode=DLMM_MODE[mode],
             )
         else:
             x = draw(st.integers(10**4, 10**12))

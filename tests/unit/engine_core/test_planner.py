@@ -104,12 +104,15 @@ def test_take_makers_cuts_the_last_one():
 
 
 FEE_MODES = pytest.mark.parametrize("mode", ["input", "output"])
+# the dlmm's sell fee on the same side as the cpmm's: InputOnly, or OnlyY off the quote out
+DLMM_MODE = {"input": "input", "output": "quote"}
 
 
 @st.composite
 def market(draw, mode):
-    """A small cpmm (its sell fee in `mode`) or dlmm venue at ~price (quote units per base
-    unit, 0 decimals), and makers around it: the book may cross the venue or not."""
+    """A small cpmm or dlmm venue (its sell fee off the input or the output, by `mode`) at
+    ~price (quote units per base unit, 0 decimals), and makers around it: the book may
+    cross the venue or not."""
     price = draw(st.sampled_from([1, 7, 130, 1000]))
     if draw(st.booleans()):
         x = draw(st.integers(2_000, 100_000))
@@ -122,6 +125,7 @@ def market(draw, mode):
             draw(st.integers(100, 3_000)),
             draw(st.integers(100, 3_000)) * price,
             fee_bps=draw(st.sampled_from([0, 20])),
+            fee_mode=DLMM_MODE[mode],
         )
         price = pool.spot_price_x64() // 2**64 or 1
     levels = draw(st.lists(st.tuples(st.floats(0.9, 1.1), st.integers(1, 2_000)), max_size=4))
