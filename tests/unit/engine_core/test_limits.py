@@ -187,6 +187,28 @@ def test_max_fill_no_limit_returns_largest_fillable():
         best_route(pools, "buy", route.amount + 1)
 
 
+def test_max_fill_past_a_split_to_one_venue_alone():
+    """Input fees' steps (hypothesis seed 33): a 2-cpmm sell fits at 301 split (101 + 200),
+    not from 302 to 329, and again from 330 to 333 all on venue b (a's first unit pays its
+    fee whole: dropping a fits further); the largest fitting amount is 333."""
+    pools = {
+        "a": CpmmPool(13063, 1649851, 20, "input"),
+        "b": CpmmPool(37734, 4905420, 300, "input"),
+    }
+    limit = 125
+
+    def fits_at(a):
+        return best_route(pools, "sell", a).quote_amount >= limit * a
+
+    assert fits_at(301) and not any(fits_at(a) for a in range(302, 330))
+    assert all(fits_at(a) for a in range(330, 334)) and not fits_at(334)
+    assert len(best_route(pools, "sell", 301).legs) == 2
+    assert not any(fits_at(a) for a in range(334, 654))
+    route = max_fill_within_limit(pools, "sell", 653, limit, 0)
+    assert route == best_route(pools, "sell", 333)
+    assert [leg.venue for leg in route.legs] == ["b"]
+
+
 def test_max_fill_no_pools_returns_none():
     assert max_fill_within_limit({}, "buy", 10, 1, 0) is None
     assert fok_fillable({}, "buy", 10, 1, 0) is None
