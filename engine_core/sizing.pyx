@@ -115,11 +115,21 @@ cdef class Sizer:
         cdef u128 df[MAX_VENUES]
         cdef u128 a_g, a_f, s, lo, hi, mid
         cdef uint64_t good, far, m
+        cdef u128 lg[MAX_VENUES]           # the venues' depths at λ good and far
+        cdef u128 lf[MAX_VENUES]
         cdef double px = self.px
         cdef int k
-        if self.fit_c(n, out):
-            return n
+        cdef bint stepped = False
         a_g = sum_depth_c(v, px, n, dg)
+        memcpy(lg, dg, v.nv * sizeof(u128))
+        for k in range(v.np):
+            if self.stepped_c(k, dg[k]):
+                stepped = True
+        # n itself: where the marginal price at n is past the limit and no venue has steps
+        # worth a quote unit, n fits only if the amounts on the way do (the search below
+        # and gallop_c ask n when they get there); else ask it first
+        if (a_g >= n or stepped) and self.fit_c(n, out):
+            return n
         if a_g >= n:                       # n itself did not fit: start just below it
             a_g = n - 1
             if a_g == 0 or v.allocate_c(a_g, dg) != 0:
@@ -151,18 +161,26 @@ cdef class Sizer:
         a_f = 0
         for k in range(v.nv):
             df[k] = v.caps[k] if v.caps[k] < n else n
+            lf[k] = df[k]
             a_f += df[k]
         if a_f > n:
             a_f = n
         while (far - good > 1 if far > good else good - far > 1) and a_f - a_g > 1:
             m = good + (far - good) // 2 if far > good else far + (good - far) // 2
-            s = sum_depth_c(v, px_of(m), n, alloc)
+            s = 0
+            for k in range(v.nv):
+                # depth is monotone in λ: a venue whose depth is the same at both ends
+                # has it in between too
+                alloc[k] = lg[k] if lg[k] == lf[k] else v.depth_c(k, px_of(m), n)
+                s += alloc[k]
             if s < n and (s <= a_g or fits_c(buy, v.total_c(alloc), s, limit, scale)):
+                memcpy(lg, alloc, v.nv * sizeof(u128))
                 if s > a_g:
                     a_g = s
                     memcpy(dg, alloc, v.nv * sizeof(u128))
                 good = m
             else:
+                memcpy(lf, alloc, v.nv * sizeof(u128))
                 far = m
                 if s < a_f:
                     a_f = s
