@@ -55,7 +55,7 @@ cdef u128 spread_c(Venues v, u128* dg, u128* df, u128 extra, u128* out) noexcept
     return s
 
 
-cdef class Sizer:
+cdef class _Sizer:
     """One side of one market against a limit: the venues (capacities looked up as far as
     the order's amount n), and the predicate fit_c."""
 
@@ -287,7 +287,8 @@ cdef class Sizer:
         route fits too (Venues.allocate_c is never worse than one venue). Venues whose first
         unit, fee included, is past the limit are skipped: alone they fit nothing."""
         cdef Venues v = self.v
-        cdef Sizer one
+        cdef _Sizer one
+        cdef Venues alone
         cdef u128 oalloc[MAX_VENUES]
         cdef u128 best = 0, got
         cdef Py_ssize_t j, k
@@ -307,10 +308,9 @@ cdef class Sizer:
                     other = True
             if not other:
                 continue
-            one = Sizer.__new__(Sizer, Venues([v.pools[j]], "buy" if self.buy else "sell",
-                                              need=py_u128(self.n)),
-                                self.buy, <uint64_t>self.n, <uint64_t>self.limit,
-                                <uint64_t>self.scale)
+            alone = Venues([v.pools[j]], "buy" if self.buy else "sell", need=py_u128(self.n))
+            one = _Sizer.__new__(_Sizer, alone, self.buy, <uint64_t>self.n,
+                                 <uint64_t>self.limit, <uint64_t>self.scale)
             got = one.more_c(one.search_c(oalloc), oalloc, False)
             if got > best and got > base:
                 best = got
@@ -329,10 +329,10 @@ cdef class Sizer:
         cdef u128 alloc[MAX_VENUES]
         cdef u128 cand[EDGE_TRIES]
         cdef u128 b
-        cdef int jump, m, k
+        cdef int _jump, m, k
         cdef bint found
         cdef Py_ssize_t nv = self.v.nv
-        for jump in range(EDGE_JUMPS):
+        for _jump in range(EDGE_JUMPS):
             if a:
                 a = self.gallop_c(a, out)
                 if a >= self.n:
@@ -359,15 +359,15 @@ cdef class Sizer:
 
 cdef object sized_route_c(dict pools, str side, u128 n, u128 limit, u128 scale):
     """The best route (router.best_route) of the largest a <= n whose average price respects
-    `limit`, or None: Sizer.search_c, then Sizer.more_c (the venues' steps, each venue alone
+    `limit`, or None: _Sizer.search_c, then _Sizer.more_c (the venues' steps, each venue alone
     where that can fit further)."""
     cdef bint buy = side == "buy"
     cdef u128 alloc[MAX_VENUES]
     cdef u128 a
     names = sorted(pools)
     cdef Venues v = Venues([pools[name] for name in names], side, need=py_u128(n))
-    cdef Sizer sz = Sizer.__new__(Sizer, v, buy, <uint64_t>n, <uint64_t>limit,
-                                  <uint64_t>scale)
+    cdef _Sizer sz = _Sizer.__new__(_Sizer, v, buy, <uint64_t>n, <uint64_t>limit,
+                                    <uint64_t>scale)
     a = sz.more_c(sz.search_c(alloc), alloc, True)
     if a == 0:
         return None
