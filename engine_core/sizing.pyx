@@ -279,20 +279,21 @@ cdef class _Sizer:
 
     cdef u128 alone_c(self, u128 base, u128* alloc) noexcept:
         """The largest amount above base that some venue alone fits (0: none), each venue
-        sized alone (search_c and more_c on it) where the allocation of base (none when
-        base is 0) has a leg on another venue with steps: an input fee's first unit is a
-        fixed cost per venue used, so dropping a venue can fit further than the search over
-        all of them reached (the amounts that fit are then not one interval: a 2-cpmm sell
-        fit at 301 split and at 333 all on one venue). Whatever fits on one venue, its best
-        route fits too (Venues.allocate_c is never worse than one venue). Venues whose first
-        unit, fee included, is past the limit are skipped: alone they fit nothing."""
+        sized alone (search_c and more_c on it) where the route of base (none when base is
+        0) has a leg on another venue, and that venue or one of the route has steps worth a
+        quote unit (stepped_c): an input fee's first unit is a fixed cost per venue used and
+        its steps make a venue's own fitting amounts not one interval, so one venue alone
+        can fit further than the search over all of them reached (a 2-cpmm sell fit at 301
+        split and at 333 all on one venue). Whatever fits on one venue, its best route fits
+        too (Venues.allocate_c is never worse than one venue). Venues whose first unit, fee
+        included, is past the limit are skipped: alone they fit nothing."""
         cdef Venues v = self.v
         cdef _Sizer one
         cdef Venues alone
         cdef u128 oalloc[MAX_VENUES]
         cdef u128 best = 0, got
         cdef Py_ssize_t j, k
-        cdef bint other
+        cdef bint other, steps
         cdef double e
         if v.np < 2:
             return 0
@@ -302,11 +303,15 @@ cdef class _Sizer:
             e = v.edge_c(j)
             if (e > self.px * (1.0 + PRUNE)) if self.buy else (e < self.px * (1.0 - PRUNE)):
                 continue
+            # a leg elsewhere (or no route yet), and steps on j or on a venue of the route
             other = base == 0
+            steps = self.stepped_c(j, alloc[j] if base else 0)
             for k in range(v.np if base else 0):
-                if k != j and alloc[k] and self.stepped_c(k, alloc[k]):
+                if k != j and alloc[k]:
                     other = True
-            if not other:
+                    if not steps and self.stepped_c(k, alloc[k]):
+                        steps = True
+            if not other or not steps:
                 continue
             alone = Venues([v.pools[j]], "buy" if self.buy else "sell", need=py_u128(self.n))
             one = _Sizer.__new__(_Sizer, alone, self.buy, <uint64_t>self.n,

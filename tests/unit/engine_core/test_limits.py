@@ -209,6 +209,25 @@ def test_max_fill_past_a_split_to_one_venue_alone():
     assert [leg.venue for leg in route.legs] == ["b"]
 
 
+def test_max_fill_past_a_split_whose_other_leg_has_no_steps():
+    """3 cpmm, a sell (4 decimals): 301 fits split (300 on a, whose 300 bps input fee steps
+    at every 33 units, and 1 on b, fee 0), so do 327 .. 333 and 364 .. 366 all on a,
+    nothing from 367; a alone is sized although b has no steps (a has)."""
+    pools = {
+        "a": CpmmPool(94277, 89340015, 300, "input"),
+        "b": CpmmPool(63169, 42715628, 0, "output"),
+        "c": CpmmPool(71663, 61858747, 25, "input"),
+    }
+    limit = 9155273
+    fitting = [
+        a for a in range(1, 1500) if best_route(pools, "sell", a).quote_amount * 10**4 >= limit * a
+    ]
+    assert fitting[-10:] == [327, 328, 329, 330, 331, 332, 333, 364, 365, 366]
+    assert len(best_route(pools, "sell", 301).legs) == 2
+    route = max_fill_within_limit(pools, "sell", 1500, limit, 4)
+    assert route == best_route(pools, "sell", 366)
+
+
 def test_max_fill_no_pools_returns_none():
     assert max_fill_within_limit({}, "buy", 10, 1, 0) is None
     assert fok_fillable({}, "buy", 10, 1, 0) is None
