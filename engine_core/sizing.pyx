@@ -98,6 +98,7 @@ cdef class _Sizer:
         on the amount: the largest fill sits where the route's marginal price has moved past
         the limit by as much as the average allows, and the slack L*a - cost(a) is largest
         where the marginal price IS the limit (a* below). So:
+        0. n itself, first only where a* reaches n or a venue has steps worth a quote unit.
         1. a* = the venues' depth at the limit price; nothing fits if a* does not (rounding
            aside: then amounts up to 2 a* are probed).
         2. bisection on λ (the bits of a double) between the limit and the far end: the
@@ -187,7 +188,7 @@ cdef class _Sizer:
                     memcpy(df, alloc, v.nv * sizeof(u128))
         lo = a_g
         hi = a_f if a_f < n else n
-        while hi - lo > 1:                 # fits(lo); not fits(hi) or hi == n (known not to)
+        while hi - lo > 1:                 # fits(lo); not fits(hi), or hi == n (gallop_c)
             mid = lo + (hi - lo) // 2
             spread_c(v, dg, df, mid - a_g, alloc)
             if fits_c(buy, v.total_c(alloc), mid, limit, scale):
