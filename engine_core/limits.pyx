@@ -252,36 +252,35 @@ def max_fill_within_limit(pools, str side, object amount, object limit_price_raw
     """The best route (router.best_route) of the largest a <= amount whose average price
     respects `limit_price_raw` (None: no limit, so the largest amount the venues can fill),
     or None when no a >= 1 does. Exact bisection on a monotone predicate, O(log amount)
-    quotes; see the module doc. With a limit and several venues, each venue alone is sized
-    too: where input fees' steps make the best route jump from a split to one venue, the
-    amounts that fit are not one interval, and one venue alone may fit further than the
-    search over all of them reaches (whatever fits on one venue, its best route fits too)."""
-    r = _max_fill(pools, side, amount, limit_price_raw, base_decimals)
+    quotes; see the module doc. Input fees' steps can make the best route jump from a split
+    to one venue, and then the amounts that fit are not one interval: one venue alone may
+    fit further than the search over all of them reaches (whatever fits on one venue, its
+    best route fits too), so with a limit and several venues each venue alone is sized too
+    (in the 64-bit path only where a leg on another venue has such steps: sizing.pyx)."""
+    scale = check_args(pools, side, amount, limit_price_raw, base_decimals)
+    if not pools:
+        return None
+    if (limit_price_raw is not None and limit_price_raw < U64_MAX and amount < U64_MAX
+            and scale < 2**62 and len(pools) < MAX_VENUES):
+        return sized_route_c(pools, side, amount_arg(amount), amount_arg(limit_price_raw),
+                             amount_arg(scale))
+    r = _max_fill(pools, side, amount, limit_price_raw, scale)
     if limit_price_raw is None or len(pools) < 2:
         return r
     best = r.amount if r is not None else 0
     for venue, pool in pools.items():
-        one = _max_fill({venue: pool}, side, amount, limit_price_raw, base_decimals)
+        one = _max_fill({venue: pool}, side, amount, limit_price_raw, scale)
         if one is not None and one.amount > best:
             best = one.amount
     if best == 0 or (r is not None and best == r.amount):
         return r
-    scale = check_args(pools, side, amount, limit_price_raw, base_decimals)
     cdef _Fits fits = _Fits(pools, side, limit_price_raw, scale)
     return units_more_c(fits, amount, fits.route(best))
 
 
-cdef object _max_fill(pools, str side, object amount, object limit_price_raw,
-                      int base_decimals):
-    scale = check_args(pools, side, amount, limit_price_raw, base_decimals)
-    if not pools:
-        return None
+cdef object _max_fill(pools, str side, object amount, object limit_price_raw, object scale):
+    """The general path (limits of 2**64 and more, amounts past 64 bits; no limit)."""
     cdef _Fits fits = _Fits(pools, side, limit_price_raw, scale)
-    if (limit_price_raw is not None and limit_price_raw < U64_MAX and amount < U64_MAX
-            and scale < 2**62 and len(pools) < MAX_VENUES):
-        r = sized_route_c(pools, side, amount_arg(amount), amount_arg(limit_price_raw),
-                          amount_arg(scale))
-        return units_more_c(fits, amount, r)
     hint = None
     if limit_price_raw is None:
         hint = capacity_hint(pools, side == "buy", amount)

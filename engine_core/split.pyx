@@ -272,7 +272,9 @@ cdef class Venues:
             mid = good + (far - good) // 2 if far > good else far + (good - far) // 2
             s = 0
             for i in range(self.nv):
-                alloc[i] = self.depth_c(i, px_of(mid), n)
+                # depth is monotone in λ: a venue whose depth is the same at both ends has
+                # it in between too (a DLMM past its last bin within reach, a venue at 0)
+                alloc[i] = dg[i] if dg[i] == df[i] else self.depth_c(i, px_of(mid), n)
                 s += alloc[i]
             if s >= n:
                 far = mid
