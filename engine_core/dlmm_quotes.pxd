@@ -9,3 +9,4 @@ cdef class DlmmQuotes(DlmmBins):
     cdef int ensure_sell_c(self, u128 need) noexcept nogil
     cdef int ensure_buy_c(self, u128 need) noexcept nogil
     cdef double eff_c(self, bint sell, int64_t j) noexcept nogil
+    cdef double bin_eff_c(self, bint sell, int64_t k) noexcept nogil

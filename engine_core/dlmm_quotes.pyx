@@ -24,7 +24,7 @@ cdef class DlmmQuotes(DlmmBins):
         cdef u128 y, dmax, f, pin = 0, pout = 0, pfee = 0
         cdef bint ovf = False
         if self.cs == NULL:
-            self.cs = <u128*>malloc(3 * self.n_bins * sizeof(u128))
+            self.cs = <u128*>malloc(3 * self.n_bins * sizeof(u128) + self.n_bins * sizeof(double))
             if self.cs == NULL:
                 return -1
             self.cs_len = 0
@@ -62,6 +62,7 @@ cdef class DlmmQuotes(DlmmBins):
             self.cs[j] = pin
             self.cs[j + 1] = pout
             self.cs[j + 2] = pfee
+            (<double*>(self.cs + 3 * self.n_bins))[self.cs_len] = self.bin_eff_c(True, k)
             self.cs_len += 1
         return -1 if self.cs_end == 2 else 0
 
@@ -71,7 +72,7 @@ cdef class DlmmQuotes(DlmmBins):
         cdef u128 x, net, c, pb = 0, pc = 0, pfee = 0
         cdef bint ovf = False
         if self.cb == NULL:
-            self.cb = <u128*>malloc(3 * self.n_bins * sizeof(u128))
+            self.cb = <u128*>malloc(3 * self.n_bins * sizeof(u128) + self.n_bins * sizeof(double))
             if self.cb == NULL:
                 return -1
             self.cb_len = 0
@@ -106,6 +107,7 @@ cdef class DlmmQuotes(DlmmBins):
             self.cb[j] = pb
             self.cb[j + 1] = pc
             self.cb[j + 2] = pfee
+            (<double*>(self.cb + 3 * self.n_bins))[self.cb_len] = self.bin_eff_c(False, k)
             self.cb_len += 1
         return -1 if self.cb_end == 2 else 0
 
@@ -254,8 +256,14 @@ cdef class DlmmQuotes(DlmmBins):
 
     cdef double eff_c(self, bint sell, int64_t j) noexcept nogil:
         """The price, fee included, of the j-th cached bin from the active one (quote units
-        per base unit): what a sell receives there, or what a buy pays."""
-        cdef int64_t k = self.active_id - j if sell else self.active_id + j
+        per base unit): what a sell receives there, or what a buy pays. Kept with the
+        cache's rows (one double per bin after them), computed when the bin was cached."""
+        if sell:
+            return (<double*>(self.cs + 3 * self.n_bins))[j]
+        return (<double*>(self.cb + 3 * self.n_bins))[j]
+
+    cdef double bin_eff_c(self, bint sell, int64_t k) noexcept nogil:
+        """eff_c of bin k, computed (the cache's fee references)."""
         cdef long double p = (<long double>self.bp[k - self.lo_id]) / 18446744073709551616.0
         cdef long double r
         if sell:
