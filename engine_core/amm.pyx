@@ -116,16 +116,6 @@ cdef class Pool:
             raise_code(rc)
         return (py_u128(cost), py_u128(fee))
 
-    def step_edges(self, str side, a):
-        """The amounts near `a` the searches try as the edges of the pool's steps
-        (breaks_c), sorted: a list of ints."""
-        cdef u128 cand[8]
-        cdef int m, k
-        if side not in ("buy", "sell"):
-            raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
-        m = self.breaks_c(side == "sell", amount_arg(a), cand)
-        return sorted({py_u128(cand[k]) for k in range(m)})
-
     def quote_buy_exact_in(self, quote_in):
         """Exact-in buy: spend `quote_in` quote units -> (base_out, fee_quote). No change."""
         cdef u128 dy = 0, fee = 0

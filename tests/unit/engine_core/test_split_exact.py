@@ -137,7 +137,7 @@ def test_split_sets_two_staircases_in_phase_where_a_base_unit_is_worth_under_a_q
     venue's cost steps by one quote unit every ~6.7 base units and the two venues' steps ran
     in phase around the marginal optimum; the best split (-139_475, by brute force over every
     split of the 912_664 units) sets them out of phase ~20 units further on. The edges of
-    the steps (CpmmPool.step_edges) let the split try it."""
+    the steps (CpmmPool.breaks) let the split try it."""
     pools = [CpmmPool(515_327_798, 76_294_647, 300), CpmmPool(386_136_601, 58_825_004, 25)]
     assert route_total(pools, "buy", 912_664) >= -139_475 - 1
 
