@@ -177,9 +177,7 @@ async def scenario_batch(args: argparse.Namespace, workdir: Path) -> dict[str, A
                 out = await batch_run(args, e.http, e.ws)
             finally:
                 stop_profiles(profile)
-            pids = e.pids()
-            out["cpu_s"] = {k: round(eng.cpu_seconds(p), 1) for k, p in pids.items()}
-            out["cpu_wait_s"] = {k: round(eng.run_delay_seconds(p), 1) for k, p in pids.items()}
+            out.update(eng.cpu_report(e))
         with psycopg.connect(f.database_url) as conn:
             row = conn.execute("SELECT count(*) FROM orders").fetchone()
         out["persisted"] = row[0] if row else 0

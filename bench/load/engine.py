@@ -241,6 +241,15 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
+def cpu_report(e: Engine) -> dict[str, dict[str, float]]:
+    """Each engine process's CPU seconds and its seconds waiting for a CPU, by name."""
+    pids = e.pids()
+    return {
+        "cpu_s": {k: round(cpu_seconds(p), 1) for k, p in pids.items()},
+        "cpu_wait_s": {k: round(run_delay_seconds(p), 1) for k, p in pids.items()},
+    }
+
+
 def cpu_seconds(pid: int) -> float:
     try:
         f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

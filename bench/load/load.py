@@ -260,9 +260,7 @@ async def scenario_rest(args: argparse.Namespace, workdir: Path, rate: float) ->
                 out = await rest_run(a, e.http, e.ws)
             finally:
                 stop_profiles(profile)
-            pids = e.pids()
-            out["cpu_s"] = {k: round(eng.cpu_seconds(p), 1) for k, p in pids.items()}
-            out["cpu_wait_s"] = {k: round(eng.run_delay_seconds(p), 1) for k, p in pids.items()}
+            out.update(eng.cpu_report(e))
     return out
 
 

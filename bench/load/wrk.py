@@ -139,9 +139,7 @@ async def scenario_wrk(args: argparse.Namespace, workdir: Path) -> dict[str, Any
             out["drain_s"] = round(time.perf_counter() - t0, 2)
             out["final"] = _count(f.database_url, final, terminal)
             out["persisted"] = _count(f.database_url, "SELECT count(*) FROM orders")
-            pids = e.pids()
-            out["cpu_s"] = {k: round(eng.cpu_seconds(p), 1) for k, p in pids.items()}
-            out["cpu_wait_s"] = {k: round(eng.run_delay_seconds(p), 1) for k, p in pids.items()}
+            out.update(eng.cpu_report(e))
     return out
 
 
