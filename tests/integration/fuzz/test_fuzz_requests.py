@@ -109,7 +109,11 @@ def _reads(t: Target, data: st.DataObject, keyed: bool) -> None:
             path,
             body=body,
             headers={**headers, "Content-Type": "application/json"},
-            query_string=data.draw(st.text(string.printable.strip(), max_size=40)),
+            # falcon's test client refuses a query string starting with '?' (on the wire
+            # that '?' would be the separator): the leading ones are dropped
+            query_string=data.draw(
+                st.text(string.printable.strip(), max_size=40).map(lambda q: q.lstrip("?"))
+            ),
         )
 
 
