@@ -8,7 +8,6 @@ first, publish after.
 from __future__ import annotations
 
 import dataclasses
-import uuid
 
 import orjson
 import pytest
@@ -36,6 +35,11 @@ def test_relay_healthz_answers_ok(settings: Settings) -> None:
     run(main())
 
 
+# an order no test stores (a fixed id: the parameters are the same in every collection, as
+# pytest-xdist's workers require)
+UNKNOWN_ORDER = "213fef85-e6b5-4430-bfc8-fc515b70c28f"
+
+
 @pytest.mark.parametrize(
     ("path", "status", "field"),
     [
@@ -46,9 +50,9 @@ def test_relay_healthz_answers_ok(settings: Settings) -> None:
         ("/ws?clientId=alice&cursor=eA", 400, "cursor"),
         ("/api/orders/execute", 400, "orderId"),
         ("/api/orders/execute?orderId=42", 400, "orderId"),
-        (f"/api/orders/execute?orderId={uuid.uuid4()}&fromSeq=1.5", 400, "fromSeq"),
-        (f"/api/orders/execute?orderId={uuid.uuid4()}&fromSeq=99999999999", 400, "fromSeq"),
-        (f"/api/orders/execute?orderId={uuid.uuid4()}", 404, "orderId"),
+        (f"/api/orders/execute?orderId={UNKNOWN_ORDER}&fromSeq=1.5", 400, "fromSeq"),
+        (f"/api/orders/execute?orderId={UNKNOWN_ORDER}&fromSeq=99999999999", 400, "fromSeq"),
+        (f"/api/orders/execute?orderId={UNKNOWN_ORDER}", 404, "orderId"),
         ("/nope", 404, None),
     ],
 )

@@ -108,7 +108,13 @@ def test_sql_status_lists_are_found():
     assert any("store/orders.py" in w for w in where)
 
 
-@pytest.mark.parametrize(("where", "negated", "values"), _sql_lists(), ids=lambda v: str(v)[:60])
+def _param_id(v: object) -> str:
+    """A parameter's id, the same in every process (a set's order follows the hash seed;
+    pytest-xdist's workers must collect the same ids)."""
+    return ",".join(sorted(v)) if isinstance(v, frozenset) else str(v)[:60]
+
+
+@pytest.mark.parametrize(("where", "negated", "values"), _sql_lists(), ids=_param_id)
 def test_sql_status_list_is_a_named_set(where, negated, values):
     if values == ATTEMPT_STATUSES:
         return
@@ -191,7 +197,7 @@ def test_python_status_literals_are_found():
     assert any("client/cli.py" in where for where, _ in _python_status_literals())
 
 
-@pytest.mark.parametrize(("where", "values"), _python_status_literals(), ids=lambda v: str(v)[:60])
+@pytest.mark.parametrize(("where", "values"), _python_status_literals(), ids=_param_id)
 def test_python_status_literal_is_a_named_set_or_a_path(where, values):
     assert _is_path(values) or _named(frozenset(values)), (
         f"{where}: {values} is none of fsm's named sets: import one from engine_core.fsm"
