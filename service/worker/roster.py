@@ -119,8 +119,11 @@ class Roster:
     def drop(self, symbols: set[str]) -> None:
         """Forget the orders of these markets and stop their executions where they are (not
         ours any more: what they did is in PostgreSQL up to their last commit)."""
-        for oid in [oid for oid, o in self.known.items() if o.symbol in symbols]:
-            del self.known[oid]
+        # `inflight` too: an order whose final change is queued has left `known` already
+        # (forget_finished) while its execution still waits for that change to be stored.
+        held = {**self.inflight, **self.known}
+        for oid in [oid for oid, o in held.items() if o.symbol in symbols]:
+            self.known.pop(oid, None)
             self.inflight.pop(oid, None)
             task = self._by_order.pop(oid, None)
             if task is not None:

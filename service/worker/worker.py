@@ -54,6 +54,17 @@ STOP_WRITER_S = 10.0  # then how long the writer may take to store what they que
 FAIL_WAIT_S = 2.0  # after a fatal error: how long the tasks may take to end
 
 
+def waiting_in(task: asyncio.Task[Any]) -> str:
+    """Where a task is suspended: the chain of coroutines it awaits, outermost first."""
+    coro: Any = task.get_coro()
+    chain = []
+    while coro is not None and getattr(coro, "cr_frame", None) is not None:
+        f = coro.cr_frame
+        chain.append(f"{f.f_code.co_qualname}:{f.f_lineno}")
+        coro = coro.cr_await
+    return " > ".join(chain) or task.get_name()
+
+
 def owned_shards(settings: Settings, index: int, count: int) -> list[int]:
     return [s for s in range(settings.shards) if s % count == index]
 
@@ -221,7 +232,12 @@ class Worker:
             if late:
                 # Left as PostgreSQL has them (each step is one commit): the next owner
                 # recovers them.
-                log.warning("%s: %d orders still in flight at exit", self.name, len(late))
+                log.warning(
+                    "%s: %d orders still in flight at exit, waiting in %s",
+                    self.name,
+                    len(late),
+                    "; ".join(sorted(waiting_in(t) for t in late)),
+                )
         self.writer.stop()
         clean = False
         try:

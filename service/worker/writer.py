@@ -161,7 +161,14 @@ class EventWriter:
                     log.error("worker fenced off shards %s: their changes are dropped", e.shards)
                     owner.lost(e.shards)
                     lost = set(e.shards)
-                    batch = [c for c in batch if owner.shard(c.order.symbol) not in lost]
+                    kept = []
+                    for c in batch:
+                        if owner.shard(c.order.symbol) not in lost:
+                            kept.append(c)
+                        elif c.done is not None:
+                            # never stored: nothing may wait for it (as `drop` does)
+                            c.done.cancel()
+                    batch = kept
                     pools = [p for p in pools if owner.shard(p[0]) not in lost]
                     markets = [m for m in markets if owner.shard(m[0]) not in lost]
                     for sym in [t for t in touched if owner.shard(t) in lost]:
