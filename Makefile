@@ -32,8 +32,8 @@ typecheck: build  ## mypy, and the .pyi stubs against the built modules
 
 stubs: typecheck
 
-test: build  ## every test (needs PostgreSQL on :5432 and Redis on :6379)
-	$(PYTEST)
+test: build  ## every test (needs PostgreSQL on :5432 and Redis on :6379), on 2 processes
+	$(PYTEST) -n 2
 
 test-unit: build  ## unit tests only: no server needed
 	$(PYTEST) tests/unit

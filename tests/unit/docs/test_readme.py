@@ -71,6 +71,6 @@ def test_readme_starts_with_the_two_commands() -> None:
     text = README.read_text()
     first = text.index('python -m pip install -e ".[embedded]" && order-engine up')
     second = text.index(
-        'python -m pip install -e ".[dev]" && python -m pytest --cov --cov-report=term'
+        'python -m pip install -e ".[dev]" && python -m pytest -n 2 --cov --cov-report=term'
     )
     assert first < second < text.index("## Try it")
