@@ -224,8 +224,11 @@ class Balancer:
         give_up: Callable[[int], Awaitable[bool]],
         lost: Callable[[list[int]], None],
         static: list[int] | None = None,
+        stopping: asyncio.Event | None = None,
     ) -> None:
         self._leases = leases
+        # set once the worker stops: it renews what it holds until it lets go, takes nothing
+        self._stopping = stopping
         self._shards = shards
         self._take = take
         self._give_up = give_up
@@ -284,6 +287,8 @@ class Balancer:
                 self._lost([shard])
 
     async def step(self) -> None:
+        if self._stopping is not None and self._stopping.is_set():
+            return  # a shard released now is for a member that stays
         leases = self._leases
         owners = await leases.owners()
         free = [s for s, o in owners.items() if o is None and s not in self._taking]

@@ -182,7 +182,9 @@ class Worker:
         )
         self.housekeeping = Housekeeping(self.name, s, redis, self.store, self.roster, self.intake)
         own = self.ownership
-        balancer = Balancer(self.leases, s.shards, own.take, own.give_up, own.lost, self.static)
+        balancer = Balancer(
+            self.leases, s.shards, own.take, own.give_up, own.lost, self.static, self._stop
+        )
         leases_stop = asyncio.Event()
         log.info("%s (%s) starting; lease ttl %d ms", self.name, self.leases.owner, s.lease_ttl_ms)
         writer_task = asyncio.create_task(self.writer.run())

@@ -103,3 +103,45 @@ def test_a_hung_take_holds_up_neither_renewals_nor_other_takes(
         await r.aclose()
 
     asyncio.run(main())
+
+
+def test_a_stopping_member_renews_what_it_holds_and_takes_nothing_more(
+    make_settings: Any, redis_client: redis.Redis
+) -> None:
+    settings = make_settings(SHARDS="4", LEASE_TTL_MS="800")
+
+    async def main() -> None:
+        r = aioredis.Redis.from_url(REDIS_URL)
+        leases = Leases(settings, r, "me")
+        taken: list[int] = []
+
+        async def take(shard: int, epoch: int, clean: bool) -> int | None:
+            taken.append(shard)
+            return None
+
+        async def give_up(shard: int) -> bool:
+            return False
+
+        lost: list[int] = []
+        stopping = asyncio.Event()
+        balancer = Balancer(leases, settings.shards, take, give_up, lost.extend, None, stopping)
+        stop = asyncio.Event()
+        running = asyncio.create_task(balancer.run(stop))
+        deadline = time.monotonic() + 30  # only ends a test that would hang
+        while len(taken) < 4 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert sorted(taken) == [0, 1, 2, 3]
+        stopping.set()
+        await leases.release(2, clean=True)  # as another member stopping lets a shard go
+        await asyncio.sleep(3 * leases.ttl_ms / 1000)  # 12 rounds: a running member retakes it
+        assert sorted(taken) == [0, 1, 2, 3] and lost == []
+        assert redis_client.get(settings.lease_key(2)) is None
+        for shard in (0, 1, 3):
+            value = redis_client.get(settings.lease_key(shard))
+            assert value is not None and value.decode().startswith("me "), shard
+        stop.set()
+        await asyncio.wait_for(running, timeout=30)
+        await balancer.leave(clean=True)
+        await r.aclose()
+
+    asyncio.run(main())
