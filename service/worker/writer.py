@@ -64,6 +64,18 @@ class Ownership(Protocol):
     def pools_stored(self, rows: list[tuple[str, str]]) -> None: ...
 
 
+def without(changes: list[Change], symbols: set[str]) -> list[Change]:
+    """The changes not of these markets. Those of these markets are never stored, so nothing
+    may wait for them: their futures are cancelled."""
+    kept = []
+    for c in changes:
+        if c.order.symbol not in symbols:
+            kept.append(c)
+        elif c.done is not None:
+            c.done.cancel()
+    return kept
+
+
 class Fenced(Exception):
     def __init__(self, shards: list[int]) -> None:
         super().__init__(f"shards {shards}: not ours any more")
@@ -161,14 +173,7 @@ class EventWriter:
                     log.error("worker fenced off shards %s: their changes are dropped", e.shards)
                     owner.lost(e.shards)
                     lost = set(e.shards)
-                    kept = []
-                    for c in batch:
-                        if owner.shard(c.order.symbol) not in lost:
-                            kept.append(c)
-                        elif c.done is not None:
-                            # never stored: nothing may wait for it (as `drop` does)
-                            c.done.cancel()
-                    batch = kept
+                    batch = without(batch, {s for s in self._committing if owner.shard(s) in lost})
                     pools = [p for p in pools if owner.shard(p[0]) not in lost]
                     markets = [m for m in markets if owner.shard(m[0]) not in lost]
                     for sym in [t for t in touched if owner.shard(t) in lost]:
@@ -187,14 +192,7 @@ class EventWriter:
 
     def drop(self, symbols: set[str]) -> None:
         """Forget what is queued for these markets (their shard is not ours any more)."""
-        keep = []
-        for c in self._queue:
-            if c.order.symbol in symbols:
-                if c.done is not None:
-                    c.done.cancel()
-            else:
-                keep.append(c)
-        self._queue = keep
+        self._queue = without(self._queue, symbols)
         for sym in symbols & set(self._touched):
             for fut in self._touched.pop(sym):
                 fut.set_exception(Fenced(sorted({self._owner.shard(sym)})))
