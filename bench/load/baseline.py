@@ -38,6 +38,7 @@ import redis
 
 from bench.load import engine as eng
 from bench.load.clients import Progress, percentiles_ms
+from bench.load.server_cpu import ServerCpu, cpu_per_order
 from service.domain import wire as ev
 from service.domain.cursor import Position
 
@@ -226,7 +227,8 @@ def _stream_worker(index: int, dsn: str, stream: str, channel: str, n: int, out:
         pipe.execute()
         done += len(entries)
         last = time.time()
-    out.put((index, done, first, last))
+    t = os.times()
+    out.put((index, done, first, last, t.user + t.system))
     conn.close()
     r.close()
 
@@ -271,14 +273,15 @@ async def stream_run(args: argparse.Namespace, n: int) -> dict[str, Any]:
         prog = Progress("bare-stream", n, not args.quiet)
         for p in procs:
             p.start()
-        results: list[tuple[int, int, float, float]] = []
+        results: list[tuple[int, int, float, float, float]] = []
         loop = asyncio.get_running_loop()
-        while len(results) < 2:
-            got = await loop.run_in_executor(None, q.get)
-            results.append(got)
-            prog.update(sum(x[1] for x in results), force=True)
-        for p in procs:
-            p.join()
+        async with ServerCpu(f.database_url) as server:
+            while len(results) < 2:
+                got = await loop.run_in_executor(None, q.get)
+                results.append(got)
+                prog.update(sum(x[1] for x in results), force=True)
+            for p in procs:
+                p.join()
         prog.close()
     done = sum(x[1] for x in results)
     span = max(x[3] for x in results) - min(x[2] for x in results if x[2])
@@ -289,6 +292,7 @@ async def stream_run(args: argparse.Namespace, n: int) -> dict[str, Any]:
         "orders_per_s": round(done / span, 1),
         "events_per_s": round(done * (EVENTS_PER_ORDER - 1) / span, 1),
         "span_s": round(span, 2),
+        **cpu_per_order({f"bare-{x[0]}": x[4] for x in results}, server.seconds, done),
     }
 
 

@@ -23,6 +23,7 @@ from bench.load.clients import (
     Progress,
 )
 from bench.load.runs import SIX, start_profiles, stop_profiles
+from bench.load.server_cpu import ServerCpu, cpu_per_order
 from engine_core import fsm
 
 
@@ -186,44 +187,49 @@ async def queued_run(
         inflight_peak = 0
         held_peak = 0
         t0 = time.perf_counter()
-        with eng.start(env, workdir, "worker", args.engine_dir, wait_http=False) as e:
-            profile: list[Any] = []
-            if args.profile:
-                while len(e.pids()) < int(env["WORKERS"]):
-                    await asyncio.sleep(0.05)
-                profile = start_profiles(args, e, label)
-            deadline = time.perf_counter() + args.timeout * waves
-            done = 0
-            for wave in range(waves):
-                if wave:
-                    queue_orders()
-                wave_held = 0
-                while time.perf_counter() < deadline:
-                    await asyncio.sleep(0.5)
-                    cur = await db.execute(
-                        "SELECT count(*) FILTER (WHERE status = ANY(%s)),"
-                        " count(*) FILTER (WHERE status = ANY(%s)) FROM orders",
-                        (sorted(fsm.TERMINAL), sorted(fsm.LIVE)),
+        workers_cpu: dict[str, float] = {}
+        async with ServerCpu(f.database_url) as server:
+            with eng.start(env, workdir, "worker", args.engine_dir, wait_http=False) as e:
+                profile: list[Any] = []
+                if args.profile:
+                    while len(e.pids()) < int(env["WORKERS"]):
+                        await asyncio.sleep(0.05)
+                    profile = start_profiles(args, e, label)
+                deadline = time.perf_counter() + args.timeout * waves
+                done = 0
+                for wave in range(waves):
+                    if wave:
+                        queue_orders()
+                    wave_held = 0
+                    while time.perf_counter() < deadline:
+                        await asyncio.sleep(0.5)
+                        cur = await db.execute(
+                            "SELECT count(*) FILTER (WHERE status = ANY(%s)),"
+                            " count(*) FILTER (WHERE status = ANY(%s)) FROM orders",
+                            (sorted(fsm.TERMINAL), sorted(fsm.LIVE)),
+                        )
+                        row = await cur.fetchone()
+                        assert row is not None
+                        done, live = row
+                        inflight_peak = max(inflight_peak, live)
+                        wave_held = max(wave_held, workers_holding(env["PROMETHEUS_MULTIPROC_DIR"]))
+                        for name, pid in e.pids().items():
+                            rss.setdefault(name, []).append(eng.rss_kb(pid))
+                            workers_cpu[name] = eng.cpu_seconds(pid)
+                        prog.update(done, f"in flight {live}")
+                        if done >= args.n * (wave + 1):
+                            break
+                    held_peak = max(held_peak, wave_held)
+                    per_wave.append(
+                        {
+                            "held_peak": wave_held,
+                            "rss_kb_after": {n: eng.rss_kb(p) for n, p in e.pids().items()},
+                        }
                     )
-                    row = await cur.fetchone()
-                    assert row is not None
-                    done, live = row
-                    inflight_peak = max(inflight_peak, live)
-                    wave_held = max(wave_held, workers_holding(env["PROMETHEUS_MULTIPROC_DIR"]))
-                    for name, pid in e.pids().items():
-                        rss.setdefault(name, []).append(eng.rss_kb(pid))
-                    prog.update(done, f"in flight {live}")
-                    if done >= args.n * (wave + 1):
-                        break
-                held_peak = max(held_peak, wave_held)
-                per_wave.append(
-                    {
-                        "held_peak": wave_held,
-                        "rss_kb_after": {name: eng.rss_kb(pid) for name, pid in e.pids().items()},
-                    }
-                )
-            await asyncio.sleep(0.5)  # the last publishes
-            stop_profiles(profile)
+                await asyncio.sleep(0.5)  # the last publishes
+                for name, pid in e.pids().items():
+                    workers_cpu[name] = eng.cpu_seconds(pid)
+                stop_profiles(profile)
         wall = time.perf_counter() - t0
         prog.close()
         cur = await db.execute(
@@ -254,6 +260,7 @@ async def queued_run(
         "span_s": round(span, 2),
         "peak_in_flight": inflight_peak,
         "peak_held_by_workers": held_peak,
+        **cpu_per_order(workers_cpu, server.seconds, filled),
         "rss_kb": {k: {"first": v[0], "peak": max(v), "last": v[-1]} for k, v in rss.items() if v},
         **({"waves": per_wave} if waves > 1 else {}),
     }

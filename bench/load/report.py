@@ -122,6 +122,9 @@ def figures(E: dict[str, Any], B: dict[str, Any]) -> list[dict[str, Any]]:
             g(B, "queued", "events_per_s"),
             "",
         )
+        for who in ("workers", "postgres"):
+            key = f"{who}_us_per_order"
+            add(f"queued: {who} CPU per order", "us", g(E, "queued", key), g(B, "queued", key), "")
     if "relay" in E:
         add(
             "relay to 1,000 clients",

@@ -43,6 +43,11 @@ def test_queued_orders_through_all_six_statuses_persisted_and_published(
     assert queued["events_stored"] == 400 * 6
     # every status the workers made, plus the pending events they re-announce at start
     assert queued["events_published"] >= 400 * 5
+    # where the CPU went: each worker's, and PostgreSQL's (its server runs on this machine)
+    assert set(queued["cpu_s"]) == {"worker-0", "worker-1"}
+    assert all(s > 0 for s in queued["cpu_s"].values())
+    assert queued["postgres_cpu_s"] > 0
+    assert queued["workers_us_per_order"] > 0 and queued["postgres_us_per_order"] > 0
 
 
 def test_inflight_waves_through_the_same_workers(tmp_path: Path) -> None:
