@@ -145,6 +145,12 @@ class MockChain:
     async def swap_delay(self) -> None:
         await self._sleep(self._swap_ms)
 
+    @property
+    def always_lands(self) -> bool:
+        """No failure is injected: a sent transaction lands unless its deadline passed
+        (landing_error draws nothing)."""
+        return not self._failure_rate
+
     def landing_error(self) -> str | None:
         """None when the transaction lands; else a retryable network error."""
         if self._failure_rate and self._rng.random() < self._failure_rate:

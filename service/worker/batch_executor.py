@@ -8,20 +8,27 @@ events, their order and the exactly-once rules are the same; the writer's group 
 stores the pass in one statement and publishes it in one pipeline. What a pass saves is the
 per-order task, semaphore, rate-limit future and awaits. An order waits only where it really
 waits: after a failed attempt its retry, after the backoff, is a task of its own.
+
+Where a market's orders of the pass are all plain market orders (a base amount), its book
+is empty and the chain injects no failure, they are planned and filled in one call into
+engine_core (market_pass.fill_market_orders: each order on the pools as the ones before it
+left them, exactly as one at a time), and only their changes are queued here.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+from engine_core.market_pass import fill_market_orders
 from service.domain.cursor import Position
 from service.domain.order import LiveOrder
 from service.domain.plan_json import worst_price
 from service.metrics import child, engine_attempts_total, engine_pass_size
-from service.simulator.chain import MockChain, tx_signature
+from service.simulator.chain import ChainTx, MockChain, tx_signature
 from service.worker.executor import Executor
 from service.worker.market_state import MarketState
-from service.worker.planner import AttemptFailed
+from service.worker.planner import AttemptFailed, Plan, with_json
 from service.worker.roster import Roster
 from service.worker.writer import EventWriter
 
@@ -69,14 +76,19 @@ class BatchExecutor:
 
     def _orders(self, orders: list[LiveOrder]) -> None:
         roster = self._roster
+        todo = []
         for order in orders:
             if roster.inflight.get(order.id) is not order:
                 continue  # its shard was given up meanwhile
             if not self.ready(order):  # a cancel came meanwhile
                 roster.run_alone(order)
                 continue
+            todo.append(order)
+        filled = self._filled_in_one_call(todo)
+        for order in todo:
             try:
-                last = self._first_attempt(order)
+                done = filled.get(order.id)
+                last = self._first_attempt(order) if done is None else self._queue(order, *done)
             except Exception:  # noqa: BLE001 - as an execution task's crash (Roster)
                 roster.crashed(order)
                 continue
@@ -88,19 +100,94 @@ class BatchExecutor:
         last change, or None when a retry task took the order over."""
         ex = self._executor
         order.attempts += 1
-        self._writer.transition(order, "routing")
+        self._writer.queue(order, "routing")
         try:
             plan = ex.route(order)
             tx, _ = ex.submit(order, plan)
             ex.land(order, plan, tx)
         except AttemptFailed as e:
-            failed, ends = ex.attempt_failed(order, e, 1)
-            if ends:
-                return ex.final(order, "failed", attempt=failed)
-            self._roster.continue_with(order, ex.retry_after_backoff(order, 1, e.reason, failed))
-            return None
+            return self._failed(order, e)
         ex.tally.inc(child(engine_attempts_total, "landed"))
-        return ex.after_execution_now(order)
+        return ex.outcomes.after_execution_now(order)
+
+    def _failed(self, order: LiveOrder, e: AttemptFailed) -> asyncio.Future[Position] | None:
+        """The first attempt failed: the order fails, or a retry task takes it over."""
+        ex = self._executor
+        failed, ends = ex.attempt_failed(order, e, 1)
+        if ends:
+            return ex.outcomes.final(order, "failed", attempt=failed)
+        self._roster.continue_with(order, ex.retry_after_backoff(order, 1, e.reason, failed))
+        return None
+
+    # -- a market's orders in one call into engine_core --
+    def _filled_in_one_call(self, orders: list[LiveOrder]) -> dict[str, tuple[Any, ...]]:
+        """order id -> (route, bound, actual, reason, transaction) of the orders of each
+        market that one call plans and fills: every order of that market in the pass is a
+        plain market order, its book is empty (no maker to match, nothing to trigger), and
+        the chain injects no failure (no landing draws a random number)."""
+        if not self._chain.always_lands:
+            return {}
+        markets: dict[str, list[LiveOrder]] = {}
+        for order in orders:
+            markets.setdefault(order.symbol, []).append(order)
+        out: dict[str, tuple[Any, ...]] = {}
+        for symbol, group in markets.items():
+            if len(self._state.books[symbol]) or any(o.quote_target is not None for o in group):
+                continue
+            out.update(self._market_pass(symbol, group))
+        return out
+
+    def _market_pass(self, symbol: str, orders: list[LiveOrder]) -> dict[str, tuple[Any, ...]]:
+        pools = self._state.pools(symbol)
+        before = {venue: pool.copy() for venue, pool in pools.items()}
+        try:
+            results = fill_market_orders(
+                pools,
+                [(o.side, o.remaining, o.slippage_bps) for o in orders],
+                orders[0].market.base.decimals,
+            )
+        except Exception:  # noqa: BLE001 - an order it refuses crashes alone, one at a time
+            self._state.replace(symbol, before)
+            return {}
+        # Each planned order's transaction, sent now (its attempt is the next one). One found
+        # past its deadline already (the process was held up since): the pass is undone and
+        # the orders go one at a time, where that attempt fails `blockhash_expired`.
+        sent = [
+            None if r[0] is None else self._chain.send(tx_signature(o.id, o.attempts + 1))
+            for o, r in zip(orders, results, strict=True)
+        ]
+        if any(tx is not None and self._chain.expired(tx) for tx in sent):
+            self._state.replace(symbol, before)
+            return {}
+        return {o.id: (*r, tx) for o, r, tx in zip(orders, results, sent, strict=True)}
+
+    def _queue(
+        self,
+        order: LiveOrder,
+        route: Any,
+        bound: int | None,
+        actual: Any,
+        reason: str | None,
+        tx: ChainTx | None,
+    ) -> asyncio.Future[Position] | None:
+        """The changes of an attempt planned and filled by the market's one call, as
+        _first_attempt queues them."""
+        ex = self._executor
+        order.attempts += 1
+        self._writer.queue(order, "routing")
+        if route is None:
+            assert reason is not None
+            return self._failed(order, AttemptFailed(reason))
+        assert tx is not None
+        plan = with_json(order, Plan(None, [], route, bound))
+        ex.log_route(order, plan)
+        ex.submit(order, plan, tx)
+        if actual is None:
+            assert reason is not None
+            return self._failed(order, AttemptFailed(reason, tx.signature))
+        ex.confirm(order, plan, tx, actual)
+        ex.tally.inc(child(engine_attempts_total, "landed"))
+        return ex.outcomes.after_execution_now(order)
 
     async def launch(self, symbol: str) -> None:
         """A pool just opened: the market's snipers fire in arrival order inside the launch,
@@ -130,21 +217,21 @@ class BatchExecutor:
             if plan is None:
                 if order.time_in_force == "IOC":
                     self._state.unrest(order)
-                    waits.append(ex.final(order, "expired"))
+                    waits.append(ex.outcomes.final(order, "expired"))
                 continue
             self._state.unrest(order)
             await ex.start_slots(1)
             order.attempts += 1
-            self._writer.transition(order, "routing")
-            self._writer.transition(order, "building", route=plan.json, extra={"route": plan.json})
+            self._writer.queue(order, "routing")
+            self._writer.queue(order, "building", route=plan.json, extra={"route": plan.json})
             tx = self._chain.send(tx_signature(order.id, order.attempts))
-            self._writer.transition(
+            self._writer.queue(
                 order,
                 "submitted",
                 attempt=(order.attempts, tx.signature, "submitted", None),
                 chain=tx,
             )
             ex.settle(order, plan, tx)
-            waits.append(ex.after_execution_now(order))
+            waits.append(ex.outcomes.after_execution_now(order))
         await asyncio.gather(*waits)
         ex.trigger(symbol)

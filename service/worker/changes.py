@@ -77,6 +77,11 @@ def rows(
         last[c.order.id] = c
         if c.route is not None:
             routes[c.order.id] = c.route
+    shards: dict[str, int] = {}
+    for c in batch:
+        symbol = c.order.symbol
+        if symbol not in shards:
+            shards[symbol] = shard(symbol)
     orders = []
     for oid, c in last.items():
         row = dict(zip(ORDER_FIELDS, c.row, strict=True))
@@ -92,7 +97,7 @@ def rows(
             "status": c.status,
             "ts": now,
             "payload": c.payload,
-            "shard": shard(c.order.symbol),
+            "shard": shards[c.order.symbol],
         }
         for c in batch
     ]

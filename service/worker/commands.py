@@ -130,7 +130,7 @@ class Commands:
             return self._when_done(order)
         resting = self._state.by_id.get(order_id)
         if resting is not None:
-            await self._executor.cancel_resting(resting)
+            await self._executor.outcomes.cancel_resting(resting)
             return self._cancel_result(resting)
         rows = await self._store.orders([order_id])
         if order_id in self._roster.inflight or order_id in self._state.by_id:

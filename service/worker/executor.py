@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -35,15 +34,13 @@ from service.metrics import (
     Tally,
     child,
     engine_attempts_total,
-    order_execution_duration_seconds,
-    order_fill_ratio,
-    orders_total,
 )
 from service.simulator.chain import NON_RETRYABLE, ChainTx, MockChain, tx_signature
 from service.worker.attempt_pacer import AttemptPacer, RateLimiter
 from service.worker.changes import Fill
 from service.worker.in_doubt import InDoubt
 from service.worker.market_state import MarketState
+from service.worker.outcomes import Outcomes
 from service.worker.planner import (
     AttemptFailed,
     NothingExecutable,
@@ -82,6 +79,7 @@ class Executor:
         self._spawn = spawn
         self._in_doubt = in_doubt
         self.tally = Tally()  # the metrics' writes (deferred to its end in a batch pass)
+        self.outcomes = Outcomes(writer, state, self.tally)
 
     # -- entry points --
     async def run(self, order: LiveOrder) -> None:
@@ -91,7 +89,7 @@ class Executor:
             return  # its shard is not ours any more: its next owner carries it on
         if order.status == "confirmed":
             # The attempt landed before a restart; only the status after it is missing.
-            await self._after_execution(order)
+            await self.outcomes.after_execution_now(order)
             return
         if order.status == "submitted" and not self._in_doubt.release(order.id):
             # Its transaction was sent by an execution that is gone and may still land:
@@ -99,12 +97,12 @@ class Executor:
             self._in_doubt.settle([order])
             return
         if order.cancel_requested and order.status in fsm.CANCELLABLE:
-            await self.cancel_resting(order)
+            await self.outcomes.cancel_resting(order)
             return
         if order.status in fsm.RESTING and self._state.is_resting(order):
             return
         if not self._state.launched(order.symbol):
-            await self._rest(order)  # a sniper waiting for its pool
+            await self.outcomes.rest(order)  # a sniper waiting for its pool
             return
         if order.type != "market" and order.status == "pending":
             plan = self.plan(order)
@@ -113,9 +111,9 @@ class Executor:
             )
             if plan is None or fok_short:
                 if order.rests_remainder:
-                    await self._rest(order)
+                    await self.outcomes.rest(order)
                 else:
-                    await self._end(order, "expired")
+                    await self.outcomes.end(order, "expired")
                 return
         await self._execute(order)
 
@@ -157,7 +155,7 @@ class Executor:
             tries = order.attempts if order.type == "market" else 1
             if tries >= self._settings.max_attempts:
                 order.failure_reason = reason
-                await self.final(order, "failed", attempt=failed)
+                await self.outcomes.final(order, "failed", attempt=failed)
                 return
         await self.attempts(order, tries, again, reason, failed)
 
@@ -188,19 +186,19 @@ class Executor:
             try:
                 await self._attempt(order)
                 child(engine_attempts_total, "landed").inc()
-                await self._after_execution(order)
+                await self.outcomes.after_execution_now(order)
                 return
             except NothingExecutable:
                 child(engine_attempts_total, "nothing_executable").inc()
                 if order.rests_remainder:
-                    await self._rest(order)
+                    await self.outcomes.rest(order)
                 else:
-                    await self._end(order, "expired")
+                    await self.outcomes.end(order, "expired")
                 return
             except AttemptFailed as e:
                 failed, ends = self.attempt_failed(order, e, tries)
                 if ends:
-                    await self.final(order, "failed", attempt=failed)
+                    await self.outcomes.final(order, "failed", attempt=failed)
                     return
                 reason = e.reason
                 await asyncio.sleep(self._chain.backoff_s(tries, self._settings.retry_base_ms))
@@ -254,8 +252,13 @@ class Executor:
         if not self._state.launched(order.symbol):
             raise AttemptFailed("pool_not_open")
         plan = executable(order, self.plan(order))
+        self.log_route(order, plan)
+        return plan
+
+    @staticmethod
+    def log_route(order: LiveOrder, plan: Plan) -> None:
         if not log.isEnabledFor(logging.INFO):
-            return plan
+            return
         log.info(
             "route order=%s %s %s %s legs=%s quote=%s",
             order.id,
@@ -266,12 +269,15 @@ class Executor:
             plan.json["quoteAmount"],
             extra={"order_id": order.id},
         )
-        return plan
 
-    def submit(self, order: LiveOrder, plan: Plan) -> tuple[ChainTx, asyncio.Future[Position]]:
-        """`building` then `submitted` queued: the transaction and the future of its record."""
-        self._writer.transition(order, "building", route=plan.json, extra={"route": plan.json})
-        tx = self._chain.send(tx_signature(order.id, order.attempts))
+    def submit(
+        self, order: LiveOrder, plan: Plan, tx: ChainTx | None = None
+    ) -> tuple[ChainTx, asyncio.Future[Position]]:
+        """`building` then `submitted` queued: the transaction (`tx`, or sent now) and the
+        future of its record."""
+        self._writer.queue(order, "building", route=plan.json, extra={"route": plan.json})
+        if tx is None:
+            tx = self._chain.send(tx_signature(order.id, order.attempts))
         submitted = self._writer.transition(
             order,
             "submitted",
@@ -310,14 +316,29 @@ class Executor:
         Synchronous up to the queued `confirmed` change: no other order moves this market
         in between, and the pool snapshot written with it includes exactly these fills (and
         the transaction's landing in the ledger)."""
+        trial: dict[str, Any] | None = None
+        actual: Route | None = None
+        if plan.route is not None:
+            trial, actual = swap_on_copies(
+                order, plan, self._state.pools(order.symbol), sent.signature
+            )
+        self.confirm(order, plan, sent, actual, trial)
+
+    def confirm(
+        self,
+        order: LiveOrder,
+        plan: Plan,
+        sent: ChainTx,
+        actual: Route | None,
+        trial: dict[str, Any] | None = None,
+    ) -> None:
+        """The landing of a plan whose route (if any) ran as `actual`: on `trial`, the
+        market's pools after it (None: the pools themselves already moved). The plan's
+        makers are matched as the book has them now, and `confirmed` is queued."""
         tx = sent.signature
         symbol = order.symbol
         decimals = order.market.base.decimals
         fills: list[Fill] = []
-        trial: dict[str, Any] | None = None
-        actual: Route | None = None
-        if plan.route is not None:
-            trial, actual = swap_on_copies(order, plan, self._state.pools(symbol), tx)
         book = self._state.books[symbol]
         makers: list[tuple[int, int, int]] = []
         if plan.internal:
@@ -342,17 +363,17 @@ class Executor:
         if not fills:
             raise AttemptFailed("not_landed", tx)  # every maker went away meanwhile
         order.tx_hash = tx
-        self._writer.transition(
+        self._writer.queue(
             order,
             "confirmed",
             fills=fills,
             attempt=(order.attempts, tx, "landed", None),
-            pools=(symbol,) if trial is not None else (),
+            pools=(symbol,) if actual is not None else (),
             chain=sent.landing(),
         )
         for handle, price, qty in makers:
             self._fill_maker(handle, price, qty, tx)
-        if trial is not None:
+        if actual is not None:
             self.trigger(symbol)
 
     def _fill_maker(self, handle: int, price: int, qty: int, tx: str) -> None:
@@ -363,58 +384,8 @@ class Executor:
         done = maker.remaining == 0
         if done:
             self._state.unrest(maker)
-        self.final(
+        self.outcomes.final(
             maker,
             "filled" if done else "partially_filled",
             fills=[Fill("internal", qty, quote, 0, tx)],
         )
-
-    # -- after an execution --
-    async def _after_execution(self, order: LiveOrder) -> None:
-        await self.after_execution_now(order)
-
-    def after_execution_now(self, order: LiveOrder) -> asyncio.Future[Position]:
-        """Queue the status that follows `confirmed`; returns the future of the last one."""
-        if order.remaining == 0:
-            return self.final(order, "filled")
-        if order.cancel_requested:
-            self._writer.transition(order, "partially_filled")
-            return self.final(order, "canceled")
-        if order.rests_remainder:
-            fut = self._writer.transition(order, "partially_filled")
-            self._state.rest(order)
-            return fut
-        return self.final(order, "expired")
-
-    async def _rest(self, order: LiveOrder) -> None:
-        if order.cancel_requested:
-            await self._end(order, "canceled")
-            return
-        status = "open" if order.filled == 0 else "partially_filled"
-        if order.status != status:
-            await self._writer.transition(order, status)
-        self._state.rest(order)
-
-    async def _end(self, order: LiveOrder, status: str) -> None:
-        await self.final(order, status)
-
-    def final(self, order: LiveOrder, status: str, **kw: Any) -> asyncio.Future[Position]:
-        """Queue a status change, counted in the metrics when it ends the order."""
-        fut = self._writer.transition(order, status, **kw)
-        if fsm.is_terminal(status):
-            self._observe_final(order)
-        return fut
-
-    async def expire(self, order: LiveOrder) -> None:
-        await self._end(order, "expired")
-
-    async def cancel_resting(self, order: LiveOrder) -> None:
-        self._state.unrest(order)
-        await self._end(order, "canceled")
-
-    def _observe_final(self, order: LiveOrder) -> None:
-        t, kind, side = self.tally, order.type, order.side
-        t.inc(child(orders_total, kind, side, order.status))
-        age = time.time() - order.created_at.timestamp()
-        t.observe(child(order_execution_duration_seconds, kind, side), max(0.0, age))
-        t.observe(child(order_fill_ratio, kind, side), order.filled / order.amount)

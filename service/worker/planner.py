@@ -106,6 +106,11 @@ def plan_order(
     plan = Plan(limit, internal, route)
     if route is not None and limit is None:
         plan.bound = slippage_bound(order.side, route.quote_amount, order.slippage_bps)
+    return with_json(order, plan)
+
+
+def with_json(order: LiveOrder, plan: Plan) -> Plan:
+    """The plan, its routing decision as the contract shows it (`json`) filled in."""
     plan.json = plan_json(
         order.market,
         order.side,

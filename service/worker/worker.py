@@ -300,4 +300,4 @@ class Worker:
     async def _expire_once(self) -> None:
         """GTD orders past their expiresAt leave the book `expired`."""
         for order in self.state.expired(time.time()):
-            await self.executor.expire(order)
+            await self.executor.outcomes.expire(order)

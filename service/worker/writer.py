@@ -114,14 +114,27 @@ class EventWriter:
     ) -> asyncio.Future[Position]:
         """Move `order` to `status` (LiveOrder.apply: refused unless the state table allows
         it) and queue the change; the returned future gives the event id once committed."""
+        change = self._change(order, status, extra, kw)
+        change.done = asyncio.get_running_loop().create_future()
+        return change.done
+
+    def queue(
+        self, order: LiveOrder, status: str, *, extra: dict[str, Any] | None = None, **kw: Any
+    ) -> None:
+        """transition, for a change nothing waits for (a later one of the order is awaited:
+        the batches are stored in queue order)."""
+        self._change(order, status, extra, kw)
+
+    def _change(
+        self, order: LiveOrder, status: str, extra: dict[str, Any] | None, kw: dict[str, Any]
+    ) -> Change:
         payload = order.apply(status, extra)
         change = Change(
             order, status, order.seq, payload, final=fsm.is_terminal(status), row=order.row(), **kw
         )
-        change.done = asyncio.get_running_loop().create_future()
         self._queue.append(change)
         self._wake.set()
-        return change.done
+        return change
 
     def touch(self, symbol: str) -> asyncio.Future[None]:
         """Store the market's pools and reference price with the next batch (a price move
