@@ -21,7 +21,7 @@ from service.config import DEFAULT_MARKETS_FILE, Settings
 from service.domain.cursor import Position
 from service.domain.markets import load_markets, shard_of
 from service.domain.order import LiveOrder
-from service.domain.wire import iso, pubsub_frame, ws_message
+from service.domain.wire import iso
 from service.simulator.chain import MockChain
 from service.store import batch as store
 from service.worker.batch_executor import BatchExecutor
@@ -30,7 +30,7 @@ from service.worker.executor import Executor
 from service.worker.in_doubt import InDoubt
 from service.worker.market_state import MarketState
 from service.worker.roster import Roster
-from service.worker.writer import EventWriter
+from service.worker.writer import EventWriter, frame_of
 
 
 class _Owner:
@@ -113,9 +113,7 @@ async def main(n: int, rounds: int, symbol: str) -> dict[str, float]:
         t3 = time.perf_counter()
         ts = iso(now)
         for c in batch:
-            p = got[(c.order.id, c.seq)]
-            msg = ws_message(c.order.id, c.status, c.seq, p.event_id, ts, c.payload)
-            pubsub_frame(c.order.client_id, c.order.id, c.seq, p, msg)
+            frame_of(c, got[(c.order.id, c.seq)], ts)
         t4 = time.perf_counter()
         for c in batch:
             if c.done is not None:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from engine_core import fsm
 from service.domain.markets import Market
 from service.domain.units import from_base_units, price_string
@@ -45,6 +47,8 @@ class LiveOrder:
     # the amounts as they were)
     _payload_of: tuple[Any, ...] = field(default=(), repr=False, compare=False)
     _payload: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # the same fields as JSON (orjson's, in WS_FIELDS order), rendered once per state
+    fields_json: str = field(default="{}", repr=False, compare=False)
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...], market: Market) -> LiveOrder:
@@ -151,6 +155,7 @@ class LiveOrder:
         if of != self._payload_of:
             self._payload = self._compute_payload()
             self._payload_of = of
+            self.fields_json = orjson.dumps(self._payload).decode()
         return dict(self._payload)
 
     def _compute_payload(self) -> dict[str, Any]:

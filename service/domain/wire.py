@@ -7,6 +7,7 @@ with only the connection's `cursor` added (`with_cursor`).
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +37,38 @@ def ws_message(
         body[key] = payload.get(key)
     body["ts"] = ts if isinstance(ts, str) else iso(ts)
     return orjson.dumps({"event": "order:update", "payload": body})
+
+
+def stored_payload(fields_json: str, extra: dict[str, Any] | None) -> str:
+    """An event's stored payload as JSON text: its WebSocket fields (`fields_json`, an
+    object as orjson renders it), then `extra`'s keys (none of them a WS field), as
+    orjson.dumps of the merged dict would give it."""
+    if not extra:
+        return fields_json
+    try:
+        more = orjson.dumps(extra).decode()
+    except TypeError:  # an int past 64 bits: the stdlib's
+        more = json.dumps(extra, separators=(",", ":"), ensure_ascii=False)
+    return f"{fields_json[:-1]},{more[1:]}"
+
+
+def update_frame(
+    client_id: str,
+    order_id: str,
+    status: str,
+    seq: int,
+    position: Position,
+    ts: str,
+    fields_json: str,
+) -> bytes:
+    """pubsub_frame(ws_message(...)) in one piece, from the fields already as JSON (ids,
+    statuses and `iso` times need no escaping)."""
+    event_id, shard, offset = position
+    return (
+        f"{client_id}\n{order_id}\n{seq} {event_id} {shard} {offset}\n"
+        f'{{"event":"order:update","payload":{{"id":"{order_id}","status":"{status}",'
+        f'"seq":{seq},"eventId":{event_id},{fields_json[1:-1]},"ts":"{ts}"}}}}'
+    ).encode()
 
 
 def with_cursor(message: bytes, cursor: str) -> bytes:

@@ -203,7 +203,8 @@ def _event_lines(
             last_ts = e["ts"]
             ts = last_ts.isoformat()
         # JSON has no raw tab or newline (they are escaped in strings): only its backslashes
-        payload = _dumps(e["payload"]).decode().replace("\\", "\\\\")
+        text = e.get("payload_json") or _dumps(e["payload"]).decode()
+        payload = text.replace("\\", "\\\\")
         lines.append(
             f"{event_id}\t{order_id}\t{_copy_text(e['client_id'])}\t{e['seq']}\t"
             f"{e['status']}\t{ts}\t{payload}\t{shard}\t{offset}\n"

@@ -12,6 +12,7 @@ from typing import Any
 
 from service.domain.cursor import Position
 from service.domain.order import LiveOrder
+from service.domain.wire import stored_payload
 from service.simulator.chain import ChainTx, slot_at
 
 ORDER_FIELDS = (
@@ -44,6 +45,10 @@ class Change:
     # tx_hash, failure_reason (the order may move on before the batch commits)
     row: tuple[Any, ...] = ()
     done: asyncio.Future[Position] | None = None
+    # the payload's WebSocket fields as JSON (LiveOrder.fields_json; "": render `payload`),
+    # and what the change added to them (payload = those fields + extra)
+    fields: str = ""
+    extra: dict[str, Any] | None = None
 
 
 def cut(queue: list[Change], touched: Iterable[str], most: int) -> int:
@@ -97,6 +102,7 @@ def rows(
             "status": c.status,
             "ts": now,
             "payload": c.payload,
+            "payload_json": stored_payload(c.fields, c.extra) if c.fields else None,
             "shard": shards[c.order.symbol],
         }
         for c in batch

@@ -22,7 +22,7 @@ import redis.asyncio as aioredis
 from engine_core import fsm
 from service.domain.cursor import Position
 from service.domain.order import LiveOrder
-from service.domain.wire import iso, pubsub_batch, pubsub_frame, ws_message
+from service.domain.wire import iso, pubsub_batch, pubsub_frame, update_frame, ws_message
 from service.metrics import engine_batch_size, engine_events_published_total, engine_fenced_total
 from service.store import batch as store
 from service.store.fencing import stale_pools, stale_shards
@@ -74,6 +74,18 @@ def without(changes: list[Change], symbols: set[str]) -> list[Change]:
         elif c.done is not None:
             c.done.cancel()
     return kept
+
+
+def frame_of(change: Change, position: Position, ts: str) -> bytes:
+    """The change's event as its pub/sub frame (order:update), stored at `position` at `ts`
+    (as `iso` gives it)."""
+    order = change.order
+    if change.fields:
+        return update_frame(
+            order.client_id, order.id, change.status, change.seq, position, ts, change.fields
+        )
+    message = ws_message(order.id, change.status, change.seq, position.event_id, ts, change.payload)
+    return pubsub_frame(order.client_id, order.id, change.seq, position, message)
 
 
 class Fenced(Exception):
@@ -130,7 +142,15 @@ class EventWriter:
     ) -> Change:
         payload = order.apply(status, extra)
         change = Change(
-            order, status, order.seq, payload, final=fsm.is_terminal(status), row=order.row(), **kw
+            order,
+            status,
+            order.seq,
+            payload,
+            final=fsm.is_terminal(status),
+            row=order.row(),
+            fields=order.fields_json,
+            extra=extra,
+            **kw,
         )
         self._queue.append(change)
         self._wake.set()
@@ -310,19 +330,7 @@ class EventWriter:
             frames: list[bytes] = []
             acks: dict[str, list[str]] = {}
             for change, position in zip(batch, positions, strict=True):
-                message = ws_message(
-                    change.order.id,
-                    change.status,
-                    change.seq,
-                    position.event_id,
-                    ts,
-                    change.payload,
-                )
-                frames.append(
-                    pubsub_frame(
-                        change.order.client_id, change.order.id, change.seq, position, message
-                    )
-                )
+                frames.append(frame_of(change, position, ts))
                 if change.final or change.status in ACK_STATUSES:
                     for stream, entry in change.order.entry_ids:
                         acks.setdefault(stream, []).append(entry)
