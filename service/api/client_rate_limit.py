@@ -4,7 +4,9 @@
 algorithm", a leaky bucket stored as one timestamp): a client may send the whole minute's
 allowance at once, then one request every 60/N seconds. One Lua script per request reads
 and moves that timestamp with Redis's own clock, so any number of gunicorn workers on any
-number of machines share one budget, and no two of them can both take the last slot.
+number of machines share one budget, and no two of them can both take the last slot. The
+same call takes the slot of the request's source address (below): one round trip for both,
+all or nothing (on a Redis Cluster, whose scripts name keys of one slot only, two calls).
 
 Two budgets per client, each of `RATE_LIMIT_PER_MIN`: `write` (POST, DELETE: order entry,
 cancels, simulator commands) and `read` (GET), so a dashboard polling its orders never
@@ -16,9 +18,10 @@ runs open, the `clientId` of the order body (charged by the order resource throu
 `admit_client`, once the body is parsed) or of the query string.
 
 Every request but the open paths is also charged to its source address (api/source.py), one
-budget of `RATE_LIMIT_PER_SOURCE_PER_MIN` for every method, before the key is checked: so
-changing `clientId`, listing, cancelling or sending market commands without keys is limited
-too. A wrong API key costs a slot of a small budget of its own per source (BAD_KEYS_PER_MIN),
+budget of `RATE_LIMIT_PER_SOURCE_PER_MIN` for every method, whatever its key: so changing
+`clientId`, listing, cancelling or sending market commands without keys is limited too. That
+slot is taken with the client's; a request answered before its client is known (a missing
+key, a body refused before its clientId is read) is charged as it is answered. A wrong API key costs a slot of a small budget of its own per source (BAD_KEYS_PER_MIN),
 so keys can't be guessed at speed.
 
 Redis down or slow never blocks a request: the check fails open, says so once in the log
@@ -53,27 +56,38 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 BAD_KEYS_PER_MIN = 30
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,64}")
 
-# KEYS[1]: the client's bucket. ARGV[1]: ms between requests at the steady rate (60000/N),
-# ARGV[2]: the window (60000 ms). The key holds the "theoretical arrival time" (TAT, ms).
-# Returns {1, remaining} when admitted, {0, ms until the next request may go} when not.
+# KEYS: the buckets to take a slot of, in order (a source's, then its client's). ARGV[1]: the
+# window (60000 ms); ARGV[1 + i]: KEYS[i]'s ms between requests at its steady rate (60000/N).
+# A key holds its "theoretical arrival time" (TAT, ms). All or nothing: the first bucket with
+# no slot left answers {0, ms until it has one, its index} and no bucket is charged; else
+# each takes a slot and the answer is {1, requests left in the last bucket}.
 GCRA_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local interval = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
-if tat < now then tat = now end
-local new_tat = tat + interval
-local allow_at = new_tat - window
-if allow_at > now then
-  return {0, math.ceil(allow_at - now)}
+local window = tonumber(ARGV[1])
+local tats = {}
+for i = 1, #KEYS do
+  local tat = tonumber(redis.call('GET', KEYS[i]) or '0') or 0
+  if tat < now then tat = now end
+  local new_tat = tat + tonumber(ARGV[i + 1])
+  local allow_at = new_tat - window
+  if allow_at > now then
+    return {0, math.ceil(allow_at - now), i}
+  end
+  tats[i] = new_tat
 end
--- at least 1 ms: a limit so high its interval is below a double's resolution at this
--- magnitude (ms since 1970) leaves new_tat == now, and PX 0 is refused
-local ttl = math.max(1, math.ceil(new_tat - now))
-redis.call('SET', KEYS[1], string.format('%.3f', new_tat), 'PX', ttl)
-return {1, math.floor((window - (new_tat - now)) / interval)}
+for i = 1, #KEYS do
+  -- at least 1 ms: a limit so high its interval is below a double's resolution at this
+  -- magnitude (ms since 1970) leaves new_tat == now, and PX 0 is refused
+  local ttl = math.max(1, math.ceil(tats[i] - now))
+  redis.call('SET', KEYS[i], string.format('%.3f', tats[i]), 'PX', ttl)
+end
+local last = tats[#KEYS]
+return {1, math.floor((window - (last - now)) / tonumber(ARGV[#KEYS + 1]))}
 """
+
+# (who, bucket, requests a minute: None for RATE_LIMIT_PER_MIN)
+Bucket = tuple[str, str, int | None]
 
 
 @dataclass(frozen=True)
@@ -81,6 +95,7 @@ class Decision:
     allowed: bool
     remaining: int  # requests left right now (when allowed)
     retry_after_ms: int  # when refused
+    refused: Bucket | None = None  # the bucket with no slot left (when refused)
 
 
 class RateLimiter:
@@ -103,6 +118,9 @@ class RateLimiter:
             health_check_interval=30,
         )
         self._script = self.redis.register_script(GCRA_LUA)
+        # a source's bucket and its client's in one script (their keys may be in different
+        # slots of a Redis Cluster, where a script may only name keys of one slot)
+        self.merges = not settings.redis_cluster
         self._skip_after_failure = skip_after_failure
         self._lock = threading.Lock()
         self._down = False
@@ -119,27 +137,40 @@ class RateLimiter:
         self, client_id: str, bucket: str = "write", per_min: int | None = None
     ) -> Decision | None:
         """Take one slot; None when Redis can't say (the caller lets the request through)."""
-        if self._down and time.monotonic() < self._skip_until:
+        return self.take([(client_id, bucket, per_min)])
+
+    def take(self, buckets: list[Bucket]) -> Decision | None:
+        """One slot of each bucket, all or none, in one round trip (on a Redis Cluster the
+        buckets' keys may sit on different nodes: give one at a time there, `merges`);
+        None when Redis can't say."""
+        if not buckets or (self._down and time.monotonic() < self._skip_until):
             return None
-        interval = self.interval_ms if per_min is None else WINDOW_MS / per_min
+        intervals = [repr(self.interval_ms if n is None else WINDOW_MS / n) for _, _, n in buckets]
         try:
-            allowed, value = self._script(
-                keys=[self.key(client_id, bucket)], args=[repr(interval), WINDOW_MS]
+            reply = self._script(
+                keys=[self.key(who, bucket) for who, bucket, _ in buckets],
+                args=[WINDOW_MS, *intervals],
             )
         except (redis.RedisError, OSError) as e:
             self._failed(e)
             return None
         if self._down:
             self._recovered()
-        if allowed:
-            return Decision(True, int(value), 0)
-        return Decision(False, 0, max(1, int(value)))
+        if reply[0]:
+            return Decision(True, int(reply[1]), 0)
+        return Decision(False, 0, max(1, int(reply[1])), buckets[int(reply[2]) - 1])
 
     def check(self, client_id: str, bucket: str = "write", per_min: int | None = None) -> None:
         """429 with Retry-After when the client (or source) is over its limit."""
-        decision = self.hit(client_id, bucket, per_min)
+        self.check_all([(client_id, bucket, per_min)])
+
+    def check_all(self, buckets: list[Bucket]) -> None:
+        """check, for several buckets at once (all charged, or none and a 429 naming the
+        first with no slot left)."""
+        decision = self.take(buckets)
         if decision is None or decision.allowed:
             return
+        _, bucket, per_min = decision.refused or buckets[0]
         retry_after = max(1, math.ceil(decision.retry_after_ms / 1000))
         what = {"source": "requests from this address", "badkey": "wrong API keys"}
         raise ApiError(
@@ -169,7 +200,11 @@ class RateLimiter:
 
 
 class SourceLimitMiddleware:
-    """First of all: the budget of the request's source address (api/source.py)."""
+    """First of all: the budget of the request's source address (api/source.py). Its slot is
+    taken together with the client's, in one round trip, where the client's budget is checked
+    too (RateLimitMiddleware, or the order body's clientId when the API runs open); on a
+    request answered before that (a wrong or missing key, a body refused before its clientId
+    is read), as it is answered."""
 
     def __init__(self, limiter: RateLimiter, source: SourceResolver) -> None:
         self.limiter = limiter
@@ -178,12 +213,38 @@ class SourceLimitMiddleware:
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.source = self.source(req)
-        if not is_open_path(req.path):
-            self.limiter.check(req.context.source, "source", self.per_min)
+        req.context.source_pending = None
+        if is_open_path(req.path):
+            return
+        bucket: Bucket = (req.context.source, "source", self.per_min)
+        if self.limiter.merges:
+            req.context.source_pending = bucket
+        else:
+            self.limiter.check_all([bucket])
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, succeeded: bool
+    ) -> None:
+        # answered before its client's budget was looked at: the source's slot all the same
+        bucket = getattr(req.context, "source_pending", None)
+        if bucket is not None:
+            req.context.source_pending = None
+            self.limiter.take([bucket])
 
     def bad_key(self, req: falcon.Request) -> None:
         """AuthMiddleware's hook for a wrong key: 429 once the source has sent too many."""
-        self.limiter.check(getattr(req.context, "source", "unknown"), "badkey", BAD_KEYS_PER_MIN)
+        source = getattr(req.context, "source", "unknown")
+        self.limiter.check_all(with_source(req, [(source, "badkey", BAD_KEYS_PER_MIN)]))
+
+
+def with_source(req: falcon.Request, buckets: list[Bucket]) -> list[Bucket]:
+    """`buckets` after the request's source bucket, when that slot is still to be taken
+    (SourceLimitMiddleware): both in one round trip."""
+    source = getattr(req.context, "source_pending", None)
+    if source is None:
+        return buckets
+    req.context.source_pending = None
+    return [source, *buckets]
 
 
 class RateLimitMiddleware:
@@ -204,13 +265,17 @@ class RateLimitMiddleware:
         if client is None:
             if req.method == "POST":  # open: the body's clientId, once parsed
                 req.context.rate_limit_pending = functools.partial(
-                    self.limiter.check, bucket=bucket
+                    self._check_client, req, bucket=bucket
                 )
                 return
             client = _query_client(req)
-            if client is None:
+            if client is None:  # no client to charge: the source alone, now
+                self.limiter.check_all(with_source(req, []))
                 return
-        self.limiter.check(client, bucket)
+        self._check_client(req, client, bucket)
+
+    def _check_client(self, req: falcon.Request, client: str, bucket: str) -> None:
+        self.limiter.check_all(with_source(req, [(client, bucket, None)]))
 
 
 def _query_client(req: falcon.Request) -> str | None:
