@@ -133,7 +133,7 @@ def bare_http(args: argparse.Namespace) -> Any:
             )
         try:
             url = f"http://127.0.0.1:{port}"
-            _wait_http(url + "/health", proc, log)
+            _wait_http(url + "/health", proc, log, port, int(workers))
             yield url, proc.pid
         finally:
             proc.terminate()
@@ -167,14 +167,23 @@ async def http_run(args: argparse.Namespace, rate: float, send_orders: Any) -> d
     }
 
 
-def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> None:
+def _wait_http(
+    url: str,
+    proc: subprocess.Popen[bytes],
+    log: Path,
+    port: int,
+    processes: int,
+    timeout: float = 30,
+) -> None:
+    """Until it answers and each of its processes listens (eng.listeners: as the engine's)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"baseline exited:\n{log.read_text()[-3000:]}")
         with contextlib.suppress(OSError):
             with urllib.request.urlopen(url, timeout=2):
-                return
+                if eng.listeners(port) >= processes:
+                    return
         time.sleep(0.1)
     raise RuntimeError(f"baseline not up:\n{log.read_text()[-3000:]}")
 
