@@ -184,5 +184,5 @@ def print_figures(rows: list[dict[str, Any]]) -> None:
 
         print(
             f"{r['target']:<34} {r['unit']:<11} {fmt(r['engine']):>10} {fmt(r['baseline']):>10}"
-            f" {fmt(r['ratio']):>6}  {r['goal']}"
+            f" {'-' if r['ratio'] is None else format(r['ratio'], '.2f'):>6}  {r['goal']}"
         )
