@@ -21,8 +21,9 @@ Every request but the open paths is also charged to its source address (api/sour
 budget of `RATE_LIMIT_PER_SOURCE_PER_MIN` for every method, whatever its key: so changing
 `clientId`, listing, cancelling or sending market commands without keys is limited too. That
 slot is taken with the client's; a request answered before its client is known (a missing
-key, a body refused before its clientId is read) is charged as it is answered. A wrong API key costs a slot of a small budget of its own per source (BAD_KEYS_PER_MIN),
-so keys can't be guessed at speed.
+key, a body refused before its clientId is read) is charged as it is answered. A wrong API
+key costs a slot of a small budget of its own per source (BAD_KEYS_PER_MIN), so keys can't
+be guessed at speed.
 
 Redis down or slow never blocks a request: the check fails open, says so once in the log
 (and once more when Redis is back), and skips Redis for a second before trying again, so an
