@@ -91,7 +91,7 @@ async def main(n: int, rounds: int, symbol: str) -> dict[str, float]:
     roster = Roster(1024, stop)
     in_doubt = InDoubt("bench", chain, roster, lambda: [symbol], stop)
     executor = Executor(settings, writer, chain, None, state, roster.spawn, in_doubt)  # type: ignore[arg-type]
-    passes = BatchExecutor(executor, writer, chain, state, roster)
+    passes = BatchExecutor(executor, writer, chain, state, roster, lambda _symbol: None)
     roster.bind(executor.run, passes.ready, passes.run)
     best: dict[str, float] = {}
     done = 0

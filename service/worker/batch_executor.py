@@ -18,6 +18,7 @@ left them, exactly as one at a time), and only their changes are queued here.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from engine_core.market_pass import fill_market_orders
@@ -41,8 +42,13 @@ class BatchExecutor:
         chain: MockChain,
         state: MarketState,
         roster: Roster,
+        diverged: Callable[[str], None],
     ) -> None:
         self._executor = executor
+        # a market whose pools here are ahead of what will be stored: its shard is given up
+        # (Ownership.lost: state, queued changes and executions dropped, the lease released)
+        # and reloaded from PostgreSQL by whoever takes it next
+        self._diverged = diverged
         self._writer = writer
         self._chain = chain
         self._instant = chain.instant_quote and chain.instant_swap
@@ -86,11 +92,17 @@ class BatchExecutor:
             todo.append(order)
         filled = self._filled_in_one_call(todo)
         for order in todo:
+            if roster.inflight.get(order.id) is not order:
+                continue  # its market was given up meanwhile (below)
+            done = filled.get(order.id)
             try:
-                done = filled.get(order.id)
                 last = self._first_attempt(order) if done is None else self._queue(order, *done)
             except Exception:  # noqa: BLE001 - as an execution task's crash (Roster)
                 roster.crashed(order)
+                if done is not None and done[2] is not None:
+                    # its fill is in the pools already (the one call), its `confirmed` was
+                    # never queued: the pools here must not be stored
+                    self._diverged(order.symbol)
                 continue
             if last is not None:
                 roster.ends_with(order.id, last)

@@ -130,7 +130,14 @@ class Worker:
         self.executor = Executor(
             s, self.writer, chain, limiter, self.state, self.roster.spawn, in_doubt
         )
-        self.passes = BatchExecutor(self.executor, self.writer, chain, self.state, self.roster)
+        self.passes = BatchExecutor(
+            self.executor,
+            self.writer,
+            chain,
+            self.state,
+            self.roster,
+            lambda symbol: self.ownership.lost([self.ownership.shard(symbol)]),
+        )
         self.roster.bind(self.executor.run, self.passes.ready, self.passes.run)
         self.sim = Simulator(s, self.state)
         self.recovery = Recovery(

@@ -26,6 +26,7 @@ from service.worker.roster import Roster
 from service.worker.writer import EventWriter
 
 MARKETS = load_markets(DEFAULT_MARKETS_FILE)
+DIVERGED: list[str] = []  # the markets a pass gave up
 
 
 class OneAtATime(BatchExecutor):
@@ -75,7 +76,7 @@ def _world(kind: type[BatchExecutor]) -> tuple[BatchExecutor, EventWriter, Marke
     roster = Roster(1024, stop)
     in_doubt = InDoubt("t", chain, roster, lambda: [], stop)
     ex = Executor(settings, writer, chain, None, state, roster.spawn, in_doubt)  # type: ignore[arg-type]
-    passes = kind(ex, writer, chain, state, roster)
+    passes = kind(ex, writer, chain, state, roster, DIVERGED.append)
     roster.bind(ex.run, passes.ready, passes.run)
     return passes, writer, state, roster
 
@@ -167,3 +168,49 @@ def test_a_pass_past_a_deadline_is_undone_and_goes_one_at_a_time(
     assert all(status == "submitted" for status, _ in one_call[2])
     _, _, untouched, _ = _world(BatchExecutor)
     assert one_call[1] == {s: untouched.states(s) for s in one_call[1]}
+
+
+def test_a_crash_after_the_one_call_gives_the_market_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An order whose fill the one call put in the pools, then crashed before its
+    `confirmed` was queued: the market's pools here are ahead of what would be stored, so
+    its shard is given up (as Ownership.lost does: executions, queued changes and state of
+    the market dropped) and nothing more of it is queued; the other market goes on."""
+    spec = SPECS["both sides, two markets interleaved"]
+    real_confirm = Executor.confirm
+    calls = []
+
+    def confirm(self: Executor, order: LiveOrder, *args: Any, **kw: Any) -> None:
+        calls.append(order.id)
+        if len(calls) == 3:  # the second SOL/USDC order
+            raise RuntimeError("a bug")
+        real_confirm(self, order, *args, **kw)
+
+    monkeypatch.setattr(Executor, "confirm", confirm)
+
+    async def main() -> tuple[list[str], set[str], set[str]]:
+        passes, writer, state, roster = _world(BatchExecutor)
+
+        def lost(symbol: str) -> None:  # Ownership._forget's three steps
+            DIVERGED.append(symbol)
+            roster.drop({symbol})
+            writer.drop({symbol})
+            state.drop({symbol})
+
+        passes._diverged = lost  # noqa: SLF001
+        orders = _orders(spec)
+        for o in orders:
+            roster._take(o)  # noqa: SLF001
+        DIVERGED.clear()
+        passes._pass(orders)  # noqa: SLF001
+        queued = {c.order.symbol for c in writer._queue}  # noqa: SLF001
+        final = {c.order.id for c in writer._queue if c.final}  # noqa: SLF001
+        for c in writer._queue:  # noqa: SLF001
+            if c.done is not None:
+                c.done.cancel()
+        return list(DIVERGED), queued, final
+
+    diverged, queued, final = asyncio.run(main())
+    assert diverged == ["SOL/USDC"]
+    assert queued == {"ETH/USDT"}  # nothing of SOL/USDC left to store
+    eth = {o.id for o in _orders(spec) if o.symbol == "ETH/USDT"}
+    assert final == eth  # the other market's orders went to their end
