@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -48,9 +49,31 @@ FAST_ENV = {
 
 
 def free_port() -> int:
-    with socket.socket() as s:
+    """A TCP port of 127.0.0.1 free now, for a server started next. Taken below the kernel's
+    ephemeral range: a port a bind to port 0 hands out comes from that range, where any
+    outgoing connection (a client's source port) may take it before the server binds it
+    (seen once in the suite: "port ... is already in use" at an engine's start)."""
+    lo, hi = _ephemeral_range()
+    pick = range(10_000, lo) if lo - 10_000 >= 1_000 else range(hi + 1, 65_536)
+    for _ in range(200):
+        port = random.choice(pick)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # all taken (never seen): the kernel's choice
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        lo, hi = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(lo), int(hi)
+    except (OSError, ValueError):
+        return 32_768, 60_999  # Linux's default
 
 
 @dataclass
