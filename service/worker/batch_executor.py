@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import NamedTuple
 
 from engine_core.market_pass import fill_market_orders
+from engine_core.router import Route
 from service.domain.cursor import Position
 from service.domain.order import LiveOrder
 from service.domain.plan_json import worst_price
@@ -32,6 +33,17 @@ from service.worker.market_state import MarketState
 from service.worker.planner import AttemptFailed, Plan, with_json
 from service.worker.roster import Roster
 from service.worker.writer import EventWriter
+
+
+class OneCall(NamedTuple):
+    """An order's attempt as the market's one call left it (market_pass.fill_market_orders'
+    result, and the transaction sent for it)."""
+
+    route: Route | None  # None: nothing sent (`reason`)
+    bound: int | None
+    actual: Route | None  # None: sent, did not land (`reason`); else landed, in the pools
+    reason: str | None
+    tx: ChainTx | None
 
 
 class BatchExecutor:
@@ -96,10 +108,10 @@ class BatchExecutor:
                 continue  # its market was given up meanwhile (below)
             done = filled.get(order.id)
             try:
-                last = self._first_attempt(order) if done is None else self._queue(order, *done)
+                last = self._first_attempt(order) if done is None else self._queue(order, done)
             except Exception:  # noqa: BLE001 - as an execution task's crash (Roster)
                 roster.crashed(order)
-                if done is not None and done[2] is not None:
+                if done is not None and done.actual is not None:
                     # its fill is in the pools already (the one call), its `confirmed` was
                     # never queued: the pools here must not be stored
                     self._diverged(order.symbol)
@@ -132,8 +144,8 @@ class BatchExecutor:
         return None
 
     # -- a market's orders in one call into engine_core --
-    def _filled_in_one_call(self, orders: list[LiveOrder]) -> dict[str, tuple[Any, ...]]:
-        """order id -> (route, bound, actual, reason, transaction) of the orders of each
+    def _filled_in_one_call(self, orders: list[LiveOrder]) -> dict[str, OneCall]:
+        """order id -> its OneCall, for the orders of each
         market that one call plans and fills: every order of that market in the pass is a
         plain market order, its book is empty (no maker to match, nothing to trigger), and
         the chain injects no failure (no landing draws a random number)."""
@@ -142,14 +154,14 @@ class BatchExecutor:
         markets: dict[str, list[LiveOrder]] = {}
         for order in orders:
             markets.setdefault(order.symbol, []).append(order)
-        out: dict[str, tuple[Any, ...]] = {}
+        out: dict[str, OneCall] = {}
         for symbol, group in markets.items():
             if len(self._state.books[symbol]) or any(o.quote_target is not None for o in group):
                 continue
             out.update(self._market_pass(symbol, group))
         return out
 
-    def _market_pass(self, symbol: str, orders: list[LiveOrder]) -> dict[str, tuple[Any, ...]]:
+    def _market_pass(self, symbol: str, orders: list[LiveOrder]) -> dict[str, OneCall]:
         pools = self._state.pools(symbol)
         before = {venue: pool.copy() for venue, pool in pools.items()}
         try:
@@ -171,33 +183,26 @@ class BatchExecutor:
         if any(tx is not None and self._chain.expired(tx) for tx in sent):
             self._state.replace(symbol, before)
             return {}
-        return {o.id: (*r, tx) for o, r, tx in zip(orders, results, sent, strict=True)}
+        return {o.id: OneCall(*r, tx) for o, r, tx in zip(orders, results, sent, strict=True)}
 
-    def _queue(
-        self,
-        order: LiveOrder,
-        route: Any,
-        bound: int | None,
-        actual: Any,
-        reason: str | None,
-        tx: ChainTx | None,
-    ) -> asyncio.Future[Position] | None:
+    def _queue(self, order: LiveOrder, done: OneCall) -> asyncio.Future[Position] | None:
         """The changes of an attempt planned and filled by the market's one call, as
         _first_attempt queues them."""
         ex = self._executor
         order.attempts += 1
         self._writer.queue(order, "routing")
-        if route is None:
-            assert reason is not None
-            return self._failed(order, AttemptFailed(reason))
+        if done.route is None:
+            assert done.reason is not None
+            return self._failed(order, AttemptFailed(done.reason))
+        tx = done.tx
         assert tx is not None
-        plan = with_json(order, Plan(None, [], route, bound))
+        plan = with_json(order, Plan(None, [], done.route, done.bound))
         ex.log_route(order, plan)
         ex.submit(order, plan, tx)
-        if actual is None:
-            assert reason is not None
-            return self._failed(order, AttemptFailed(reason, tx.signature))
-        ex.confirm(order, plan, tx, actual)
+        if done.actual is None:
+            assert done.reason is not None
+            return self._failed(order, AttemptFailed(done.reason, tx.signature))
+        ex.confirm(order, plan, tx, done.actual)
         ex.tally.inc(child(engine_attempts_total, "landed"))
         return ex.outcomes.after_execution_now(order)
 

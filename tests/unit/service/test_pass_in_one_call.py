@@ -18,7 +18,7 @@ from service.config import DEFAULT_MARKETS_FILE, Settings
 from service.domain.markets import load_markets, shard_of
 from service.domain.order import LiveOrder
 from service.simulator.chain import MockChain
-from service.worker.batch_executor import BatchExecutor
+from service.worker.batch_executor import BatchExecutor, OneCall
 from service.worker.executor import Executor
 from service.worker.in_doubt import InDoubt
 from service.worker.market_state import MarketState
@@ -32,18 +32,18 @@ DIVERGED: list[str] = []  # the markets a pass gave up
 class OneAtATime(BatchExecutor):
     """The pass as it was: every order on its own."""
 
-    def _filled_in_one_call(self, orders: list[LiveOrder]) -> dict[str, tuple[Any, ...]]:
+    def _filled_in_one_call(self, orders: list[LiveOrder]) -> dict[str, OneCall]:
         return {}
 
 
-class OneCall(BatchExecutor):
+class Noting(BatchExecutor):
     """The pass as it is, noting which orders the one call took."""
 
     took: list[str] = []
 
-    def _filled_in_one_call(self, orders: list[LiveOrder]) -> dict[str, tuple[Any, ...]]:
+    def _filled_in_one_call(self, orders: list[LiveOrder]) -> dict[str, OneCall]:
         got = super()._filled_in_one_call(orders)
-        OneCall.took.extend(got)
+        Noting.took.extend(got)
         return got
 
 
@@ -142,9 +142,9 @@ SPECS = {
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_one_call_queues_what_one_at_a_time_queues(name: str) -> None:
     spec = SPECS[name]
-    OneCall.took = []
-    one_call = _run(OneCall, spec)
-    assert len(OneCall.took) == len(spec)  # every order went through the one call
+    Noting.took = []
+    one_call = _run(Noting, spec)
+    assert len(Noting.took) == len(spec)  # every order went through the one call
     alone = _run(OneAtATime, spec)
     assert one_call[0] == alone[0]  # every change, in order
     assert one_call[1] == alone[1]  # the pools after
