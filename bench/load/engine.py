@@ -264,7 +264,8 @@ def listeners(port: int) -> int:
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with contextlib.suppress(OSError):
             for line in Path(table).read_text().splitlines()[1:]:
-                local, state = line.split()[1], line.split()[3]
+                fields = line.split()
+                local, state = fields[1], fields[3]
                 if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:  # LISTEN
                     n += 1
     return n
